@@ -1,0 +1,1 @@
+"""Prefect flows, their tasks, the CLI and all file I/O."""

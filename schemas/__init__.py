@@ -1,0 +1,1 @@
+"""Data models: marketplace profiles, canonical order lines and the Post Orders contract."""

@@ -1,0 +1,1 @@
+"""Pure reshaping: export tables to canonical lines, orders, payloads and error rows."""

@@ -1,0 +1,1 @@
+"""Uniware Post Orders: the async client, delivery (throttle, retry, ledger) and a local sandbox."""

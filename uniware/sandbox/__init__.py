@@ -1,0 +1,1 @@
+"""A local Uniware look-alike for POST /uc/v1/order, with fault injection."""
