@@ -1,0 +1,119 @@
+"""`uniload`: the command line. Heavy imports happen inside commands so `--help` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from flows import settings
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_ROWS_FAILED = 2
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="export files or folders of exports")
+    p.add_argument("--profile", help="marketplace profile (default: detected from the header row)")
+    p.add_argument("--facility-map", metavar="FILE", help="warehouse -> facility JSON map")
+    p.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
+    p.add_argument("--report-dir", metavar="LOCATION", help="where run reports go (default: reports)")
+    p.add_argument("--ledger", metavar="URL", help="ledger database: a path or SQLAlchemy URL")
+    p.add_argument("--rate", type=float, help=f"requests per second (default {settings.DEFAULT_RATE:g})")
+    p.add_argument("--concurrency", type=int, help="requests in flight at once (default 8)")
+    p.add_argument("--target-zone", help="time zone of dates sent to Uniware (default UTC)")
+    p.add_argument("--shared-limit", metavar="NAME", help="Prefect global rate limit shared by workers")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree (imports nothing heavy)."""
+    parser = argparse.ArgumentParser(
+        prog="uniload",
+        description="Marketplace order exports into Uniware: validate, group, post once, report.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="upload exports to Uniware (exit 0 all accepted, 2 some rows failed, 1 run failed)")
+    _add_run_options(run)
+    run.add_argument("--dry-run", action="store_true", help="validate and build payloads, post nothing")
+    validate = sub.add_parser("validate", help="check exports and write the failure report, post nothing")
+    _add_run_options(validate)
+    sub.add_parser("demo", help="run the sample exports end to end against a local sandbox")
+    sandbox = sub.add_parser("sandbox", help="start the local Uniware sandbox")
+    from uniware.sandbox.cli import configure_parser as configure_sandbox
+
+    configure_sandbox(sandbox)
+    _add_profiles(sub)
+    _add_reports(sub)
+    _add_ledger(sub)
+    serve = sub.add_parser("serve", help="serve the nightly deployment (drains an inbox folder)")
+    serve.add_argument("--inbox", default=settings.DEFAULT_INBOX, help="folder sellers drop exports in")
+    serve.add_argument("--cron", default=settings.DEFAULT_CRON, help="schedule (default 02:00 daily)")
+    serve.add_argument("--facility-map", metavar="FILE")
+    serve.add_argument("--report-dir", metavar="LOCATION")
+    return parser
+
+
+def _add_profiles(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    profiles = sub.add_parser("profiles", help="list marketplace profiles, or detect a file's")
+    actions = profiles.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="every profile with its description")
+    detect = actions.add_parser("detect", help="which profile fits a file's header row")
+    detect.add_argument("file")
+    detect.add_argument("--sheet")
+
+
+def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    reports = sub.add_parser("reports", help="list run reports, or download one")
+    from flows.reports_cli import configure_parser as configure_reports
+
+    configure_reports(reports)
+
+
+def _add_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ledger = sub.add_parser("ledger", help="what was delivered: one order, or a summary")
+    ledger.add_argument("--ledger", metavar="URL", help="ledger database (default .uniload/ledger.db)")
+    actions = ledger.add_subparsers(dest="action", required=True, metavar="ACTION")
+    show = actions.add_parser("show", help="every delivery of one order id")
+    show.add_argument("order_id")
+    actions.add_parser("summary", help="counts per destination and state")
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from flows import commands
+
+    table: dict[str, Command] = {
+        "run": commands.run,
+        "validate": commands.validate,
+        "demo": commands.demo,
+        "profiles": commands.profiles,
+        "ledger": commands.ledger,
+        "serve": commands.serve,
+    }
+    if args.command == "sandbox":
+        from uniware.sandbox.cli import run as run_sandbox
+
+        return run_sandbox(args)
+    if args.command == "reports":
+        from flows.reports_cli import run as run_reports
+
+        return run_reports(args)
+    return table[args.command](args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `uniload` console script."""
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_RUN_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Wire the Uniware client, throttle, retry policy and ledger together for one run's posting."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from flows.config import RunOptions
+from uniware.client import UniwareClient
+from uniware.config import UniwareConfig
+from uniware.delivery import Delivery, deliver_orders
+from uniware.ledger import Ledger
+from uniware.retry import RetryPolicy
+from uniware.throttle import Throttle
+
+
+class PrefectRateLimit:
+    """The shared throttle across workers: one slot of a Prefect global rate limit per request."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def acquire(self) -> None:
+        from prefect.concurrency.asyncio import rate_limit
+
+        await rate_limit(self.name, strict=True)
+
+
+def post_payloads(
+    payloads: Sequence[Mapping[str, Any]],
+    *,
+    config: UniwareConfig,
+    options: RunOptions,
+    run_id: str,
+    on_delivery: Callable[[Delivery], None] | None = None,
+) -> list[Delivery]:
+    """Send every payload once (per the ledger); returns each order's outcome."""
+    return asyncio.run(_post(payloads, config, options, run_id, on_delivery))
+
+
+async def _post(
+    payloads: Sequence[Mapping[str, Any]],
+    config: UniwareConfig,
+    options: RunOptions,
+    run_id: str,
+    on_delivery: Callable[[Delivery], None] | None,
+) -> list[Delivery]:
+    shared = PrefectRateLimit(options.shared_limit) if options.shared_limit else None
+    throttle = Throttle(rate=options.rate, concurrency=options.concurrency, shared=shared)
+    limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
+    ledger = Ledger.open(options.ledger)
+    try:
+        async with httpx.AsyncClient(
+            base_url=config.base_url, timeout=config.timeout_seconds, limits=limits
+        ) as http:
+            client = UniwareClient(http, credentials=config.credentials)
+            return await deliver_orders(
+                payloads,
+                client=client,
+                ledger=ledger,
+                destination=config.destination,
+                run_id=run_id,
+                throttle=throttle,
+                retry=RetryPolicy(),
+                on_delivery=on_delivery,
+            )
+    finally:
+        ledger.close()

@@ -1,0 +1,85 @@
+"""End of a run: map deliveries back to rows, count, write the report and publish artifacts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flows.artifacts import publish_run_artifacts
+from flows.config import RunOptions
+from flows.pipeline import Validated
+from flows.reports import ReportStore
+from transforms.orders import mark_failed
+from transforms.outcomes import count_run, post_errors
+from transforms.payloads import Built
+from transforms.report import failure_table, top_reasons
+from uniware.delivery import Delivery
+
+PREVIEW_ROWS = 50
+
+
+@dataclass
+class RunReport:
+    """Everything one run produced, for its report."""
+
+    run_id: str
+    options: RunOptions
+    validated: Validated
+    built: Built
+    deliveries: list[Delivery]
+    started: datetime
+    seconds: float
+    destination: str | None
+
+
+def finish_run(run: RunReport) -> dict[str, Any]:
+    """Write the run's report folder and artifacts; return the summary (with `report` path)."""
+    validated = run.validated
+    outcomes = {d.order_id: (d.outcome, d.message) for d in run.deliveries}
+    errors = validated.errors + post_errors(validated.lines, outcomes)
+    mark_failed(validated.lines, errors)
+    summary = _summary(run, errors, outcomes)
+    store = ReportStore(run.options.report_dir)
+    files = [(e.name, e.table) for e in validated.exports]
+    paths = store.write_run_report(run.run_id, files, errors, summary)
+    summary["report"] = str(paths.folder)
+    reasons = top_reasons(errors)
+    preview = failure_table(files[0][1], errors, files[0][0]).head(PREVIEW_ROWS) if files else None
+    try:
+        publish_run_artifacts(summary, preview, str(paths.folder), reasons)
+    except RuntimeError:
+        pass  # outside a flow run (plain function call): no artifacts to publish
+    return summary
+
+
+def _summary(run: RunReport, errors: list[Any], outcomes: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    validated = run.validated
+    counts = count_run(
+        validated.lines, errors, outcomes,
+        orders_built=len(run.built.payloads), dry_run=run.options.dry_run,
+    )
+    sent = sum(1 for d in run.deliveries if d.outcome in ("accepted", "failed"))
+    files = []
+    for export in validated.exports:
+        mine = validated.lines["_file"] == export.name
+        failed = {e.row for e in errors if e.file == export.name}
+        files.append({
+            "name": export.name, "rows_read": int(mine.sum()), "rows_failed": len(failed),
+            "profile": validated.profiles.get(export.name),
+        })
+    return {
+        "run_id": run.run_id,
+        "started_at": run.started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "duration_seconds": round(run.seconds, 3),
+        **counts,
+        "errors_by_field": dict(Counter(e.field for e in errors).most_common()),
+        "warnings": sum(validated.warnings.values()),
+        "warnings_by_reason": dict(validated.warnings.most_common()),
+        "files": files,
+        "dry_run": run.options.dry_run,
+        "destination": run.destination,
+        "throughput_orders_per_second": round(sent / run.seconds, 2) if run.seconds else 0.0,
+    }

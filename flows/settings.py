@@ -1,0 +1,30 @@
+"""Constants: where things live and what runs default to. Secrets never live here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+REPO: Final = Path(__file__).resolve().parents[1]
+DATA: Final = REPO / "data"
+PROFILES_DIR: Final = DATA / "profiles"
+SAMPLES_DIR: Final = DATA / "samples"
+OKER_FACILITY_MAP: Final = DATA / "facility-maps" / "oker.json"
+
+DEFAULT_REPORT_DIR: Final = "reports"
+DEFAULT_LEDGER: Final = ".uniload/ledger.db"
+DEFAULT_TARGET_ZONE: Final = "UTC"  # Uniware's API notes: dates are exchanged in UTC
+DEFAULT_RATE: Final = 20.0  # requests per second
+DEFAULT_CONCURRENCY: Final = 8
+DEFAULT_CRON: Final = "0 2 * * *"
+DEFAULT_INBOX: Final = "inbox"
+EXPORT_SUFFIXES: Final = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".gz", ".zip")
+
+# Environment variables a run reads (besides UNIWARE_* credentials, read by uniware.config).
+ENV_PROFILES_DIR: Final = "UNILOAD_PROFILES_DIR"
+ENV_REPORT_DIR: Final = "UNILOAD_REPORT_DIR"
+ENV_LEDGER: Final = "UNILOAD_LEDGER"
+ENV_RATE: Final = "UNILOAD_RATE"
+ENV_CONCURRENCY: Final = "UNILOAD_CONCURRENCY"
+ENV_TARGET_ZONE: Final = "UNILOAD_TARGET_ZONE"
+ENV_SHARED_LIMIT: Final = "UNILOAD_SHARED_LIMIT"

@@ -1,0 +1,42 @@
+"""The run summary as a few terminal lines a seller can read at a glance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+TOP_FIELDS = 8
+
+
+def summary_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Headline counts, failures by stage and by column, warnings, and where the report is."""
+    s = summary
+    files = s.get("files", [])
+    lines = [
+        f"run {s['run_id']}{' (dry run: nothing posted)' if s.get('dry_run') else ''}",
+        f"  rows read        {s['rows_read']:>8}  from {len(files)} file(s)",
+    ]
+    if s.get("dry_run"):
+        lines.append(f"  rows ready       {s['rows_ready']:>8}  in {s['orders_built']} orders")
+    else:
+        earlier = s.get("rows_already_accepted", 0)
+        note = f"  ({earlier} accepted in an earlier run)" if earlier else ""
+        lines.append(f"  orders built     {s['orders_built']:>8}")
+        lines.append(
+            f"  rows accepted    {s['rows_accepted']:>8}  in {s['orders_accepted']} orders{note}"
+        )
+    by_stage = ", ".join(f"{k} {v}" for k, v in s.get("rows_failed_by_stage", {}).items() if v)
+    lines.append(
+        f"  rows failed      {s['rows_failed']:>8}  in {s['orders_failed']} orders"
+        + (f"  ({by_stage})" if by_stage else "")
+    )
+    fields = list(s.get("errors_by_field", {}).items())[:TOP_FIELDS]
+    for field, count in fields:
+        lines.append(f"      {count:>6}  {field or '(whole order)'}")
+    if s.get("warnings"):
+        lines.append(f"  values fixed     {s['warnings']:>8}  (counted as warnings, see summary.md)")
+    for f in files:
+        lines.append(f"  {f['name']}: {f['rows_read']} rows, {f['rows_failed']} failed, profile {f['profile']}")
+    if s.get("report"):
+        lines.append(f"report: {s['report']}")
+    return lines

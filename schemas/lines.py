@@ -1,0 +1,138 @@
+"""The canonical order line: every profile maps its export onto these fields."""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+import pandera.pandas as pa
+from pandera.typing.pandas import Series
+
+from schemas import contract
+
+FieldKind = Literal["text", "datetime", "number", "integer", "boolean"]
+
+ADDRESS_PARTS: Final = (
+    "name",
+    "address1",
+    "address2",
+    "city",
+    "state",
+    "country",
+    "pincode",
+    "phone",
+    "email",
+)
+SHIP_FIELDS: Final = tuple(f"ship_{part}" for part in ADDRESS_PARTS)
+BILL_FIELDS: Final = tuple(f"bill_{part}" for part in ADDRESS_PARTS)
+
+ORDER_FIELDS: Final[dict[str, FieldKind]] = {
+    "order_id": "text",
+    "display_order_number": "text",
+    "order_date": "datetime",
+    "sla": "datetime",
+    "order_status": "text",
+    "payment_type": "text",
+    "priority": "integer",
+    "currency": "text",
+    "third_party_shipping": "boolean",
+    "additional_info": "text",
+    "order_shipping_charges": "number",
+    "order_discount": "number",
+    "order_cod_charges": "number",
+    "order_gift_charges": "number",
+    "order_store_credit": "number",
+    "order_prepaid_amount": "number",
+    **dict.fromkeys(SHIP_FIELDS, "text"),
+    **dict.fromkeys(BILL_FIELDS, "text"),
+}
+
+LINE_FIELDS: Final[dict[str, FieldKind]] = {
+    "order_item_id": "text",
+    "item_status": "text",
+    "sku": "text",
+    "product_id": "text",
+    "variant_id": "text",
+    "title": "text",
+    "quantity": "integer",
+    "selling_price": "number",
+    "total_price": "number",
+    "shipping_charges": "number",
+    "discount": "number",
+    "cod_charges": "number",
+    "transfer_price": "number",
+    "gift_wrap_message": "text",
+    "gift_wrap_charges": "number",
+    "shipping_method": "text",
+    "on_hold": "boolean",
+    "packet_number": "integer",
+    "facility_code": "text",
+}
+
+FIELDS: Final[dict[str, FieldKind]] = {**ORDER_FIELDS, **LINE_FIELDS}
+
+# Fields the contract makes mandatory: a line without them cannot become a payload.
+REQUIRED: Final = frozenset(
+    {
+        "order_id",
+        "order_date",
+        "order_status",
+        "order_item_id",
+        "sku",
+        "product_id",
+        "variant_id",
+        "title",
+        "quantity",
+        "selling_price",
+        "third_party_shipping",
+        "ship_name",
+        "ship_address1",
+        "ship_city",
+        "ship_state",
+        "ship_country",
+        "ship_pincode",
+        "ship_phone",
+    }
+)
+
+PINCODE_PATTERN: Final = r"^\d{6,}$"
+CURRENCY_PATTERN: Final = r"^[A-Z]{3}$"
+MAX_ID = contract.MAX_ID_LENGTH
+MAX_LINE = contract.MAX_ADDRESS_LINE
+
+
+class OrderLine(pa.DataFrameModel):
+    """One export row after parsing: types are already parsed, values are checked here."""
+
+    order_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 200})
+    order_item_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": MAX_ID})
+    order_date: Series[pa.DateTime] = pa.Field(nullable=False)
+    order_status: Series[str] = pa.Field(isin=sorted(contract.ORDER_STATUSES))
+    item_status: Series[str] = pa.Field(isin=sorted(contract.ITEM_STATUSES))
+    payment_type: Series[str] = pa.Field(isin=sorted(contract.PAYMENT_TYPES), nullable=True)
+    currency: Series[str] = pa.Field(str_matches=CURRENCY_PATTERN)
+    sku: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 200})
+    product_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": MAX_ID})
+    variant_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": MAX_ID})
+    title: Series[str] = pa.Field(str_length={"min_value": 1})
+    quantity: Series[pa.Int64] = pa.Field(ge=1, le=100_000)
+    selling_price: Series[float] = pa.Field(ge=0)
+    total_price: Series[float] = pa.Field(ge=0)
+    ship_name: Series[str] = pa.Field(str_length={"min_value": 1})
+    ship_address1: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": MAX_LINE})
+    ship_address2: Series[str] = pa.Field(str_length={"max_value": MAX_LINE}, nullable=True)
+    ship_city: Series[str] = pa.Field(str_length={"min_value": 1})
+    ship_state: Series[str] = pa.Field(str_length={"min_value": 1})
+    ship_country: Series[str] = pa.Field(str_length={"min_value": 1})
+    ship_pincode: Series[str] = pa.Field(str_matches=PINCODE_PATTERN)
+    ship_phone: Series[str] = pa.Field(str_length={"min_value": 1})
+    shipping_charges: Series[float] = pa.Field(ge=0, nullable=True)
+    discount: Series[float] = pa.Field(ge=0, nullable=True)
+    cod_charges: Series[float] = pa.Field(ge=0, nullable=True)
+    gift_wrap_charges: Series[float] = pa.Field(ge=0, nullable=True)
+    bill_address1: Series[str] = pa.Field(str_length={"max_value": MAX_LINE}, nullable=True)
+    bill_address2: Series[str] = pa.Field(str_length={"max_value": MAX_LINE}, nullable=True)
+    bill_pincode: Series[str] = pa.Field(str_matches=PINCODE_PATTERN, nullable=True)
+
+    class Config:
+        strict = False
+        coerce = False

@@ -1,0 +1,164 @@
+"""The marketplace profile: how one export's columns map onto canonical order lines."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Annotated, Any, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from schemas.lines import FIELDS, REQUIRED
+
+MAPPABLE_VALUES: Final = frozenset(
+    {
+        "order_status",
+        "item_status",
+        "payment_type",
+        "shipping_method",
+        "third_party_shipping",
+        "on_hold",
+    }
+)
+DERIVABLE: Final = frozenset({"product_id", "variant_id", "order_item_id", "title", "billing"})
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used; the message names the file and the key."""
+
+
+class Joined(BaseModel):
+    """A canonical field made by joining several export columns (e.g. first + last name)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    join: list[str] = Field(min_length=1)
+    sep: str = " "
+
+
+ColumnSpec = Annotated[str | list[str] | Joined, Field(union_mode="left_to_right")]
+
+
+class Dates(BaseModel):
+    """How the export writes dates, and in which zone when they carry no offset."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    formats: list[str] = Field(default_factory=lambda: ["ISO8601"], min_length=1)
+    source_zone: str = "Asia/Kolkata"
+
+    @field_validator("source_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from err
+        return value
+
+
+class Prices(BaseModel):
+    """Whether price and charge columns are per unit or totals of the line."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    item_price: Literal["unit", "line"] = "unit"
+    item_charges: Literal["unit", "line"] = "line"
+
+
+class Profile(BaseModel):
+    """One marketplace's export layout, loaded from data/profiles/<name>.toml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    description: str = ""
+    order_fields: Literal["every_row", "first_row"] = "every_row"
+    dates: Dates = Dates()
+    prices: Prices = Prices()
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    derive: dict[str, str] = Field(default_factory=dict)
+    columns: dict[str, ColumnSpec]
+    values: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, value: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
+        _reject_unknown(value, FIELDS, "canonical field")
+        return value
+
+    @field_validator("defaults")
+    @classmethod
+    def _known_defaults(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _reject_unknown(value, {*FIELDS, "sla_hours", "country"}, "default")
+        return value
+
+    @field_validator("derive")
+    @classmethod
+    def _known_derive(cls, value: dict[str, str]) -> dict[str, str]:
+        _reject_unknown(value, DERIVABLE, "derived field")
+        return value
+
+    @field_validator("values")
+    @classmethod
+    def _known_values(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        _reject_unknown(value, MAPPABLE_VALUES, "value map")
+        return {field: {k.casefold(): v for k, v in mapping.items()} for field, mapping in value.items()}
+
+    @model_validator(mode="after")
+    def _required_are_reachable(self) -> Profile:
+        missing = [f for f in sorted(REQUIRED) if not self.provides(f)]
+        if missing:
+            raise ValueError(
+                f"no column, default or derivation for required field(s) {', '.join(missing)}"
+            )
+        return self
+
+    def provides(self, field: str) -> bool:
+        """True when the profile can fill a canonical field: a column, default or derivation."""
+        if field in self.columns or field in self.defaults or field in self.derive:
+            return True
+        if field.endswith("_country") and "country" in self.defaults:
+            return True
+        return field == "item_status" and self.provides("order_status")
+
+    def headers(self, field: str) -> list[str]:
+        """Every export header that may hold this field (aliases included)."""
+        spec = self.columns.get(field)
+        if spec is None:
+            return []
+        if isinstance(spec, str):
+            return [spec]
+        if isinstance(spec, Joined):
+            return list(spec.join)
+        return list(spec)
+
+    def all_headers(self) -> set[str]:
+        """Every header this profile knows, for detection and header-row finding."""
+        return {h for field in self.columns for h in self.headers(field)}
+
+    def required_headers(self) -> list[list[str]]:
+        """For each required field only a column can provide: the alternatives, one must exist."""
+        return [
+            self.headers(f)
+            for f in sorted(REQUIRED)
+            if f in self.columns and f not in self.defaults and f not in self.derive
+        ]
+
+
+def _reject_unknown(keys: Any, known: Any, what: str) -> None:
+    unknown = sorted(set(keys) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {what}(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
+def parse_profile(text: str, *, source: str) -> Profile:
+    """Parse and validate a profile's TOML text; errors name the source and the key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ProfileError(f"profile {source}: not valid TOML: {err}") from err
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"key '{'.'.join(str(p) for p in e['loc']) or '(top level)'}': {e['msg']}"
+            for e in err.errors()
+        )
+        raise ProfileError(f"profile {source}: {problems}") from err

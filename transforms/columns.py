@@ -1,0 +1,87 @@
+"""Find a profile's columns in an export's header row and lift them into canonical text columns."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from schemas.lines import FIELDS, REQUIRED
+from schemas.profile import Joined, Profile
+
+REPORT_COLUMN_PREFIX = "error_"
+
+
+class MissingColumns(ValueError):
+    """An export lacks columns its profile requires (a whole-file problem, not a row's)."""
+
+    def __init__(self, missing: list[tuple[str, list[str]]]) -> None:
+        self.missing = missing
+        parts = [f"{field} (one of: {', '.join(repr(h) for h in hs)})" for field, hs in missing]
+        super().__init__("missing required column(s): " + "; ".join(parts))
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which export header feeds each canonical field (joined fields list all their parts)."""
+
+    sources: dict[str, list[str]]
+
+    def label(self, field: str) -> str:
+        """The name a seller sees for a field: its export header, else the canonical name."""
+        headers = self.sources.get(field)
+        return " + ".join(headers) if headers else field
+
+
+def _key(header: str) -> str:
+    return re.sub(r"\s+", " ", header.strip().lstrip("\ufeff")).casefold()
+
+
+def find_header(headers: Sequence[str], aliases: Sequence[str]) -> str | None:
+    """The first alias present in `headers`: exact match first, then ignoring case and spacing."""
+    present = set(headers)
+    for alias in aliases:
+        if alias in present:
+            return alias
+    folded = {_key(h): h for h in headers}
+    for alias in aliases:
+        if _key(alias) in folded:
+            return folded[_key(alias)]
+    return None
+
+
+def resolve_columns(headers: Sequence[str], profile: Profile) -> ColumnMap:
+    """Map every canonical field of the profile to the export's headers; raise on missing ones."""
+    usable = [h for h in headers if not h.startswith(REPORT_COLUMN_PREFIX)]
+    sources: dict[str, list[str]] = {}
+    missing: list[tuple[str, list[str]]] = []
+    for field, spec in profile.columns.items():
+        parts = spec.join if isinstance(spec, Joined) else [profile.headers(field)]
+        found = [find_header(usable, p if isinstance(p, list) else [p]) for p in parts]
+        if all(found):
+            sources[field] = [f for f in found if f]
+        elif field in REQUIRED and field not in profile.defaults and field not in profile.derive:
+            missing.append((field, profile.headers(field)))
+    if missing:
+        raise MissingColumns(missing)
+    return ColumnMap(sources)
+
+
+def lift_text(raw: pd.DataFrame, profile: Profile, columns: ColumnMap) -> pd.DataFrame:
+    """A frame with one text column per canonical field ("" where the export has none)."""
+    out = pd.DataFrame(index=raw.index)
+    for field in FIELDS:
+        headers = columns.sources.get(field)
+        if not headers:
+            out[field] = ""
+            continue
+        spec = profile.columns[field]
+        if isinstance(spec, Joined) and len(headers) > 1:
+            parts = [raw[h].astype("str").str.strip() for h in headers]
+            joined = parts[0].str.cat(parts[1:], sep=spec.sep)
+            out[field] = joined.str.strip()
+        else:
+            out[field] = raw[headers[0]].astype("str")
+    return out

@@ -1,0 +1,57 @@
+"""Pick the marketplace profile whose columns a header row holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from schemas.profile import Profile
+from transforms.columns import find_header
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How well one profile fits a header row."""
+
+    profile: Profile
+    missing: list[str]  # required headers absent (first alias of each)
+    found: int  # headers of the profile present
+    known: int  # headers the profile knows
+
+    @property
+    def fits(self) -> bool:
+        return not self.missing
+
+    @property
+    def coverage(self) -> float:
+        return self.found / self.known if self.known else 0.0
+
+
+class NoProfileFits(ValueError):
+    """No profile has all its required columns in the header row; names the closest ones."""
+
+    def __init__(self, fits: Sequence[Fit]) -> None:
+        self.fits = list(fits)
+        closest = "; ".join(
+            f"{f.profile.name} (missing {', '.join(repr(m) for m in f.missing)})" for f in fits[:3]
+        )
+        super().__init__(f"no profile fits this header row; closest: {closest or 'none'}")
+
+
+def fit(headers: Sequence[str], profile: Profile) -> Fit:
+    """Measure one profile against a header row."""
+    missing = [alts[0] for alts in profile.required_headers() if find_header(headers, alts) is None]
+    known = profile.all_headers()
+    found = sum(1 for h in known if find_header(headers, [h]) is not None)
+    return Fit(profile, missing, found, len(known))
+
+
+def detect(headers: Sequence[str], profiles: Iterable[Profile]) -> Profile:
+    """The fitting profile covering most of its known headers; NoProfileFits when none fits."""
+    fits = sorted(
+        (fit(headers, p) for p in profiles),
+        key=lambda f: (not f.fits, len(f.missing), -f.coverage, f.profile.name),
+    )
+    if not fits or not fits[0].fits:
+        raise NoProfileFits(fits)
+    return fits[0].profile

@@ -1,0 +1,173 @@
+"""Export table -> canonical order lines: map, fill, normalise, parse, validate; bad cells as data."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+import pandas as pd
+
+from schemas.lines import BILL_FIELDS, FIELDS, ORDER_FIELDS, SHIP_FIELDS
+from schemas.profile import Profile
+from transforms import normalize, parse
+from transforms.columns import ColumnMap, lift_text, resolve_columns
+from transforms.errors import RowError
+from transforms.prices import apply_price_basis
+from transforms.rules import check_lines
+from transforms.values import apply_defaults, derive_fields, map_values
+
+FILE: Final = "_file"
+ROW: Final = "_row"
+FAILED: Final = "_failed"
+DEFAULT_SLA_HOURS: Final = 48
+DATE_TEXTS: Final = ("order_date", "sla")
+FALLBACK_ORIGINS: Final = {"item_status": "order_status", "total_price": "selling_price"}
+
+_FIXERS: Final = {
+    "phone": (normalize.fix_phone, "phone number reformatted"),
+    "state": (normalize.fix_state, "state name written out"),
+    "country": (normalize.fix_country, "country name written out"),
+    "pincode": (normalize.fix_pincode, "spaces removed from pincode"),
+}
+
+
+@dataclass
+class Lines:
+    """Canonical lines of one export (every row kept; `_failed` marks rows with errors)."""
+
+    frame: pd.DataFrame
+    errors: list[RowError]
+    columns: ColumnMap
+    warnings: Counter[str] = field(default_factory=Counter)
+
+
+def to_lines(raw: pd.DataFrame, profile: Profile, *, file: str, now: datetime) -> Lines:
+    """Turn a raw export (all text, index = spreadsheet row) into validated canonical lines."""
+    columns = resolve_columns(list(raw.columns), profile)
+    text = lift_text(raw, profile, columns)
+    warnings: Counter[str] = Counter()
+    text = _normalise(text, columns, warnings)
+    if profile.order_fields == "first_row":
+        text = _fill_within_orders(text)
+    text = apply_defaults(text, profile)
+    text = derive_fields(text, profile)
+    _label_derived(columns, profile)
+    errors: list[RowError] = []
+    text = map_values(text, profile, columns, file=file, errors=errors)
+    typed = _parse(text, profile, columns, file=file, errors=errors)
+    typed = apply_price_basis(typed, profile)
+    typed["sla"] = _default_sla(typed, profile)
+    errors = _first_per_cell(
+        errors + check_lines(typed, text, columns, file=file, now=now, already=errors)
+    )
+    for name in DATE_TEXTS:
+        typed[f"_text_{name}"] = text[name]
+    typed[FILE] = file
+    typed[ROW] = typed.index.astype("int64")
+    typed[FAILED] = typed.index.isin({e.row for e in errors})
+    return Lines(typed.reset_index(drop=True), errors, columns, warnings)
+
+
+def _default_sla(typed: pd.DataFrame, profile: Profile) -> pd.Series:
+    hours = float(profile.defaults.get("sla_hours", DEFAULT_SLA_HOURS))
+    return typed["sla"].fillna(typed["order_date"] + pd.Timedelta(hours=hours))
+
+
+def _label_derived(columns: ColumnMap, profile: Profile) -> None:
+    """Errors on a field filled from another point at the other field's column."""
+    origins = dict(FALLBACK_ORIGINS)
+    for name, rule in profile.derive.items():
+        if name == "billing":
+            origins.update(zip(BILL_FIELDS, SHIP_FIELDS, strict=True))
+        else:
+            origins[name] = rule if rule in FIELDS else "order_id"
+    for name, origin in origins.items():
+        if name not in columns.sources and origin in columns.sources:
+            columns.sources[name] = columns.sources[origin]
+
+
+def _first_per_cell(errors: list[RowError]) -> list[RowError]:
+    """One error per (row, column): a bad cell is not reported again through fields made from it."""
+    seen: set[tuple[int, str]] = set()
+    kept = []
+    for error in errors:
+        if (error.row, error.field) not in seen:
+            seen.add((error.row, error.field))
+            kept.append(error)
+    return kept
+
+
+def _normalise(text: pd.DataFrame, columns: ColumnMap, warnings: Counter[str]) -> pd.DataFrame:
+    for name in list(columns.sources):
+        fixed, changed = normalize.strip_spaces(text[name])
+        _count(warnings, columns, name, "surrounding spaces removed", changed)
+        part = name.removeprefix("ship_").removeprefix("bill_")
+        if name != part and part in _FIXERS:
+            fixer, reason = _FIXERS[part]
+            fixed, changed = fixer(fixed)
+            _count(warnings, columns, name, reason, changed)
+        text[name] = fixed
+    return text
+
+
+def _count(warnings: Counter[str], columns: ColumnMap, name: str, reason: str, changed: pd.Series) -> None:
+    n = int(changed.sum())
+    if n:
+        warnings[f"{columns.label(name)}: {reason}"] += n
+
+
+def _fill_within_orders(text: pd.DataFrame) -> pd.DataFrame:
+    """First-row-only exports: blank order-level cells take the value of their order's other rows."""
+    codes, _ = pd.factorize(text["order_id"])
+    for name in ORDER_FIELDS:
+        if name == "order_id" or not (text[name] != "").any():
+            continue
+        values = text[name].replace("", None)
+        first = values.groupby(codes).transform("first")
+        text[name] = values.fillna(first).fillna("")
+    return text
+
+
+def _parse(
+    text: pd.DataFrame, profile: Profile, columns: ColumnMap, *, file: str, errors: list[RowError]
+) -> pd.DataFrame:
+    typed = pd.DataFrame(index=text.index)
+    for name, kind in FIELDS.items():
+        column = text[name]
+        empty = parse.blank(column)
+        if kind == "text":
+            typed[name] = column.where(~empty, None).astype("object")
+            continue
+        if kind == "datetime":
+            formats, zone = profile.dates.formats, profile.dates.source_zone
+            values = parse.parse_datetimes(column, formats=formats, source_zone=zone)
+            expected = "a date like " + _example(formats)
+        elif kind == "number":
+            values = parse.parse_numbers(column)
+            empty |= parse.not_applicable(column)
+            expected = "a number"
+        elif kind == "integer":
+            values = parse.parse_integers(column)
+            expected = "a whole number"
+        else:
+            values = parse.parse_booleans(column)
+            expected = "true or false"
+        bad = values.isna() & ~empty
+        errors += _parse_errors(column[bad], columns.label(name), expected, file=file)
+        typed[name] = values
+    return typed
+
+
+def _example(formats: list[str]) -> str:
+    sample = datetime(2026, 11, 20, 14, 5, 9)
+    fmt = formats[0]
+    return "2026-11-20T14:05:09+05:30" if fmt == parse.ISO8601 else sample.strftime(fmt.replace("%z", "+0530"))
+
+
+def _parse_errors(bad: pd.Series, label: str, expected: str, *, file: str) -> list[RowError]:
+    return [
+        RowError(file, int(row), "validate", label, str(value), f"must be {expected}, got {value!r}")
+        for row, value in bad.items()
+    ]

@@ -1,0 +1,59 @@
+"""Map each order's delivery outcome back to its source rows, and count a run."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from transforms.errors import STAGES, RowError
+from transforms.lines import FAILED, FILE, ROW
+
+ACCEPTED_OUTCOMES = frozenset({"accepted", "already_accepted"})
+
+
+def post_errors(lines: pd.DataFrame, outcomes: Mapping[str, tuple[str, str]]) -> list[RowError]:
+    """Every row of an order Uniware did not accept gets that order's reason (server's words)."""
+    failed = {o: m for o, (outcome, m) in outcomes.items() if outcome not in ACCEPTED_OUTCOMES}
+    rows = lines[~lines[FAILED] & lines["order_id"].isin(list(failed))]
+    return [
+        RowError(f, int(r), "post", "", "", failed[o], str(o), str(i))
+        for f, r, o, i in zip(rows[FILE], rows[ROW], rows["order_id"], rows["order_item_id"], strict=True)
+    ]
+
+
+def count_run(
+    lines: pd.DataFrame,
+    errors: Sequence[RowError],
+    outcomes: Mapping[str, tuple[str, str]],
+    *,
+    orders_built: int,
+    dry_run: bool,
+) -> dict[str, Any]:
+    """The counts of a run summary; rows_read == rows_accepted + rows_failed on a real run.
+
+    `lines` must already be marked (`_failed`) with every error, post-stage ones included.
+    """
+    first_stage: dict[tuple[str, int], int] = {}
+    for e in errors:
+        key = (e.file, e.row)
+        first_stage[key] = min(first_stage.get(key, len(STAGES)), STAGES.index(e.stage))
+    by_stage = Counter(STAGES[i] for i in first_stage.values())
+    accepted_ids = [o for o, (outcome, _) in outcomes.items() if outcome in ACCEPTED_OUTCOMES]
+    earlier_ids = [o for o, (outcome, _) in outcomes.items() if outcome == "already_accepted"]
+    failed_orders = lines.loc[lines[FAILED] & lines["order_id"].notna(), "order_id"].nunique()
+    rows_failed = len(first_stage)
+    return {
+        "rows_read": len(lines),
+        "rows_accepted": int(lines["order_id"].isin(accepted_ids).sum()),
+        "rows_already_accepted": int(lines["order_id"].isin(earlier_ids).sum()),
+        "rows_failed": rows_failed,
+        "rows_ready": len(lines) - rows_failed if dry_run else 0,
+        "rows_failed_by_stage": {s: by_stage.get(s, 0) for s in STAGES},
+        "orders_built": orders_built,
+        "orders_accepted": len(accepted_ids),
+        "orders_already_accepted": len(earlier_ids),
+        "orders_failed": int(failed_orders),
+    }

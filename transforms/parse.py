@@ -1,0 +1,83 @@
+"""Vectorised parsing of text cells into dates, numbers, integers and booleans.
+
+Every parser returns the parsed column with missing values where a cell is blank or cannot be
+parsed; the caller compares with the blank mask to find the cells that were bad. Parsing here,
+before the schema, means every problem of every cell shows on the first run (pandera skips a
+column's other checks when its coercion fails).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import pandas as pd
+
+ISO8601: Final = "ISO8601"
+_OFFSET: Final = r"(?:Z|[+-]\d{2}:?\d{2})$"
+_CURRENCY: Final = r"^\s*(?:₹|Rs\.?|INR|\$|USD)\s*"
+_GROUPED: Final = r"^-?\d{1,3}(?:,\d{2,3})+(?:\.\d+)?$"
+_NOT_APPLICABLE: Final = frozenset({"na", "n/a", "none", "null", "-"})
+_TRUE: Final = frozenset({"true", "yes", "y", "1", "t"})
+_FALSE: Final = frozenset({"false", "no", "n", "0", "f"})
+_UTC: Final = "datetime64[ns, UTC]"
+
+
+def blank(text: pd.Series) -> pd.Series:
+    """True where a cell holds nothing (empty, or only spaces)."""
+    return text.str.strip() == ""
+
+
+def parse_datetimes(text: pd.Series, *, formats: Sequence[str], source_zone: str) -> pd.Series:
+    """Parse with each format in turn; values without an offset are in `source_zone`. UTC out."""
+    out = pd.Series(pd.NaT, index=text.index, dtype=_UTC)
+    todo = ~blank(text)
+    for fmt in formats:
+        if not todo.any():
+            break
+        parsed = _parse_with(text[todo].str.strip(), fmt, source_zone)
+        out[parsed.index] = out[parsed.index].fillna(parsed)
+        todo &= out.isna()
+    return out
+
+
+def _parse_with(text: pd.Series, fmt: str, zone: str) -> pd.Series:
+    with_offset = text.str.contains(_OFFSET, regex=True)
+    explicit = fmt if fmt != ISO8601 else ISO8601
+    aware = pd.to_datetime(text[with_offset], format=explicit, errors="coerce", utc=True)
+    if fmt != ISO8601 and "%z" in fmt:
+        return aware.astype(_UTC)
+    naive_fmt = fmt.replace(" %z", "").replace("%z", "")
+    naive = pd.to_datetime(text[~with_offset], format=naive_fmt, errors="coerce")
+    local = naive.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    return pd.concat([aware.astype(_UTC), local.astype(_UTC)]).reindex(text.index)
+
+
+def parse_numbers(text: pd.Series) -> pd.Series:
+    """`1299`, `1,299.00`, `₹ 1,299`, `Rs. 99.5` -> floats; `NA` and blanks -> NaN."""
+    cleaned = text.str.strip().str.replace(_CURRENCY, "", regex=True)
+    grouped = cleaned.str.fullmatch(_GROUPED)
+    cleaned = cleaned.where(~grouped, cleaned.str.replace(",", "", regex=False))
+    cleaned = cleaned.where(~cleaned.str.casefold().isin(_NOT_APPLICABLE), "")
+    return pd.to_numeric(cleaned.replace("", None), errors="coerce").astype("float64")
+
+
+def not_applicable(text: pd.Series) -> pd.Series:
+    """True where a numeric cell says it does not apply (`NA`, `N/A`, `-`)."""
+    return text.str.strip().str.casefold().isin(_NOT_APPLICABLE)
+
+
+def parse_integers(text: pd.Series) -> pd.Series:
+    """Whole numbers (`2`, `2.0`) -> Int64; fractions and text -> <NA>."""
+    numbers = parse_numbers(text)
+    whole = numbers.where((numbers % 1 == 0) & (numbers.abs() < 2**53))
+    return whole.astype("Int64")
+
+
+def parse_booleans(text: pd.Series) -> pd.Series:
+    """`true/yes/y/1` and `false/no/n/0` (any case) -> boolean; others -> <NA>."""
+    folded = text.str.strip().str.casefold()
+    out = pd.Series(pd.NA, index=text.index, dtype="boolean")
+    out[folded.isin(_TRUE)] = True
+    out[folded.isin(_FALSE)] = False
+    return out

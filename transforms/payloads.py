@@ -1,0 +1,186 @@
+"""Orders -> Post Orders payloads, in one pass over column arrays, each checked against the contract.
+
+Choices where the contract is silent (see README): dates are converted from the profile's
+source zone to `target_zone` and written `yyyy-MM-dd HH:mm:ss`; `totalPrice` defaults to the
+selling price; `taxExempted` and `cFormProvided` are fixed false; the warehouse code is sent
+as `facilityCode` only when a facility map is configured.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from schemas import contract
+
+from transforms.errors import RowError
+from transforms.lines import FAILED, FILE, ROW
+
+ORDER_CHARGES: Final = {
+    "order_cod_charges": "totalCashOnDeliveryCharges",
+    "order_discount": "totalDiscount",
+    "order_gift_charges": "totalGiftCharges",
+    "order_store_credit": "totalStoreCredit",
+    "order_prepaid_amount": "totalPrepaidAmount",
+    "order_shipping_charges": "totalShippingCharges",
+}
+ITEM_CHARGES: Final = {
+    "shipping_charges": "shippingCharges",
+    "discount": "discount",
+    "cod_charges": "cashOnDeliveryCharges",
+    "transfer_price": "transferPrice",
+}
+ADDRESS_KEYS: Final = {
+    "name": "name",
+    "address1": "addressLine1",
+    "address2": "addressLine2",
+    "city": "city",
+    "state": "state",
+    "country": "country",
+    "pincode": "pincode",
+    "phone": "phone",
+    "email": "email",
+}
+
+
+@dataclass(frozen=True)
+class Built:
+    """Payloads that passed the contract check, and row errors of those that did not."""
+
+    payloads: list[dict[str, Any]]
+    errors: list[RowError]
+
+
+def build_payloads(lines: pd.DataFrame, *, target_zone: str, send_facility: bool) -> Built:
+    """One payload per order whose rows all passed; contract violations fail the whole order."""
+    ok = lines[~lines[FAILED] & lines["order_id"].notna()]
+    cols = _columns(ok, target_zone)
+    payloads: list[dict[str, Any]] = []
+    errors: list[RowError] = []
+    for start, stop in _order_bounds(ok["order_id"]):
+        payload = _order(cols, start, stop, send_facility)
+        violations = contract.check_order(payload)
+        if violations:
+            errors += _violation_errors(cols, start, stop, violations)
+        else:
+            payloads.append(payload)
+    return Built(payloads, errors)
+
+
+def _columns(ok: pd.DataFrame, target_zone: str) -> dict[str, list[Any]]:
+    """Column arrays in order-then-file order, dates already formatted for the target zone."""
+    codes, _ = pd.factorize(ok["order_id"])
+    order = np.argsort(codes, kind="stable")
+    frame = ok.iloc[order]
+    cols: dict[str, list[Any]] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            text = column.dt.tz_convert(target_zone).dt.strftime(contract.DATE_FORMAT)
+            cols[name] = text.tolist()
+        else:
+            cols[name] = column.astype("object").where(column.notna(), None).tolist()
+    return cols
+
+
+def _order_bounds(order_ids: pd.Series) -> Iterator[tuple[int, int]]:
+    codes, _ = pd.factorize(order_ids)
+    counts = np.bincount(codes) if len(codes) else np.array([], dtype=np.int64)
+    stops = np.cumsum(counts)
+    starts = stops - counts
+    yield from zip(starts.tolist(), stops.tolist(), strict=True)
+
+
+def _money(value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return round(float(value), 2)
+
+
+def _order(cols: dict[str, list[Any]], i: int, stop: int, send_facility: bool) -> dict[str, Any]:
+    c = {name: values[i] for name, values in cols.items()}
+    payload: dict[str, Any] = {"id": str(c["order_id"])}
+    if c["display_order_number"]:
+        payload["displayOrderNumber"] = c["display_order_number"]
+    payload["orderDate"] = c["order_date"]
+    payload["orderStatus"] = c["order_status"]
+    payload["sla"] = c["sla"]
+    if c["priority"] is not None:
+        payload["priority"] = int(c["priority"])
+    if c["payment_type"]:
+        payload["paymentType"] = c["payment_type"]
+    price: dict[str, Any] = {"currency": c["currency"]}
+    for name, key in ORDER_CHARGES.items():
+        amount = _money(c[name])
+        if amount is not None:
+            price[key] = amount
+    payload["orderPrice"] = price
+    payload["orderItems"] = [_item(cols, j, send_facility) for j in range(i, stop)]
+    payload["taxExempted"] = False
+    payload["cFormProvided"] = False
+    payload["thirdPartyShipping"] = bool(c["third_party_shipping"])
+    payload["shippingAddress"] = _address(c, "ship_")
+    payload["billingAddress"] = _address(c, "bill_")
+    if c["additional_info"]:
+        payload["additionalInfo"] = c["additional_info"]
+    return payload
+
+
+def _item(cols: dict[str, list[Any]], j: int, send_facility: bool) -> dict[str, Any]:
+    c = {name: values[j] for name, values in cols.items()}
+    price: dict[str, Any] = {
+        "sellingPrice": _money(c["selling_price"]),
+        "totalPrice": _money(c["total_price"]),
+        "currency": c["currency"],
+    }
+    for name, key in ITEM_CHARGES.items():
+        amount = _money(c[name])
+        if amount is not None:
+            price[key] = amount
+    item: dict[str, Any] = {
+        "orderItemId": c["order_item_id"],
+        "status": c["item_status"],
+        "productId": c["product_id"],
+        "variantId": c["variant_id"],
+        "sku": c["sku"],
+        "title": c["title"],
+        "orderItemPrice": price,
+        "quantity": int(c["quantity"]),
+    }
+    if c["shipping_method"]:
+        item["shippingMethodCode"] = c["shipping_method"]
+    gift = _money(c["gift_wrap_charges"])
+    if c["gift_wrap_message"] or gift is not None:
+        item["giftWrap"] = {"giftWrapMessage": c["gift_wrap_message"] or "", "giftWrapCharges": gift or 0.0}
+    if c["on_hold"] is not None:
+        item["onHold"] = bool(c["on_hold"])
+    if c["packet_number"] is not None:
+        item["packetNumber"] = int(c["packet_number"])
+    if send_facility and c["facility_code"]:
+        item["facilityCode"] = c["facility_code"]
+    return item
+
+
+def _address(c: dict[str, Any], prefix: str) -> dict[str, Any]:
+    address = {key: c[prefix + part] for part, key in ADDRESS_KEYS.items() if c[prefix + part]}
+    return {key: str(value) for key, value in address.items()}
+
+
+def _violation_errors(
+    cols: dict[str, list[Any]], start: int, stop: int, violations: list[contract.Violation]
+) -> list[RowError]:
+    reason = "; ".join(f"{v.field}: {v.message}" for v in violations)
+    field = violations[0].field
+    return [
+        RowError(cols[FILE][j], int(cols[ROW][j]), "build", field, "", reason,
+                 str(cols["order_id"][j]), str(cols["order_item_id"][j]))
+        for j in range(start, stop)
+    ]
+
+
+
