@@ -95,6 +95,8 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 
 def demo(args: argparse.Namespace) -> int:
     """`uniload demo` (`make run`): the samples against a fresh local sandbox, then stop it."""
+    import httpx
+
     from uniware.config import demo_credentials
     from uniware.sandbox import running_sandbox
 
@@ -117,7 +119,8 @@ def demo(args: argparse.Namespace) -> int:
         )
         with _environment(env):
             code = upload([str(settings.SAMPLES_DIR)], options)
-        print(f"sandbox now holds {sandbox.accepted_count()} orders; stopping it")
+        held = httpx.get(f"{sandbox.base_url}/_sandbox/orders", timeout=30).json()["count"]
+        print(f"sandbox now holds {held} orders; stopping it")
     return code
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from flows.exceptions import ConfigError, ProfileNotDetected
-from flows.settings import PROFILES_DIR
+from flows.settings import ENV_PROFILES_DIR, PROFILES_DIR
 from schemas.profile import Profile, ProfileError, parse_profile
 from transforms.detect import NoProfileFits, detect
 
 
-def load_profiles(folder: Path = PROFILES_DIR) -> dict[str, Profile]:
-    """Every `*.toml` profile in the folder, by name; a bad one fails with its file and key."""
+def load_profiles(folder: Path | None = None) -> dict[str, Profile]:
+    """Every `*.toml` profile in the folder, by name; a bad one fails with its file and key.
+
+    The folder defaults to UNILOAD_PROFILES_DIR, else the bundled data/profiles/.
+    """
+    folder = folder or Path(os.environ.get(ENV_PROFILES_DIR) or PROFILES_DIR)
     profiles: dict[str, Profile] = {}
     for path in sorted(folder.glob("*.toml")):
         try:

@@ -132,37 +132,35 @@ def _order(cols: dict[str, list[Any]], i: int, stop: int, send_facility: bool) -
 
 
 def _item(cols: dict[str, list[Any]], j: int, send_facility: bool) -> dict[str, Any]:
-    c = {name: values[j] for name, values in cols.items()}
     price: dict[str, Any] = {
-        "sellingPrice": _money(c["selling_price"]),
-        "totalPrice": _money(c["total_price"]),
-        "currency": c["currency"],
+        "sellingPrice": _money(cols["selling_price"][j]),
+        "totalPrice": _money(cols["total_price"][j]),
+        "currency": cols["currency"][j],
     }
     for name, key in ITEM_CHARGES.items():
-        amount = _money(c[name])
+        amount = _money(cols[name][j])
         if amount is not None:
             price[key] = amount
     item: dict[str, Any] = {
-        "orderItemId": c["order_item_id"],
-        "status": c["item_status"],
-        "productId": c["product_id"],
-        "variantId": c["variant_id"],
-        "sku": c["sku"],
-        "title": c["title"],
+        "orderItemId": cols["order_item_id"][j],
+        "status": cols["item_status"][j],
+        "productId": cols["product_id"][j],
+        "variantId": cols["variant_id"][j],
+        "sku": cols["sku"][j],
+        "title": cols["title"][j],
         "orderItemPrice": price,
-        "quantity": int(c["quantity"]),
+        "quantity": int(cols["quantity"][j]),
     }
-    if c["shipping_method"]:
-        item["shippingMethodCode"] = c["shipping_method"]
-    gift = _money(c["gift_wrap_charges"])
-    if c["gift_wrap_message"] or gift is not None:
-        item["giftWrap"] = {"giftWrapMessage": c["gift_wrap_message"] or "", "giftWrapCharges": gift or 0.0}
-    if c["on_hold"] is not None:
-        item["onHold"] = bool(c["on_hold"])
-    if c["packet_number"] is not None:
-        item["packetNumber"] = int(c["packet_number"])
-    if send_facility and c["facility_code"]:
-        item["facilityCode"] = c["facility_code"]
+    if cols["shipping_method"][j]:
+        item["shippingMethodCode"] = cols["shipping_method"][j]
+    gift, message = _money(cols["gift_wrap_charges"][j]), cols["gift_wrap_message"][j]
+    if message or gift is not None:
+        item["giftWrap"] = {"giftWrapMessage": message or "", "giftWrapCharges": gift or 0.0}
+    for name, key, kind in (("on_hold", "onHold", bool), ("packet_number", "packetNumber", int)):
+        if cols[name][j] is not None:
+            item[key] = kind(cols[name][j])
+    if send_facility and cols["facility_code"][j]:
+        item["facilityCode"] = cols["facility_code"][j]
     return item
 
 

@@ -1,0 +1,72 @@
+"""`python -m bench`: speed, memory and throttle ratios against baselines measured in the same run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.measure import (
+    measure_dry_run,
+    measure_help,
+    measure_naive,
+    measure_posting,
+    measure_rate,
+    measure_read,
+)
+from bench.exports import write_oker_export
+
+RESULTS = Path(__file__).parent / "results.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate a deterministic export, measure, print a table and write bench/results.json."""
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--naive-rows", type=int, default=None, help="rows for the naive loop")
+    parser.add_argument("--orders", type=int, default=400, help="orders posted to the sandbox")
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=40.0)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="uniload-bench-") as tmp:
+        export = Path(tmp) / "orders.csv"
+        write_oker_export(export, rows=args.rows, seed=7)
+        read = measure_read(export)
+        dry = measure_dry_run(export)
+        naive = measure_naive(export, rows=args.naive_rows or min(args.rows, 100_000))
+        post = measure_posting(
+            Path(tmp), orders=args.orders, latency_ms=args.latency_ms, concurrency=args.concurrency
+        )
+        rate = measure_rate(Path(tmp), orders=int(args.rate * 5), rate=args.rate)
+    help_seconds = measure_help()
+    results = {
+        "rows": args.rows,
+        "dry_run_seconds": dry["seconds"],
+        "dry_run_rows_per_second": round(args.rows / dry["seconds"]),
+        "naive_seconds_scaled": naive["seconds_scaled"],
+        "dry_run_vs_naive": round(naive["seconds_scaled"] / dry["seconds"], 1),
+        "read_seconds": read["seconds"],
+        "dry_run_vs_read": round(dry["seconds"] / read["seconds"], 1),
+        "peak_rss_mb": dry["peak_rss_mb"],
+        "post_orders_per_second": post["orders_per_second"],
+        "post_bound": post["bound"],
+        "post_vs_bound": round(post["orders_per_second"] / post["bound"], 3),
+        "rate_limit": args.rate,
+        "rate_achieved": rate["achieved"],
+        "rate_vs_limit": round(rate["achieved"] / args.rate, 3),
+        "busiest_second": rate["busiest_second"],
+        "help_seconds": help_seconds,
+    }
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    width = max(len(k) for k in results)
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value}")
+    print(f"written to {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

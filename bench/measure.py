@@ -1,0 +1,151 @@
+"""One measurement each: bare read, our dry run, the naive per-group loop, posting, rate, --help."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+
+DRY_RUN_SCRIPT = """
+import json, resource, sys, time
+from flows.pipeline import group_and_build, read_exports, validate_exports
+from flows.profiles import load_profiles
+from flows.config import load_facility_map
+from flows.settings import OKER_FACILITY_MAP
+profiles = load_profiles()
+start = time.perf_counter()
+exports = read_exports([sys.argv[1]], profiles, sheet=None)
+validated = validate_exports(exports, profiles, profile_name="oker")
+built = group_and_build(validated, facility_map=load_facility_map(str(OKER_FACILITY_MAP)),
+                        target_zone="UTC")
+seconds = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_rss_mb": round(rss), "orders": len(built.payloads)}))
+"""
+
+
+def measure_read(path: Path) -> dict[str, float]:
+    """A bare `pd.read_csv` of the file, all text: the floor any pipeline stands on."""
+    start = time.perf_counter()
+    pd.read_csv(path, dtype=str, keep_default_na=False)
+    return {"seconds": round(time.perf_counter() - start, 3)}
+
+
+def measure_dry_run(path: Path) -> dict[str, Any]:
+    """Read -> payloads in a fresh process (so its peak RSS is its own)."""
+    out = subprocess.run(
+        [sys.executable, "-c", DRY_RUN_SCRIPT, str(path)],
+        check=True, capture_output=True, text=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["seconds"] = round(result["seconds"], 3)
+    return result
+
+
+def measure_naive(path: Path, *, rows: int) -> dict[str, float]:
+    """The trap DESIGN.md measured: `for key, group in df.groupby(...)` with per-group to_dict."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=rows)
+    total = len(pd.read_csv(path, usecols=[0], dtype=str))
+    start = time.perf_counter()
+    payloads = []
+    for order_id, group in df.groupby("Order ID", sort=False):
+        records = group.to_dict("records")
+        first = records[0]
+        payloads.append({
+            "id": order_id,
+            "orderDate": first["Order Date"],
+            "orderItems": [
+                {"orderItemId": r["Order Item ID"], "sku": r["SKU"], "quantity": int(float(r["Quantity"] or 0))}
+                for r in records
+            ],
+            "shippingAddress": {"name": first["Customer Name"], "pincode": first["Pincode"]},
+        })
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "seconds_scaled": round(seconds * total / len(df), 3)}
+
+
+def _payload(n: int) -> dict[str, Any]:
+    address = {
+        "name": "Bench Buyer", "addressLine1": "1 Bench Road", "city": "Pune",
+        "state": "Maharashtra", "country": "India", "pincode": "411001", "phone": "9876543210",
+    }
+    return {
+        "id": f"BENCH-{n:07d}", "orderDate": "2026-11-20 10:00:00", "orderStatus": "CREATED",
+        "sla": "2026-11-22 10:00:00", "thirdPartyShipping": True,
+        "orderItems": [{
+            "orderItemId": f"BENCH-{n:07d}-1", "status": "CREATED", "productId": "P1",
+            "variantId": "V1", "sku": "SKU-1", "title": "Bench item", "quantity": 1,
+            "orderItemPrice": {"sellingPrice": 100.0, "totalPrice": 100.0},
+        }],
+        "shippingAddress": address, "billingAddress": address,
+    }
+
+
+def _post(base_url: str, tmp: Path, orders: int, *, rate: float | None, concurrency: int) -> float:
+    from uniware.client import UniwareClient
+    from uniware.config import Destination, demo_credentials
+    from uniware.delivery import deliver_orders
+    from uniware.ledger import Ledger
+    from uniware.retry import RetryPolicy
+    from uniware.throttle import Throttle
+
+    async def go() -> float:
+        ledger = Ledger.open(str(tmp / f"ledger-{time.monotonic_ns()}.db"))
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
+            start = time.perf_counter()
+            await deliver_orders(
+                [_payload(n) for n in range(orders)],
+                client=UniwareClient(http, credentials=demo_credentials()),
+                ledger=ledger, destination=Destination(base_url=base_url, merchant_id="bench"),
+                run_id="bench", throttle=Throttle(rate=rate, concurrency=concurrency),
+                retry=RetryPolicy(),
+            )
+            seconds = time.perf_counter() - start
+        ledger.close()
+        return seconds
+
+    return asyncio.run(go())
+
+
+def measure_posting(tmp: Path, *, orders: int, latency_ms: float, concurrency: int) -> dict[str, float]:
+    """Achieved orders/s against a sandbox answering after `latency_ms`, and the bound C/latency."""
+    from uniware.sandbox import Faults, SandboxProcess
+
+    with SandboxProcess(faults=Faults(latency_ms=latency_ms)) as sandbox:
+        seconds = _post(sandbox.base_url, tmp, orders, rate=None, concurrency=concurrency)
+    return {
+        "orders_per_second": round(orders / seconds, 1),
+        "bound": round(concurrency / (latency_ms / 1000), 1),
+    }
+
+
+def measure_rate(tmp: Path, *, orders: int, rate: float) -> dict[str, float]:
+    """Achieved rate under a limit of `rate`/s, and the busiest one-second window seen by the server."""
+    from uniware.sandbox import SandboxProcess
+
+    with SandboxProcess() as sandbox:
+        _post(sandbox.base_url, tmp, orders, rate=rate, concurrency=32)
+        log = httpx.get(f"{sandbox.base_url}/_sandbox/requests", timeout=30).json()["requests"]
+    times = sorted(r["t"] for r in log)
+    busiest = max(sum(1 for u in times[i:] if u < t + 1.0) for i, t in enumerate(times))
+    span = times[-1] - times[0]
+    return {"achieved": round((len(times) - 1) / span, 2) if span else 0.0, "busiest_second": busiest}
+
+
+def measure_help() -> float:
+    """Best of three `uniload --help` start-ups, in seconds."""
+    exe = Path(sys.executable).with_name("uniload")
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run([str(exe), "--help"], check=True, capture_output=True)
+        best = min(best, time.perf_counter() - start)
+    return round(best, 3)
