@@ -13,6 +13,13 @@ EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_ROWS_FAILED = 2
 
+# Prefect's own chatter stays off the seller's screen; the run prints its own summary.
+QUIET_PREFECT = {
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+}
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -107,7 +114,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `uniload` console script."""
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    for key, value in QUIET_PREFECT.items():
+        os.environ.setdefault(key, value)
     try:
         return _dispatch(args)
     except KeyboardInterrupt:

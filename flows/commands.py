@@ -52,8 +52,14 @@ def upload(paths: Sequence[str], options: RunOptions) -> int:
         return _fail(str(err))
     from flows.upload import upload_orders
 
+    from flows.progress import progress
+
     params = {k: getattr(options, k) for k in (*RUN_KEYS, "dry_run")}
-    state = upload_orders(paths=list(paths), return_state=True, **params)
+    progress.enable()
+    try:
+        state = upload_orders(paths=list(paths), return_state=True, **params)
+    finally:
+        progress.stop()
     if state.is_failed():
         return _fail(state.message or "the run failed")
     summary: dict[str, Any] = state.result()

@@ -19,6 +19,7 @@ from flows.exceptions import UniloadError
 from flows.inbox import file_away, ready_files
 from flows.pipeline import Validated, group_and_build, read_exports, validate_exports
 from flows.profiles import load_profiles
+from flows.progress import progress
 from flows.readers import RawExport
 from flows.reporting import RunReport, finish_run
 from transforms.payloads import Built
@@ -33,7 +34,10 @@ TASK = {"cache_policy": NO_CACHE, "persist_result": False}
 @task(name="read-exports", **TASK)
 def read_task(paths: list[str], options: RunOptions) -> list[RawExport]:
     """Read every export as text, keeping each row's spreadsheet row number."""
-    return read_exports(paths, load_profiles(), sheet=options.sheet)
+    progress.start("read")
+    exports = read_exports(paths, load_profiles(), sheet=options.sheet)
+    progress.finish("read")
+    return exports
 
 
 @task(name="read-inbox", **TASK)
@@ -53,14 +57,20 @@ def read_inbox_task(inbox: str, options: RunOptions, run_id: str) -> list[RawExp
 @task(name="validate-lines", **TASK)
 def validate_task(exports: list[RawExport], options: RunOptions) -> Validated:
     """Map each export through its profile and validate every cell (lazy: all errors at once)."""
-    return validate_exports(exports, load_profiles(), profile_name=options.profile)
+    progress.start("validate", total=sum(len(e.table) for e in exports) or 1)
+    validated = validate_exports(exports, load_profiles(), profile_name=options.profile)
+    progress.finish("validate")
+    return validated
 
 
 @task(name="group-and-build", **TASK)
 def build_task(validated: Validated, options: RunOptions) -> Built:
     """Group lines into orders, map facilities and build contract-checked payloads."""
     facility_map = load_facility_map(options.facility_map)
-    return group_and_build(validated, facility_map=facility_map, target_zone=options.target_zone)
+    progress.start("build")
+    built = group_and_build(validated, facility_map=facility_map, target_zone=options.target_zone)
+    progress.finish("build")
+    return built
 
 
 @task(name="post-orders", **TASK)
@@ -70,13 +80,22 @@ def post_task(
     """Post each order once, throttled and retried; the ledger makes reruns safe."""
     from flows.posting import post_payloads
 
-    return post_payloads(payloads, config=config, options=options, run_id=run_id)
+    progress.start("post", total=len(payloads))
+    deliveries = post_payloads(
+        payloads, config=config, options=options, run_id=run_id,
+        on_delivery=lambda _: progress.advance("post"),
+    )
+    progress.finish("post")
+    return deliveries
 
 
 @task(name="write-report", **TASK)
 def report_task(run: RunReport) -> dict[str, Any]:
     """Failure report (CSV + XLSX), summary (JSON + Markdown) and Prefect artifacts."""
-    return finish_run(run)
+    progress.start("report")
+    summary = finish_run(run)
+    progress.finish("report")
+    return summary
 
 
 def current_run_id() -> str:
