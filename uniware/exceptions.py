@@ -1,0 +1,56 @@
+"""Failures of a whole run on the Uniware side, each with a message a seller can act on.
+
+Hierarchy::
+
+    UniwareError              anything Uniware-side that stops the run
+    ├── ConfigurationError    missing or unsafe UNIWARE_* setting (names the variable and the fix)
+    ├── CredentialsRefused    401 / AUTHENTICATION_FAILURE / ACCESS_DENIED: wrong client id,
+    │                         merchant id or security key
+    └── UniwareUnreachable    cannot connect at all (DNS, refused, TLS)
+
+Per-order business failures (``"status": "failure"``) are never exceptions: they are
+``uniware.client.PostResponse`` data. Messages never contain the security key. Every
+exception takes one message argument, so it pickles (Prefect may move it between processes).
+"""
+
+from __future__ import annotations
+
+
+class UniwareError(Exception):
+    """A Uniware-side failure of the whole run; ``str(err)`` is shown to the seller as is."""
+
+
+class ConfigurationError(UniwareError):
+    """A missing or unsafe Uniware setting."""
+
+    @classmethod
+    def missing_variable(cls, name: str) -> ConfigurationError:
+        """The environment variable ``name`` is not set."""
+        return cls(
+            f"{name} is not set: export {name}=... in the shell (or the worker's environment) "
+            "before running; ask Unicommerce for the value if you do not have it"
+        )
+
+
+class CredentialsRefused(UniwareError):
+    """Uniware refused the client id, merchant id or security key."""
+
+    @classmethod
+    def for_merchant(cls, *, base_url: str, merchant_id: str, reply: str) -> CredentialsRefused:
+        """Uniware at ``base_url`` refused ``merchant_id``'s credentials, saying ``reply``."""
+        return cls(
+            f"Uniware at {base_url} refused the credentials of merchant {merchant_id!r} "
+            f"({reply}): check UNIWARE_CLIENT_ID, UNIWARE_MERCHANT_ID and UNIWARE_SECURITY_KEY"
+        )
+
+
+class UniwareUnreachable(UniwareError):
+    """No connection to Uniware could be made at all."""
+
+    @classmethod
+    def at(cls, base_url: str, reason: str) -> UniwareUnreachable:
+        """Connecting to ``base_url`` failed because of ``reason``."""
+        return cls(
+            f"cannot reach Uniware at {base_url} ({reason}): check UNIWARE_BASE_URL and the "
+            "network connection, then run again"
+        )
