@@ -1,4 +1,4 @@
-"""`python -m bench`: speed, memory and throttle ratios against baselines measured in the same run."""
+"""`python -m bench`: speed, memory and throttle as ratios to baselines measured in the same run."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.exports import write_oker_export
+
 from bench.measure import (
     measure_dry_run,
     measure_help,
@@ -16,7 +18,6 @@ from bench.measure import (
     measure_rate,
     measure_read,
 )
-from bench.exports import write_oker_export
 
 RESULTS = Path(__file__).parent / "results.json"
 

@@ -42,7 +42,9 @@ def measure_dry_run(path: Path) -> dict[str, Any]:
     """Read -> payloads in a fresh process (so its peak RSS is its own)."""
     out = subprocess.run(
         [sys.executable, "-c", DRY_RUN_SCRIPT, str(path)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     result["seconds"] = round(result["seconds"], 3)
@@ -58,40 +60,63 @@ def measure_naive(path: Path, *, rows: int) -> dict[str, float]:
     for order_id, group in df.groupby("Order ID", sort=False):
         records = group.to_dict("records")
         first = records[0]
-        payloads.append({
-            "id": order_id,
-            "orderDate": first["Order Date"],
-            "orderItems": [
-                {"orderItemId": r["Order Item ID"], "sku": r["SKU"], "quantity": int(float(r["Quantity"] or 0))}
-                for r in records
-            ],
-            "shippingAddress": {"name": first["Customer Name"], "pincode": first["Pincode"]},
-        })
+        payloads.append(
+            {
+                "id": order_id,
+                "orderDate": first["Order Date"],
+                "orderItems": [
+                    {
+                        "orderItemId": r["Order Item ID"],
+                        "sku": r["SKU"],
+                        "quantity": int(float(r["Quantity"] or 0)),
+                    }
+                    for r in records
+                ],
+                "shippingAddress": {"name": first["Customer Name"], "pincode": first["Pincode"]},
+            }
+        )
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "seconds_scaled": round(seconds * total / len(df), 3)}
 
 
 def _payload(n: int) -> dict[str, Any]:
     address = {
-        "name": "Bench Buyer", "addressLine1": "1 Bench Road", "city": "Pune",
-        "state": "Maharashtra", "country": "India", "pincode": "411001", "phone": "9876543210",
+        "name": "Bench Buyer",
+        "addressLine1": "1 Bench Road",
+        "city": "Pune",
+        "state": "Maharashtra",
+        "country": "India",
+        "pincode": "411001",
+        "phone": "9876543210",
     }
     return {
-        "id": f"BENCH-{n:07d}", "orderDate": "2026-11-20 10:00:00", "orderStatus": "CREATED",
-        "sla": "2026-11-22 10:00:00", "thirdPartyShipping": True,
-        "orderItems": [{
-            "orderItemId": f"BENCH-{n:07d}-1", "status": "CREATED", "productId": "P1",
-            "variantId": "V1", "sku": "SKU-1", "title": "Bench item", "quantity": 1,
-            "orderItemPrice": {"sellingPrice": 100.0, "totalPrice": 100.0},
-        }],
-        "shippingAddress": address, "billingAddress": address,
+        "id": f"BENCH-{n:07d}",
+        "orderDate": "2026-11-20 10:00:00",
+        "orderStatus": "CREATED",
+        "sla": "2026-11-22 10:00:00",
+        "thirdPartyShipping": True,
+        "orderItems": [
+            {
+                "orderItemId": f"BENCH-{n:07d}-1",
+                "status": "CREATED",
+                "productId": "P1",
+                "variantId": "V1",
+                "sku": "SKU-1",
+                "title": "Bench item",
+                "quantity": 1,
+                "orderItemPrice": {"sellingPrice": 100.0, "totalPrice": 100.0},
+            }
+        ],
+        "shippingAddress": address,
+        "billingAddress": address,
     }
 
 
 def _post(base_url: str, tmp: Path, orders: int, *, rate: float | None, concurrency: int) -> float:
+    from uniware.delivery import deliver_orders
+
     from uniware.client import UniwareClient
     from uniware.config import Destination, demo_credentials
-    from uniware.delivery import deliver_orders
     from uniware.ledger import Ledger
     from uniware.retry import RetryPolicy
     from uniware.throttle import Throttle
@@ -104,8 +129,10 @@ def _post(base_url: str, tmp: Path, orders: int, *, rate: float | None, concurre
             await deliver_orders(
                 [_payload(n) for n in range(orders)],
                 client=UniwareClient(http, credentials=demo_credentials()),
-                ledger=ledger, destination=Destination(base_url=base_url, merchant_id="bench"),
-                run_id="bench", throttle=Throttle(rate=rate, concurrency=concurrency),
+                ledger=ledger,
+                destination=Destination(base_url=base_url, merchant_id="bench"),
+                run_id="bench",
+                throttle=Throttle(rate=rate, concurrency=concurrency),
                 retry=RetryPolicy(),
             )
             seconds = time.perf_counter() - start
@@ -115,7 +142,9 @@ def _post(base_url: str, tmp: Path, orders: int, *, rate: float | None, concurre
     return asyncio.run(go())
 
 
-def measure_posting(tmp: Path, *, orders: int, latency_ms: float, concurrency: int) -> dict[str, float]:
+def measure_posting(
+    tmp: Path, *, orders: int, latency_ms: float, concurrency: int
+) -> dict[str, float]:
     """Achieved orders/s against a sandbox answering after `latency_ms`, and the bound C/latency."""
     from uniware.sandbox import Faults, SandboxProcess
 
@@ -128,7 +157,7 @@ def measure_posting(tmp: Path, *, orders: int, latency_ms: float, concurrency: i
 
 
 def measure_rate(tmp: Path, *, orders: int, rate: float) -> dict[str, float]:
-    """Achieved rate under a limit of `rate`/s, and the busiest one-second window seen by the server."""
+    """Achieved rate under a limit of `rate`/s, and the busiest one-second window the server saw."""
     from uniware.sandbox import SandboxProcess
 
     with SandboxProcess() as sandbox:
@@ -137,7 +166,10 @@ def measure_rate(tmp: Path, *, orders: int, rate: float) -> dict[str, float]:
     times = sorted(r["t"] for r in log)
     busiest = max(sum(1 for u in times[i:] if u < t + 1.0) for i, t in enumerate(times))
     span = times[-1] - times[0]
-    return {"achieved": round((len(times) - 1) / span, 2) if span else 0.0, "busiest_second": busiest}
+    return {
+        "achieved": round((len(times) - 1) / span, 2) if span else 0.0,
+        "busiest_second": busiest,
+    }
 
 
 def measure_help() -> float:

@@ -28,12 +28,18 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", help="marketplace profile (default: detected from the header row)")
     p.add_argument("--facility-map", metavar="FILE", help="warehouse -> facility JSON map")
     p.add_argument("--sheet", help="Excel sheet name (default: the first sheet)")
-    p.add_argument("--report-dir", metavar="LOCATION", help="where run reports go (default: reports)")
+    p.add_argument(
+        "--report-dir", metavar="LOCATION", help="where run reports go (default: reports)"
+    )
     p.add_argument("--ledger", metavar="URL", help="ledger database: a path or SQLAlchemy URL")
-    p.add_argument("--rate", type=float, help=f"requests per second (default {settings.DEFAULT_RATE:g})")
+    p.add_argument(
+        "--rate", type=float, help=f"requests per second (default {settings.DEFAULT_RATE:g})"
+    )
     p.add_argument("--concurrency", type=int, help="requests in flight at once (default 8)")
     p.add_argument("--target-zone", help="time zone of dates sent to Uniware (default UTC)")
-    p.add_argument("--shared-limit", metavar="NAME", help="Prefect global rate limit shared by workers")
+    p.add_argument(
+        "--shared-limit", metavar="NAME", help="Prefect global rate limit shared by workers"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,10 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Marketplace order exports into Uniware: validate, group, post once, report.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    run = sub.add_parser("run", help="upload exports to Uniware (exit 0 all accepted, 2 some rows failed, 1 run failed)")
+    run = sub.add_parser(
+        "run",
+        help="upload exports to Uniware (exit 0 all accepted, 2 some rows failed, 1 run failed)",
+    )
     _add_run_options(run)
-    run.add_argument("--dry-run", action="store_true", help="validate and build payloads, post nothing")
-    validate = sub.add_parser("validate", help="check exports and write the failure report, post nothing")
+    run.add_argument(
+        "--dry-run", action="store_true", help="validate and build payloads, post nothing"
+    )
+    validate = sub.add_parser(
+        "validate", help="check exports and write the failure report, post nothing"
+    )
     _add_run_options(validate)
     sub.add_parser("demo", help="run the sample exports end to end against a local sandbox")
     sandbox = sub.add_parser("sandbox", help="start the local Uniware sandbox")
@@ -57,8 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reports(sub)
     _add_ledger(sub)
     serve = sub.add_parser("serve", help="serve the nightly deployment (drains an inbox folder)")
-    serve.add_argument("--inbox", default=settings.DEFAULT_INBOX, help="folder sellers drop exports in")
-    serve.add_argument("--cron", default=settings.DEFAULT_CRON, help="schedule (default 02:00 daily)")
+    serve.add_argument(
+        "--inbox", default=settings.DEFAULT_INBOX, help="folder sellers drop exports in"
+    )
+    serve.add_argument(
+        "--cron", default=settings.DEFAULT_CRON, help="schedule (default 02:00 daily)"
+    )
     serve.add_argument("--facility-map", metavar="FILE")
     serve.add_argument("--report-dir", metavar="LOCATION")
     return parser
@@ -82,7 +99,9 @@ def _add_reports(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def _add_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ledger = sub.add_parser("ledger", help="what was delivered: one order, or a summary")
-    ledger.add_argument("--ledger", metavar="URL", help="ledger database (default .uniload/ledger.db)")
+    ledger.add_argument(
+        "--ledger", metavar="URL", help="ledger database (default .uniload/ledger.db)"
+    )
     actions = ledger.add_subparsers(dest="action", required=True, metavar="ACTION")
     show = actions.add_parser("show", help="every delivery of one order id")
     show.add_argument("order_id")

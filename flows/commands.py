@@ -20,8 +20,15 @@ from uniware.exceptions import UniwareError
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_ROWS_FAILED = 0, 1, 2
 RUN_KEYS = (
-    "profile", "facility_map", "report_dir", "ledger", "rate", "concurrency", "target_zone",
-    "shared_limit", "sheet",
+    "profile",
+    "facility_map",
+    "report_dir",
+    "ledger",
+    "rate",
+    "concurrency",
+    "target_zone",
+    "shared_limit",
+    "sheet",
 )
 
 
@@ -50,9 +57,8 @@ def upload(paths: Sequence[str], options: RunOptions) -> int:
                 return _fail(f"{path}: no such file or folder")
     except (UniloadError, UniwareError) as err:
         return _fail(str(err))
-    from flows.upload import upload_orders
-
     from flows.progress import progress
+    from flows.upload import upload_orders
 
     params = {k: getattr(options, k) for k in (*RUN_KEYS, "dry_run")}
     progress.enable()
@@ -108,9 +114,12 @@ def demo(args: argparse.Namespace) -> int:
 
     credentials = demo_credentials()
     facility_map = load_facility_map(str(settings.OKER_FACILITY_MAP))
-    with tempfile.TemporaryDirectory(prefix="uniload-demo-") as tmp, running_sandbox(
-        db_path=Path(tmp) / "sandbox.db", facility_map=facility_map, credentials=credentials
-    ) as sandbox:
+    with (
+        tempfile.TemporaryDirectory(prefix="uniload-demo-") as tmp,
+        running_sandbox(
+            db_path=Path(tmp) / "sandbox.db", facility_map=facility_map, credentials=credentials
+        ) as sandbox,
+    ):
         print(f"sandbox listening on {sandbox.base_url}")
         env = {
             "UNIWARE_BASE_URL": sandbox.base_url,

@@ -57,7 +57,9 @@ def env_defaults(environ: Mapping[str, str] = os.environ) -> dict[str, object]:
             try:
                 out[key] = kind(environ[name])
             except ValueError as err:
-                raise ConfigError(f"{name}={environ[name]!r} is not a valid {kind.__name__}") from err
+                raise ConfigError(
+                    f"{name}={environ[name]!r} is not a valid {kind.__name__}"
+                ) from err
     return out
 
 

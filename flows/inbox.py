@@ -15,7 +15,9 @@ FAILED: Final = "failed"
 PARTIAL_SUFFIXES: Final = (".part", ".tmp", ".crdownload", ".partial", ".download")
 
 
-def ready_files(inbox: Path, *, settle_seconds: float = SETTLE_SECONDS, now: float | None = None) -> list[Path]:
+def ready_files(
+    inbox: Path, *, settle_seconds: float = SETTLE_SECONDS, now: float | None = None
+) -> list[Path]:
     """Exports in the inbox that nobody is writing any more (old enough, not a partial download)."""
     if not inbox.is_dir():
         return []
@@ -32,7 +34,7 @@ def ready_files(inbox: Path, *, settle_seconds: float = SETTLE_SECONDS, now: flo
 
 
 def file_away(path: Path, *, run_id: str, to: Literal["archive", "failed"], note: str = "") -> Path:
-    """Move a processed file to inbox/archive/ (or failed/) as `<run id>-<name>`; never overwrite."""
+    """Move a processed file to archive/ (or failed/) as `<run id>-<name>`; never overwrite."""
     folder = path.parent / (ARCHIVE if to == "archive" else FAILED)
     folder.mkdir(exist_ok=True)
     target = folder / f"{run_id}-{path.name}"

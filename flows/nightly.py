@@ -38,7 +38,9 @@ def nightly_deployment(
     return upload_orders.to_deployment(
         name=DEPLOYMENT_NAME,
         schedules=[schedule],
-        parameters=nightly_parameters(inbox=inbox, facility_map=facility_map, report_dir=report_dir),
+        parameters=nightly_parameters(
+            inbox=inbox, facility_map=facility_map, report_dir=report_dir
+        ),
         description="Nightly: upload every settled export in the inbox, then archive it.",
         tags=["uniload", "nightly"],
     )

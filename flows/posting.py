@@ -7,11 +7,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
+from uniware.delivery import Delivery, deliver_orders
 
 from flows.config import RunOptions
 from uniware.client import UniwareClient
 from uniware.config import UniwareConfig
-from uniware.delivery import Delivery, deliver_orders
 from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
 from uniware.throttle import Throttle
@@ -50,7 +50,9 @@ async def _post(
 ) -> list[Delivery]:
     shared = PrefectRateLimit(options.shared_limit) if options.shared_limit else None
     throttle = Throttle(rate=options.rate, concurrency=options.concurrency, shared=shared)
-    limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
+    limits = httpx.Limits(
+        max_connections=options.concurrency, max_keepalive_connections=options.concurrency
+    )
     ledger = Ledger.open(options.ledger)
     try:
         async with httpx.AsyncClient(

@@ -28,8 +28,11 @@ class StageProgress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
         self._progress = Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), transient=False,
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=False,
         )
         self._progress.start()
         return True
@@ -37,7 +40,9 @@ class StageProgress:
     def start(self, stage: str, total: int | None = 1) -> None:
         """A stage begins (total = units it will advance by)."""
         if self._progress is not None:
-            self._tasks[stage] = self._progress.add_task(STAGE_LABELS.get(stage, stage), total=total)
+            self._tasks[stage] = self._progress.add_task(
+                STAGE_LABELS.get(stage, stage), total=total
+            )
 
     def advance(self, stage: str, amount: int = 1) -> None:
         """Some units of a stage are done."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from transforms.report import failure_table, top_reasons
+from uniware.delivery import Delivery
 
 from flows.artifacts import publish_run_artifacts
 from flows.config import RunOptions
@@ -14,8 +18,6 @@ from flows.reports import ReportStore
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Built
-from transforms.report import failure_table, top_reasons
-from uniware.delivery import Delivery
 
 PREVIEW_ROWS = 50
 
@@ -47,28 +49,35 @@ def finish_run(run: RunReport) -> dict[str, Any]:
     summary["report"] = str(paths.folder)
     reasons = top_reasons(errors)
     preview = failure_table(files[0][1], errors, files[0][0]).head(PREVIEW_ROWS) if files else None
-    try:
+    with contextlib.suppress(RuntimeError):  # outside a flow run: no artifacts to publish
         publish_run_artifacts(summary, preview, str(paths.folder), reasons)
-    except RuntimeError:
-        pass  # outside a flow run (plain function call): no artifacts to publish
     return summary
 
 
-def _summary(run: RunReport, errors: list[Any], outcomes: dict[str, tuple[str, str]]) -> dict[str, Any]:
+def _summary(
+    run: RunReport, errors: list[Any], outcomes: dict[str, tuple[str, str]]
+) -> dict[str, Any]:
     validated = run.validated
     counts = count_run(
-        validated.lines, errors, outcomes,
-        orders_built=len(run.built.payloads), dry_run=run.options.dry_run,
+        validated.lines,
+        errors,
+        outcomes,
+        orders_built=len(run.built.payloads),
+        dry_run=run.options.dry_run,
     )
     sent = sum(1 for d in run.deliveries if d.outcome in ("accepted", "failed"))
     files = []
     for export in validated.exports:
         mine = validated.lines["_file"] == export.name
         failed = {e.row for e in errors if e.file == export.name}
-        files.append({
-            "name": export.name, "rows_read": int(mine.sum()), "rows_failed": len(failed),
-            "profile": validated.profiles.get(export.name),
-        })
+        files.append(
+            {
+                "name": export.name,
+                "rows_read": int(mine.sum()),
+                "rows_failed": len(failed),
+                "profile": validated.profiles.get(export.name),
+            }
+        )
     return {
         "run_id": run.run_id,
         "started_at": run.started.isoformat(),

@@ -34,9 +34,14 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
     for field, count in fields:
         lines.append(f"      {count:>6}  {field or '(whole order)'}")
     if s.get("warnings"):
-        lines.append(f"  values fixed     {s['warnings']:>8}  (counted as warnings, see summary.md)")
+        lines.append(
+            f"  values fixed     {s['warnings']:>8}  (counted as warnings, see summary.md)"
+        )
     for f in files:
-        lines.append(f"  {f['name']}: {f['rows_read']} rows, {f['rows_failed']} failed, profile {f['profile']}")
+        lines.append(
+            f"  {f['name']}: {f['rows_read']} rows, {f['rows_failed']} failed,"
+            f" profile {f['profile']}"
+        )
     if s.get("report"):
         lines.append(f"report: {s['report']}")
     return lines

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
+from uniware.delivery import Delivery
 
 from flows import settings
 from flows.config import RunOptions, load_facility_map
@@ -24,7 +25,6 @@ from flows.readers import RawExport
 from flows.reporting import RunReport, finish_run
 from transforms.payloads import Built
 from uniware.config import UniwareConfig
-from uniware.delivery import Delivery
 from uniware.exceptions import UniwareError
 
 # Tables are passed between tasks in memory: never hash them for caching.
@@ -82,7 +82,10 @@ def post_task(
 
     progress.start("post", total=len(payloads))
     deliveries = post_payloads(
-        payloads, config=config, options=options, run_id=run_id,
+        payloads,
+        config=config,
+        options=options,
+        run_id=run_id,
         on_delivery=lambda _: progress.advance("post"),
     )
     progress.finish("post")
@@ -131,9 +134,16 @@ def upload_orders(
     logger = get_run_logger()
     try:
         options = RunOptions(
-            profile=profile, facility_map=facility_map, dry_run=dry_run, report_dir=report_dir,
-            ledger=ledger, rate=rate, concurrency=concurrency, target_zone=target_zone,
-            shared_limit=shared_limit, sheet=sheet,
+            profile=profile,
+            facility_map=facility_map,
+            dry_run=dry_run,
+            report_dir=report_dir,
+            ledger=ledger,
+            rate=rate,
+            concurrency=concurrency,
+            target_zone=target_zone,
+            shared_limit=shared_limit,
+            sheet=sheet,
         )
         return _run(paths, options, logger, inbox)
     except (UniloadError, UniwareError) as err:
@@ -159,14 +169,21 @@ def _run(
     built = build_task(validated, options)
     logger.info(
         "%d rows read, %d orders ready, %d rows failed before posting",
-        len(validated.lines), len(built.payloads), len({(e.file, e.row) for e in validated.errors}),
+        len(validated.lines),
+        len(built.payloads),
+        len({(e.file, e.row) for e in validated.errors}),
     )
     deliveries: list[Delivery] = []
     if config is not None and built.payloads:
         deliveries = post_task(built.payloads, config, options, run_id)
     run = RunReport(
-        run_id=run_id, options=options, validated=validated, built=built,
-        deliveries=deliveries, started=started, seconds=time.perf_counter() - clock,
+        run_id=run_id,
+        options=options,
+        validated=validated,
+        built=built,
+        deliveries=deliveries,
+        started=started,
+        seconds=time.perf_counter() - clock,
         destination=config.base_url if config else None,
     )
     summary = report_task(run)

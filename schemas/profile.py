@@ -99,7 +99,9 @@ class Profile(BaseModel):
     @classmethod
     def _known_values(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         _reject_unknown(value, MAPPABLE_VALUES, "value map")
-        return {field: {k.casefold(): v for k, v in mapping.items()} for field, mapping in value.items()}
+        return {
+            field: {k.casefold(): v for k, v in mapping.items()} for field, mapping in value.items()
+        }
 
     @model_validator(mode="after")
     def _required_are_reachable(self) -> Profile:
@@ -145,7 +147,9 @@ class Profile(BaseModel):
 def _reject_unknown(keys: Any, known: Any, what: str) -> None:
     unknown = sorted(set(keys) - set(known))
     if unknown:
-        raise ValueError(f"unknown {what}(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise ValueError(
+            f"unknown {what}(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
 
 
 def parse_profile(text: str, *, source: str) -> Profile:

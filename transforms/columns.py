@@ -80,7 +80,9 @@ def lift_text(raw: pd.DataFrame, profile: Profile, columns: ColumnMap) -> pd.Dat
         spec = profile.columns[field]
         if isinstance(spec, Joined) and len(headers) > 1:
             parts = [raw[h].astype("str").str.strip() for h in headers]
-            joined = parts[0].str.cat(parts[1:], sep=spec.sep)
+            joined = parts[0]
+            for part in parts[1:]:
+                joined = joined + spec.sep + part
             out[field] = joined.str.strip()
         else:
             out[field] = raw[headers[0]].astype("str")

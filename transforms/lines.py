@@ -1,4 +1,4 @@
-"""Export table -> canonical order lines: map, fill, normalise, parse, validate; bad cells as data."""
+"""Export table -> canonical order lines: map, fill, fix, parse, validate; bad cells as data."""
 
 from __future__ import annotations
 
@@ -112,14 +112,16 @@ def _normalise(text: pd.DataFrame, columns: ColumnMap, warnings: Counter[str]) -
     return text
 
 
-def _count(warnings: Counter[str], columns: ColumnMap, name: str, reason: str, changed: pd.Series) -> None:
+def _count(
+    warnings: Counter[str], columns: ColumnMap, name: str, reason: str, changed: pd.Series
+) -> None:
     n = int(changed.sum())
     if n:
         warnings[f"{columns.label(name)}: {reason}"] += n
 
 
 def _fill_within_orders(text: pd.DataFrame) -> pd.DataFrame:
-    """First-row-only exports: blank order-level cells take the value of their order's other rows."""
+    """First-row-only exports: blank order-level cells take their order's value from other rows."""
     codes, _ = pd.factorize(text["order_id"])
     for name in ORDER_FIELDS:
         if name == "order_id" or not (text[name] != "").any():
@@ -163,11 +165,17 @@ def _parse(
 def _example(formats: list[str]) -> str:
     sample = datetime(2026, 11, 20, 14, 5, 9)
     fmt = formats[0]
-    return "2026-11-20T14:05:09+05:30" if fmt == parse.ISO8601 else sample.strftime(fmt.replace("%z", "+0530"))
+    return (
+        "2026-11-20T14:05:09+05:30"
+        if fmt == parse.ISO8601
+        else sample.strftime(fmt.replace("%z", "+0530"))
+    )
 
 
 def _parse_errors(bad: pd.Series, label: str, expected: str, *, file: str) -> list[RowError]:
     return [
-        RowError(file, int(row), "validate", label, str(value), f"must be {expected}, got {value!r}")
-        for row, value in bad.items()
+        RowError(
+            file, int(row), "validate", label, str(value), f"must be {expected}, got {value!r}"
+        )
+        for row, value in zip(bad.index.tolist(), bad.tolist(), strict=True)
     ]

@@ -87,7 +87,7 @@ def fix_phone(column: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def fix_state(column: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Indian state codes and upper-case names -> the state's name (`KA`, `KARNATAKA` -> `Karnataka`)."""
+    """Indian state codes and upper-case names -> the name (`KA`, `KARNATAKA` -> `Karnataka`)."""
     known = column.str.casefold().map(_STATE_LOOKUP)
     fixed = column.where(known.isna(), known)
     return fixed, fixed != column

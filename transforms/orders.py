@@ -66,7 +66,9 @@ def _conflict_errors(
 ) -> list[RowError]:
     shown = rows[f"_text_{field}"] if f"_text_{field}" in rows else rows[field].astype("str")
     firsts = rows.loc[rows[field].drop_duplicates().index]
-    seen = ", ".join(f"{shown[i]!r} (row {r})" for i, r in zip(firsts.index, firsts[ROW], strict=True))
+    seen = ", ".join(
+        f"{shown[i]!r} (row {r})" for i, r in zip(firsts.index, firsts[ROW], strict=True)
+    )
     reason = f"order {order_id} has different values on its rows: {seen}"
     return [
         RowError(f, int(r), "group", _label(labels, f, field), str(v), reason, order_id, str(i))
@@ -84,8 +86,16 @@ def _repeated_items(ok: pd.DataFrame, labels: Mapping[str, ColumnMap]) -> list[R
             "item ids must be unique: put the units of one item in its quantity"
         )
         errors += [
-            RowError(f, int(r), "group", _label(labels, f, "order_item_id"), str(item_id), reason,
-                     str(order_id), str(item_id))
+            RowError(
+                f,
+                int(r),
+                "group",
+                _label(labels, f, "order_item_id"),
+                str(item_id),
+                reason,
+                str(order_id),
+                str(item_id),
+            )
             for f, r in zip(rows[FILE], rows[ROW], strict=True)
         ]
     return errors
@@ -96,9 +106,20 @@ def _too_many_items(ok: pd.DataFrame) -> list[RowError]:
     big = set(sizes.index[sizes > contract.MAX_ITEMS])
     rows = ok[ok["order_id"].isin(big)]
     return [
-        RowError(f, int(r), "group", "", "", f"order {o} has {sizes[o]} items; Uniware takes at "
-                 f"most {contract.MAX_ITEMS}: split the order", str(o), str(i))
-        for f, r, o, i in zip(rows[FILE], rows[ROW], rows["order_id"], rows["order_item_id"], strict=True)
+        RowError(
+            f,
+            int(r),
+            "group",
+            "",
+            "",
+            f"order {o} has {sizes[o]} items; Uniware takes at "
+            f"most {contract.MAX_ITEMS}: split the order",
+            str(o),
+            str(i),
+        )
+        for f, r, o, i in zip(
+            rows[FILE], rows[ROW], rows["order_id"], rows["order_item_id"], strict=True
+        )
     ]
 
 
@@ -109,11 +130,25 @@ def _unmapped_facilities(
     bad = ok[codes.notna() & ~codes.isin(list(facility_map))]
     known = ", ".join(sorted(facility_map)) or "none"
     return [
-        RowError(f, int(r), "group", _label(labels, f, "facility_code"), str(c),
-                 f"warehouse {c!r} is not in the facility map (known: {known}); add it to the map "
-                 "or fix the row", str(o), str(i))
-        for f, r, c, o, i in zip(bad[FILE], bad[ROW], bad["facility_code"], bad["order_id"],
-                                 bad["order_item_id"], strict=True)
+        RowError(
+            f,
+            int(r),
+            "group",
+            _label(labels, f, "facility_code"),
+            str(c),
+            f"warehouse {c!r} is not in the facility map (known: {known}); add it to the map "
+            "or fix the row",
+            str(o),
+            str(i),
+        )
+        for f, r, c, o, i in zip(
+            bad[FILE],
+            bad[ROW],
+            bad["facility_code"],
+            bad["order_id"],
+            bad["order_item_id"],
+            strict=True,
+        )
     ]
 
 
@@ -126,7 +161,7 @@ def mark_failed(lines: pd.DataFrame, errors: Iterable[RowError]) -> None:
 
 
 def fail_whole_orders(lines: pd.DataFrame, stage: Stage) -> list[RowError]:
-    """Rows that are sound but whose order has a failed row: report them too, naming the failures."""
+    """Sound rows of an order with a failed row: report them too, naming the failed rows."""
     has_id = lines["order_id"].notna()
     failed_orders = set(lines.loc[lines[FAILED] & has_id, "order_id"])
     sound = lines[has_id & ~lines[FAILED] & lines["order_id"].isin(failed_orders)]
@@ -136,8 +171,9 @@ def fail_whole_orders(lines: pd.DataFrame, stage: Stage) -> list[RowError]:
     named = _name_failed_rows(bad)
     errors = [
         RowError(f, int(r), stage, "", "", f"order {o} not sent: {named[o]} failed", str(o), str(i))
-        for f, r, o, i in zip(sound[FILE], sound[ROW], sound["order_id"], sound["order_item_id"],
-                              strict=True)
+        for f, r, o, i in zip(
+            sound[FILE], sound[ROW], sound["order_id"], sound["order_item_id"], strict=True
+        )
     ]
     lines.loc[sound.index, FAILED] = True
     return errors

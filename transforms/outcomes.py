@@ -20,7 +20,9 @@ def post_errors(lines: pd.DataFrame, outcomes: Mapping[str, tuple[str, str]]) ->
     rows = lines[~lines[FAILED] & lines["order_id"].isin(list(failed))]
     return [
         RowError(f, int(r), "post", "", "", failed[o], str(o), str(i))
-        for f, r, o, i in zip(rows[FILE], rows[ROW], rows["order_id"], rows["order_item_id"], strict=True)
+        for f, r, o, i in zip(
+            rows[FILE], rows[ROW], rows["order_id"], rows["order_item_id"], strict=True
+        )
     ]
 
 

@@ -1,4 +1,4 @@
-"""Orders -> Post Orders payloads, in one pass over column arrays, each checked against the contract.
+"""Orders -> Post Orders payloads in one pass over column arrays, each checked against the contract.
 
 Choices where the contract is silent (see README): dates are converted from the profile's
 source zone to `target_zone` and written `yyyy-MM-dd HH:mm:ss`; `totalPrice` defaults to the
@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from schemas import contract
-
 from transforms.errors import RowError
 from transforms.lines import FAILED, FILE, ROW
 
@@ -175,10 +174,15 @@ def _violation_errors(
     reason = "; ".join(f"{v.field}: {v.message}" for v in violations)
     field = violations[0].field
     return [
-        RowError(cols[FILE][j], int(cols[ROW][j]), "build", field, "", reason,
-                 str(cols["order_id"][j]), str(cols["order_item_id"][j]))
+        RowError(
+            cols[FILE][j],
+            int(cols[ROW][j]),
+            "build",
+            field,
+            "",
+            reason,
+            str(cols["order_id"][j]),
+            str(cols["order_item_id"][j]),
+        )
         for j in range(start, stop)
     ]
-
-
-

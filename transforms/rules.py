@@ -92,6 +92,7 @@ def _date_errors(
         label = columns.label("sla" if reason.startswith("SLA") else "order_date")
         name = "sla" if reason.startswith("SLA") else "order_date"
         for row in typed.index[mask.fillna(False)]:
-            errors.append(RowError(file, int(row), "validate", label, str(text.at[row, name]), reason))
+            errors.append(
+                RowError(file, int(row), "validate", label, str(text.at[row, name]), reason)
+            )
     return errors
-

@@ -119,7 +119,7 @@ def _map_closed(
     unknown = mapped.isna() & (folded != "")
     accepted = sorted({*mapping.keys(), *(a.casefold() for a in allowed)} - {WILDCARD})
     label = columns.label(name)
-    for row, value in column[unknown].items():
+    for row, value in zip(column.index[unknown].tolist(), column[unknown].tolist(), strict=True):
         reason = f"unknown value {value!r}; accepted: {', '.join(accepted)}"
         errors.append(RowError(file, int(row), "validate", label, str(value), reason))
     return mapped.fillna("")

@@ -21,7 +21,8 @@ FIXTURE_PROFILES = Path(__file__).parents[1] / "fixtures" / "profiles"
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
     with running_sandbox(
-        db_path=tmp_path / "sandbox.db", facility_map={"OKR-BLR-01": "BLR_FC1"},
+        db_path=tmp_path / "sandbox.db",
+        facility_map={"OKR-BLR-01": "BLR_FC1"},
         credentials=demo_credentials(),
     ) as server:
         yield server
@@ -47,9 +48,12 @@ def _write(path: Path, rows: list[list[str]]) -> Path:
 
 def _run(tmp_path: Path, export: Path, **params: object) -> dict:
     state = upload_orders(
-        paths=[str(export)], facility_map=str(tmp_path / "map.json"),
-        report_dir=str(tmp_path / "reports"), ledger=str(tmp_path / "ledger.db"),
-        return_state=True, **params,
+        paths=[str(export)],
+        facility_map=str(tmp_path / "map.json"),
+        report_dir=str(tmp_path / "reports"),
+        ledger=str(tmp_path / "ledger.db"),
+        return_state=True,
+        **params,
     )
     assert not state.is_failed(), state.message
     return state.result()
@@ -61,10 +65,17 @@ def test_a_run_posts_good_orders_once_and_reports_every_bad_row(
     tmp_path: Path, sandbox: SandboxServer
 ) -> None:
     (tmp_path / "map.json").write_text(json.dumps({"OKR-BLR-01": "BLR_FC1"}))
-    export = _write(tmp_path / "orders.csv", [
-        row("O1", "I1"), row("O1", "I2"), row("O2", "I3", Pincode="123"),
-        row("O2", "I4"), row("O3", "I5", Warehouse_Code="OKR-HYD-09"), row("O4", "I6"),
-    ])
+    export = _write(
+        tmp_path / "orders.csv",
+        [
+            row("O1", "I1"),
+            row("O1", "I2"),
+            row("O2", "I3", Pincode="123"),
+            row("O2", "I4"),
+            row("O3", "I5", Warehouse_Code="OKR-HYD-09"),
+            row("O4", "I6"),
+        ],
+    )
     summary = _run(tmp_path, export)
     assert summary["rows_read"] == 6
     assert summary["rows_accepted"] + summary["rows_failed"] == summary["rows_read"]
@@ -74,7 +85,9 @@ def test_a_run_posts_good_orders_once_and_reports_every_bad_row(
     report = Path(summary["report"]) / "failures.csv"
     failed = list(csv.DictReader(report.open(encoding="utf-8-sig")))
     assert [(r["Order ID"], r["error_row"], r["error_stage"]) for r in failed] == [
-        ("O2", "4", "validate"), ("O2", "5", "group"), ("O3", "6", "group"),
+        ("O2", "4", "validate"),
+        ("O2", "5", "group"),
+        ("O3", "6", "group"),
     ]
 
     again = _run(tmp_path, export)  # a rerun posts nothing twice

@@ -15,7 +15,9 @@ def _errors(raw: object) -> set[tuple[int, str]]:
 
 
 def test_a_clean_export_has_no_errors() -> None:
-    result = to_lines(export(row("O1", "I1"), row("O1", "I2")), toy_profile(), file="x.csv", now=NOW)
+    result = to_lines(
+        export(row("O1", "I1"), row("O1", "I2")), toy_profile(), file="x.csv", now=NOW
+    )
     assert result.errors == []
     assert result.frame["order_status"].tolist() == ["CREATED", "CREATED"]
     assert result.frame["product_id"].tolist() == ["SKU-I1", "SKU-I2"]
@@ -34,8 +36,17 @@ def test_a_clean_export_has_no_errors() -> None:
         ({"Order Date": "2031-01-01 00:00:00"}, "Order Date", "in the future"),
         ({"SKU": "S" * 60}, "SKU", "1 to 45 characters"),
     ],
-    ids=["no-pincode", "short-pincode", "bad-date", "negative-qty", "fraction-qty", "bad-price",
-         "unknown-status", "future-date", "long-sku"],
+    ids=[
+        "no-pincode",
+        "short-pincode",
+        "bad-date",
+        "negative-qty",
+        "fraction-qty",
+        "bad-price",
+        "unknown-status",
+        "future-date",
+        "long-sku",
+    ],
 )
 def test_each_bad_cell_is_reported_once_on_its_row_and_column(
     cells: dict[str, str], column: str, reason: str
@@ -49,7 +60,12 @@ def test_each_bad_cell_is_reported_once_on_its_row_and_column(
 
 def test_several_bad_cells_of_one_row_all_show_at_once() -> None:
     raw = export(row("O1", "I1", Pincode="1", Quantity="0", Order_Date="x", Selling_Price="-1"))
-    assert _errors(raw) == {(2, "Pincode"), (2, "Quantity"), (2, "Order Date"), (2, "Selling Price")}
+    assert _errors(raw) == {
+        (2, "Pincode"),
+        (2, "Quantity"),
+        (2, "Order Date"),
+        (2, "Selling Price"),
+    }
 
 
 def test_fixable_values_are_fixed_and_counted_as_warnings() -> None:
@@ -58,7 +74,9 @@ def test_fixable_values_are_fixed_and_counted_as_warnings() -> None:
     assert result.errors == []
     line = result.frame.iloc[0]
     assert (line["ship_phone"], line["ship_state"], line["ship_city"]) == (
-        "9876543210", "Karnataka", "Bengaluru",
+        "9876543210",
+        "Karnataka",
+        "Bengaluru",
     )
     assert sum(result.warnings.values()) == 3
 

@@ -18,7 +18,9 @@ from transforms.payloads import build_payloads
 FACILITIES = {"OKR-BLR-01": "BLR_FC1"}
 
 
-def _run(raw: pd.DataFrame, facility_map: dict[str, str] | None = FACILITIES) -> tuple[list, list[RowError]]:
+def _run(
+    raw: pd.DataFrame, facility_map: dict[str, str] | None = FACILITIES
+) -> tuple[list, list[RowError]]:
     result = to_lines(raw, toy_profile(), file="x.csv", now=NOW)
     lines, errors = result.frame, list(result.errors)
     group = check_orders(lines, labels={"x.csv": result.columns}, facility_map=facility_map)
@@ -43,7 +45,9 @@ def test_rows_of_one_order_become_one_payload_with_its_items() -> None:
 
 
 def test_a_conflicting_order_fails_on_all_its_rows_naming_both_values() -> None:
-    raw = export(row("O1", "I1"), row("O1", "I2", Order_Date="2026-11-21 10:00:00"), row("O2", "I3"))
+    raw = export(
+        row("O1", "I1"), row("O1", "I2", Order_Date="2026-11-21 10:00:00"), row("O2", "I3")
+    )
     payloads, errors = _run(raw)
     assert [p["id"] for p in payloads] == ["O2"]
     assert {(e.row, e.field) for e in errors} == {(2, "Order Date"), (3, "Order Date")}
@@ -92,12 +96,12 @@ cells = st.fixed_dictionaries(
 def test_every_row_lands_in_exactly_one_payload_or_the_failure_report(rows: list[dict]) -> None:
     raw = export(*(row(r.pop("order"), r.pop("item"), **r) for r in rows))
     payloads, errors = _run(raw)
-    in_payloads = [
-        (p["id"], i["orderItemId"]) for p in payloads for i in p["orderItems"]
-    ]
+    in_payloads = [(p["id"], i["orderItemId"]) for p in payloads for i in p["orderItems"]]
     failed_rows = {e.row for e in errors}
     assert len(in_payloads) + len(failed_rows) == len(raw)
     sent = set(in_payloads)
-    for n, (order, item) in zip(raw.index, zip(raw["Order ID"], raw["Order Item ID"], strict=True), strict=True):
+    for n, (order, item) in zip(
+        raw.index, zip(raw["Order ID"], raw["Order Item ID"], strict=True), strict=True
+    ):
         assert ((order, item) in sent) != (n in failed_rows)
     assert all(contract.check_order(p) == [] for p in payloads)

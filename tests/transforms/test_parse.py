@@ -46,8 +46,14 @@ def test_formats_are_tried_in_order_and_bad_dates_are_missing() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1299", 1299.0), ("1,299.00", 1299.0), ("₹ 1,299", 1299.0), ("Rs. 99.5", 99.5),
-     ("1,00,000", 100000.0), ("-5", -5.0)],
+    [
+        ("1299", 1299.0),
+        ("1,299.00", 1299.0),
+        ("₹ 1,299", 1299.0),
+        ("Rs. 99.5", 99.5),
+        ("1,00,000", 100000.0),
+        ("-5", -5.0),
+    ],
     ids=["plain", "thousands", "rupee-sign", "rs-prefix", "indian-grouping", "negative"],
 )
 def test_numbers_as_sellers_write_them(text: str, expected: float) -> None:
@@ -76,7 +82,9 @@ def test_any_price_round_trips(d: object) -> None:
 
 
 def test_phone_state_country_fixes_without_guessing() -> None:
-    phones, changed = normalize.fix_phone(_s("+91 98765 43210", "098765-43210", "12345", "9876543210"))
+    phones, changed = normalize.fix_phone(
+        _s("+91 98765 43210", "098765-43210", "12345", "9876543210")
+    )
     assert phones.tolist() == ["9876543210", "9876543210", "12345", "9876543210"]
     assert changed.tolist() == [True, True, False, False]
     states, _ = normalize.fix_state(_s("GJ", "GUJARAT", "Gujarat", "Atlantis"))

@@ -12,9 +12,22 @@ from schemas.profile import Profile, parse_profile
 TOY = Path(__file__).parents[1] / "fixtures" / "profiles" / "toy.toml"
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 HEADER = [
-    "Order ID", "Order Item ID", "Order Date", "Order Status", "Payment Mode", "SKU",
-    "Product Title", "Quantity", "Selling Price", "Warehouse Code", "Customer Name",
-    "Address Line 1", "City", "State", "Pincode", "Phone",
+    "Order ID",
+    "Order Item ID",
+    "Order Date",
+    "Order Status",
+    "Payment Mode",
+    "SKU",
+    "Product Title",
+    "Quantity",
+    "Selling Price",
+    "Warehouse Code",
+    "Customer Name",
+    "Address Line 1",
+    "City",
+    "State",
+    "Pincode",
+    "Phone",
 ]
 
 
@@ -27,12 +40,22 @@ def toy_profile(**changes: object) -> Profile:
 def row(order: str, item: str, **cells: str) -> list[str]:
     """One valid export row; keyword arguments replace cells (spaces for underscores)."""
     base = {
-        "Order ID": order, "Order Item ID": item, "Order Date": "2026-11-20 10:00:00",
-        "Order Status": "Confirmed", "Payment Mode": "Prepaid", "SKU": f"SKU-{item}",
-        "Product Title": "Cotton shirt", "Quantity": "1", "Selling Price": "499",
-        "Warehouse Code": "OKR-BLR-01", "Customer Name": "Asha Rao",
-        "Address Line 1": "12 MG Road", "City": "Bengaluru", "State": "Karnataka",
-        "Pincode": "560001", "Phone": "9876543210",
+        "Order ID": order,
+        "Order Item ID": item,
+        "Order Date": "2026-11-20 10:00:00",
+        "Order Status": "Confirmed",
+        "Payment Mode": "Prepaid",
+        "SKU": f"SKU-{item}",
+        "Product Title": "Cotton shirt",
+        "Quantity": "1",
+        "Selling Price": "499",
+        "Warehouse Code": "OKR-BLR-01",
+        "Customer Name": "Asha Rao",
+        "Address Line 1": "12 MG Road",
+        "City": "Bengaluru",
+        "State": "Karnataka",
+        "Pincode": "560001",
+        "Phone": "9876543210",
     }
     base.update({k.replace("_", " "): v for k, v in cells.items()})
     return [base[h] for h in HEADER]
