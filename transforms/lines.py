@@ -23,6 +23,13 @@ ROW: Final = "_row"
 FAILED: Final = "_failed"
 DEFAULT_SLA_HOURS: Final = 48
 DATE_TEXTS: Final = ("order_date", "sla")
+EMPTY_DTYPES: Final = {
+    "text": "object",
+    "datetime": "datetime64[ns, UTC]",
+    "number": "float64",
+    "integer": "Int64",
+    "boolean": "boolean",
+}
 FALLBACK_ORIGINS: Final = {"item_status": "order_status", "total_price": "selling_price"}
 
 _FIXERS: Final = {
@@ -138,7 +145,10 @@ def _parse(
     typed = pd.DataFrame(index=text.index)
     for name, kind in FIELDS.items():
         column = text[name]
-        empty = parse.blank(column)
+        empty = column.eq("")  # cells were stripped by _normalise
+        if empty.all():
+            typed[name] = pd.Series(None, index=text.index, dtype=EMPTY_DTYPES[kind])
+            continue
         if kind == "text":
             typed[name] = column.where(~empty, None).astype("object")
             continue

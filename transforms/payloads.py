@@ -45,6 +45,8 @@ ADDRESS_KEYS: Final = {
     "phone": "phone",
     "email": "email",
 }
+SHIP_KEYS: Final = tuple((f"ship_{part}", key) for part, key in ADDRESS_KEYS.items())
+BILL_KEYS: Final = tuple((f"bill_{part}", key) for part, key in ADDRESS_KEYS.items())
 
 
 @dataclass(frozen=True)
@@ -102,31 +104,30 @@ def _money(value: Any) -> float | None:
 
 
 def _order(cols: dict[str, list[Any]], i: int, stop: int, send_facility: bool) -> dict[str, Any]:
-    c = {name: values[i] for name, values in cols.items()}
-    payload: dict[str, Any] = {"id": str(c["order_id"])}
-    if c["display_order_number"]:
-        payload["displayOrderNumber"] = c["display_order_number"]
-    payload["orderDate"] = c["order_date"]
-    payload["orderStatus"] = c["order_status"]
-    payload["sla"] = c["sla"]
-    if c["priority"] is not None:
-        payload["priority"] = int(c["priority"])
-    if c["payment_type"]:
-        payload["paymentType"] = c["payment_type"]
-    price: dict[str, Any] = {"currency": c["currency"]}
+    payload: dict[str, Any] = {"id": str(cols["order_id"][i])}
+    if cols["display_order_number"][i]:
+        payload["displayOrderNumber"] = cols["display_order_number"][i]
+    payload["orderDate"] = cols["order_date"][i]
+    payload["orderStatus"] = cols["order_status"][i]
+    payload["sla"] = cols["sla"][i]
+    if cols["priority"][i] is not None:
+        payload["priority"] = int(cols["priority"][i])
+    if cols["payment_type"][i]:
+        payload["paymentType"] = cols["payment_type"][i]
+    price: dict[str, Any] = {"currency": cols["currency"][i]}
     for name, key in ORDER_CHARGES.items():
-        amount = _money(c[name])
+        amount = _money(cols[name][i])
         if amount is not None:
             price[key] = amount
     payload["orderPrice"] = price
     payload["orderItems"] = [_item(cols, j, send_facility) for j in range(i, stop)]
     payload["taxExempted"] = False
     payload["cFormProvided"] = False
-    payload["thirdPartyShipping"] = bool(c["third_party_shipping"])
-    payload["shippingAddress"] = _address(c, "ship_")
-    payload["billingAddress"] = _address(c, "bill_")
-    if c["additional_info"]:
-        payload["additionalInfo"] = c["additional_info"]
+    payload["thirdPartyShipping"] = bool(cols["third_party_shipping"][i])
+    payload["shippingAddress"] = _address(cols, i, SHIP_KEYS)
+    payload["billingAddress"] = _address(cols, i, BILL_KEYS)
+    if cols["additional_info"][i]:
+        payload["additionalInfo"] = cols["additional_info"][i]
     return payload
 
 
@@ -163,9 +164,10 @@ def _item(cols: dict[str, list[Any]], j: int, send_facility: bool) -> dict[str, 
     return item
 
 
-def _address(c: dict[str, Any], prefix: str) -> dict[str, Any]:
-    address = {key: c[prefix + part] for part, key in ADDRESS_KEYS.items() if c[prefix + part]}
-    return {key: str(value) for key, value in address.items()}
+def _address(
+    cols: dict[str, list[Any]], i: int, keys: tuple[tuple[str, str], ...]
+) -> dict[str, str]:
+    return {key: str(cols[name][i]) for name, key in keys if cols[name][i]}
 
 
 def _violation_errors(
