@@ -1,0 +1,334 @@
+"""Run reports in a folder or any fsspec location: write them, list past runs, download one.
+
+Layout: ``<location>/<run id>/`` holds ``failures.csv`` (one input) or
+``failures-<input>.csv`` (one per input), ``failures.xlsx``, ``summary.json`` and
+``summary.md``. Failure files are written even when nothing failed (header only), so a
+download always yields the same set. CSV is UTF-8 with a BOM and CRLF line ends: Excel on
+Windows then shows non-ASCII names correctly, and uniload's reader skips the BOM. Cells a
+spreadsheet would run as formulas get a leading "'" (the reader strips it again).
+``summary.json`` is written last: a run folder without it is incomplete and not listed.
+Local folders are created 0o700 and files 0o600: reports hold customers' personal data.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import fsspec  # type: ignore[import-untyped]
+import pandas as pd
+from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from flows import settings
+from flows.exceptions import ConfigError
+from transforms.errors import RowError
+from transforms.report import (
+    ERROR_COLUMNS,
+    ERROR_PREFIX,
+    cell_notes,
+    failure_table,
+    neutralise_formulas,
+    summary_markdown,
+    top_reasons,
+)
+
+DEFAULT_LOCATION: Final = settings.DEFAULT_REPORT_DIR
+FOLDER_MODE: Final = 0o700
+FILE_MODE: Final = 0o600
+CSV_ENCODING: Final = "utf-8-sig"
+CSV_LINE_END: Final = "\r\n"
+FAILURES_XLSX: Final = "failures.xlsx"
+SUMMARY_JSON: Final = "summary.json"
+SUMMARY_MD: Final = "summary.md"
+LATEST_SHOWN: Final = 5
+NAME_LIMIT: Final = 60
+XLSX_SHEET: Final = "failures"
+SHEET_LIMIT: Final = 31
+XLSX_MAX_ROWS: Final = 1_048_575  # Excel's rows per sheet, less the header
+HIGHLIGHT: Final = PatternFill("solid", fgColor="FFC7CE")
+BOLD: Final = Font(bold=True)
+NOTE_AUTHOR: Final = "uniload"
+NOTE_SIZE: Final = {"width": 320, "height": 120}
+REASON_WIDTH: Final = 60
+_RUN_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
+_SHEET_UNSAFE: Final = re.compile(r"[\\/?*:\[\]']+")
+_XLSX_ILLEGAL: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPaths:
+    """Where one run's report files were written (local paths or fsspec URLs)."""
+
+    folder: str
+    failures_csv: tuple[str, ...]
+    failures_xlsx: str
+    summary_json: str
+    summary_md: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One past run, as `uniload reports list` shows it."""
+
+    run_id: str
+    finished_at: str
+    rows_read: int
+    rows_failed: int
+    path: str
+
+
+class ReportStore:
+    """Run reports under one location: a local folder (default "reports") or an fsspec URL."""
+
+    def __init__(self, location: str = DEFAULT_LOCATION) -> None:
+        self.location = location
+        try:
+            self._fs, self._root = fsspec.core.url_to_fs(location)
+        except (ImportError, ValueError) as err:
+            raise ConfigError(f"Cannot open report location {location!r}: {err}") from err
+        self._local = isinstance(self._fs, LocalFileSystem)
+
+    def run_folder(self, run_id: str) -> str:
+        """The folder of one run's report (a local path, or a URL for other locations)."""
+        return self._display(self._folder(run_id))
+
+    def write_run_report(
+        self,
+        run_id: str,
+        files: Sequence[tuple[str, pd.DataFrame]],
+        errors: Sequence[RowError],
+        summary: Mapping[str, Any],
+    ) -> ReportPaths:
+        """Write the failure report (CSV and XLSX) and the summary of one run."""
+        folder = self._make_folder(run_id)
+        tables = build_failure_tables(files, errors)
+        csv_paths = tuple(
+            self._write(folder, name, csv_bytes(table))
+            for name, (_, table) in zip(csv_names([n for n, _ in tables]), tables, strict=True)
+        )
+        xlsx = self._write(folder, FAILURES_XLSX, render_failures_xlsx(tables, errors))
+        text = summary_markdown(summary, top_reasons(errors))
+        markdown = self._write(folder, SUMMARY_MD, text.encode())
+        data = json.dumps(dict(summary), indent=2, ensure_ascii=False, default=str)
+        summary_json = self._write(folder, SUMMARY_JSON, data.encode())
+        return ReportPaths(self._display(folder), csv_paths, xlsx, summary_json, markdown)
+
+    def list_runs(self) -> list[RunInfo]:
+        """Every complete run report under the location, newest (by finished_at) first."""
+        if not self._fs.isdir(self._root):
+            return []
+        runs = []
+        for entry in self._fs.ls(self._root, detail=True):
+            summary = self._read_summary(entry["name"]) if entry["type"] == "directory" else None
+            if summary is not None:
+                runs.append(_run_info(entry["name"], summary, self._display(entry["name"])))
+        return sorted(runs, key=lambda r: (_finish_time(r.finished_at), r.run_id), reverse=True)
+
+    def resolve_run(self, run_id: str | None) -> str:
+        """The given run id when its report exists, else the latest run's id when None."""
+        if run_id is None:
+            runs = self.list_runs()
+            if not runs:
+                raise ConfigError(f"No run reports in {self.location!r} yet.")
+            return runs[0].run_id
+        if not self._fs.isdir(self._folder(run_id)):
+            latest = ", ".join(r.run_id for r in self.list_runs()[:LATEST_SHOWN]) or "none"
+            raise ConfigError(
+                f"No report for run {run_id!r} in {self.location!r}. Latest runs: {latest}."
+            )
+        return run_id
+
+    def download(self, run_id: str | None, to: Path) -> list[Path]:
+        """Copy one run's report files (the latest run's when None) into the folder `to`."""
+        folder = self._folder(self.resolve_run(run_id))
+        to.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        copied = []
+        for entry in sorted(self._fs.ls(folder, detail=True), key=lambda e: str(e["name"])):
+            if entry["type"] == "file":
+                target = to / posixpath.basename(entry["name"])
+                write_private(target, self._fs.cat_file(entry["name"]))
+                copied.append(target)
+        return copied
+
+    def _folder(self, run_id: str) -> str:
+        if not _RUN_ID.fullmatch(run_id):
+            raise ConfigError(f"Invalid run id {run_id!r}: use letters, digits, '.', '_', '-'.")
+        return posixpath.join(self._root, run_id)
+
+    def _make_folder(self, run_id: str) -> str:
+        folder = self._folder(run_id)
+        if self._local:
+            os.makedirs(self._root, mode=FOLDER_MODE, exist_ok=True)
+            os.makedirs(folder, mode=FOLDER_MODE, exist_ok=True)
+            os.chmod(folder, FOLDER_MODE)
+        else:
+            self._fs.makedirs(folder, exist_ok=True)
+        for entry in self._fs.ls(folder, detail=True):  # a retried run replaces its report
+            if entry["type"] == "file":
+                self._fs.rm_file(entry["name"])
+        return folder
+
+    def _write(self, folder: str, name: str, data: bytes) -> str:
+        path = posixpath.join(folder, name)
+        if self._local:
+            write_private(Path(path), data)
+        else:
+            self._fs.pipe_file(path, data)
+        return self._display(path)
+
+    def _read_summary(self, folder: str) -> dict[str, Any] | None:
+        try:
+            found = json.loads(self._fs.cat_file(posixpath.join(folder, SUMMARY_JSON)))
+        except (FileNotFoundError, ValueError):
+            return None
+        return found if isinstance(found, dict) else None
+
+    def _display(self, path: str) -> str:
+        return path if self._local else str(self._fs.unstrip_protocol(path))
+
+
+def build_failure_tables(
+    files: Sequence[tuple[str, pd.DataFrame]], errors: Sequence[RowError]
+) -> list[tuple[str, pd.DataFrame]]:
+    """Formula-safe failure tables per input, plus any file named only by errors."""
+    named = dict(files)
+    for error in errors:
+        named.setdefault(error.file, pd.DataFrame(index=pd.Index([], dtype="int64", name="row")))
+    return [
+        (name, neutralise_formulas(failure_table(raw, errors, name))) for name, raw in named.items()
+    ]
+
+
+def csv_names(inputs: Sequence[str]) -> list[str]:
+    """failures.csv for one input, else failures-<safe input name>.csv, unique."""
+    if len(inputs) == 1:
+        return ["failures.csv"]
+    stems = [_UNSAFE.sub("_", Path(n.replace("\\", "/")).stem).strip("._-") for n in inputs]
+    return [f"failures-{s}.csv" for s in unique_names(stems, NAME_LIMIT)]
+
+
+def unique_names(names: Sequence[str], limit: int, *, blank: str = "input") -> list[str]:
+    """Names cut to `limit` characters, blanks replaced, repeats suffixed -2, -3, …"""
+    taken: set[str] = set()
+    out = []
+    for name in names:
+        base, candidate, n = name[:limit] or blank, name[:limit] or blank, 1
+        while candidate.lower() in taken:
+            n += 1
+            candidate = f"{base[: limit - len(str(n)) - 1]}-{n}"
+        taken.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """A failure table as CSV: UTF-8 with BOM, CRLF, every cell as written."""
+    return table.to_csv(index=False, lineterminator=CSV_LINE_END).encode(CSV_ENCODING)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner only (0o600, also when it existed before)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    with os.fdopen(os.open(path, flags, FILE_MODE), "wb") as out:
+        os.fchmod(out.fileno(), FILE_MODE)
+        out.write(data)
+
+
+def render_failures_xlsx(
+    tables: Sequence[tuple[str, pd.DataFrame]], errors: Sequence[RowError]
+) -> bytes:
+    """The failure tables as one workbook, one sheet per input, offending cells flagged.
+
+    Each cell named by an error's field is filled light red and carries the reasons as a
+    comment. Write-only mode keeps memory flat; Excel's row limit caps a sheet (the CSV
+    has every row). About 10 µs per cell here: 50,000 rows of 46 columns take ~25 s.
+    """
+    book = Workbook(write_only=True)
+    for sheet, (name, table) in zip(sheet_names([n for n, _ in tables]), tables, strict=True):
+        _write_sheet(book.create_sheet(sheet), _xlsx_safe(table), cell_notes(errors, name))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def sheet_names(inputs: Sequence[str]) -> list[str]:
+    """ "failures" for one input, else a safe unique name of at most 31 characters per input."""
+    if len(inputs) == 1:
+        return [XLSX_SHEET]
+    stems = [_SHEET_UNSAFE.sub("_", Path(n.replace("\\", "/")).stem) for n in inputs]
+    return unique_names(stems, SHEET_LIMIT)
+
+
+def _write_sheet(sheet: Any, table: pd.DataFrame, notes: Mapping[int, Mapping[str, str]]) -> None:
+    columns = [str(c) for c in table.columns]
+    first = len(columns) - len(ERROR_COLUMNS)
+    where = {name: i for i, name in reversed(list(enumerate(columns[:first])))}
+    sheet.freeze_panes = "A2"
+    reason = get_column_letter(columns.index("error_reason") + 1)
+    sheet.column_dimensions[reason].width = REASON_WIDTH
+    sheet.append([_header_cell(sheet, c) for c in columns])
+    rows = table.head(XLSX_MAX_ROWS)
+    for values, row in zip(rows.itertuples(index=False, name=None), rows["error_row"], strict=True):
+        cells: list[Any] = list(values)
+        for field, note in notes.get(int(row), {}).items():
+            if field in where:
+                cells[where[field]] = _flagged_cell(sheet, cells[where[field]], note)
+        sheet.append(cells)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+
+
+def _header_cell(sheet: Any, name: str) -> Any:
+    cell = WriteOnlyCell(sheet, name)
+    if name.startswith(ERROR_PREFIX):
+        cell.font = BOLD
+    return cell
+
+
+def _flagged_cell(sheet: Any, value: Any, note: str) -> Any:
+    cell = WriteOnlyCell(sheet, value)
+    cell.fill = HIGHLIGHT
+    cell.comment = Comment(note, NOTE_AUTHOR, **NOTE_SIZE)
+    return cell
+
+
+def _xlsx_safe(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    for position in range(out.shape[1]):
+        column = out.iloc[:, position]
+        if pd.api.types.is_string_dtype(column):
+            cleaned = column.fillna("").astype(str).str.replace(_XLSX_ILLEGAL, "", regex=True)
+            out.isetitem(position, cleaned.array)
+    return out
+
+
+def _run_info(folder: str, summary: Mapping[str, Any], path: str) -> RunInfo:
+    return RunInfo(
+        run_id=posixpath.basename(folder.rstrip("/")),
+        finished_at=str(summary.get("finished_at", "")),
+        rows_read=int(summary.get("rows_read") or 0),
+        rows_failed=int(summary.get("rows_failed") or 0),
+        path=path,
+    )
+
+
+def _finish_time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return _EARLIEST
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

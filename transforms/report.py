@@ -1,0 +1,254 @@
+"""The failure report and run summary as data: failed rows, top reasons, markdown, masking."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+import pandas as pd
+
+from transforms.errors import STAGES, RowError, Stage
+
+ERROR_PREFIX: Final = "error_"
+ERROR_COLUMNS: Final = (
+    "error_file",
+    "error_row",
+    "error_stage",
+    "error_field",
+    "error_reason",
+    "error_order_id",
+)
+JOIN: Final = "; "
+FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
+TOP_REASONS: Final = 10
+
+_QUOTED: Final = re.compile(r"'[^']*'|\"[^\"]*\"")
+_EMAIL: Final = re.compile(
+    r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+)
+# 10 to 13 digits with optional spaces, dashes or brackets between them, not inside a longer
+# number, word, decimal or time: phone numbers, but not dates, pincodes or Amazon order ids.
+_PHONE: Final = re.compile(r"(?<![\w.:/+-])\+?\(?\d(?:[ ()-]{0,2}\d){9,12}(?![\w.:/-]|[ ()-]\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class RowFailure:
+    """Every reason one source row failed, merged into the report's error columns."""
+
+    stage: Stage
+    fields: tuple[str, ...]
+    reasons: tuple[str, ...]
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonCount:
+    """How many source rows failed for one reason (quoted values generalised to '…')."""
+
+    stage: Stage
+    field: str
+    reason: str
+    rows: int
+
+
+def group_row_errors(errors: Iterable[RowError], file: str) -> dict[int, RowFailure]:
+    """Merge the errors of one file by source row: earliest stage, fields and reasons in order."""
+    merged: dict[int, list[RowError]] = {}
+    for error in errors:
+        if error.file == file:
+            merged.setdefault(error.row, []).append(error)
+    return {row: _merge(found) for row, found in merged.items()}
+
+
+def _merge(errors: list[RowError]) -> RowFailure:
+    errors = sorted(errors, key=lambda e: STAGES.index(e.stage))
+    stage = errors[0].stage
+    fields = dict.fromkeys(e.field for e in errors if e.field)
+    reasons = dict.fromkeys(f"{e.field}: {e.reason}" if e.field else e.reason for e in errors)
+    order_id = next((e.order_id for e in errors if e.order_id), "")
+    return RowFailure(stage, tuple(fields), tuple(reasons), order_id)
+
+
+def cell_notes(errors: Iterable[RowError], file: str) -> dict[int, dict[str, str]]:
+    """Reasons by source row and field (for highlighting offending cells), one file."""
+    notes: dict[int, dict[str, list[str]]] = {}
+    for error in errors:
+        if error.file == file and error.field:
+            found = notes.setdefault(error.row, {}).setdefault(error.field, [])
+            if error.reason not in found:
+                found.append(error.reason)
+    return {row: {f: JOIN.join(r) for f, r in fields.items()} for row, fields in notes.items()}
+
+
+def failure_table(raw: pd.DataFrame, errors: Sequence[RowError], file: str) -> pd.DataFrame:
+    """One row per failed source row of `file`, in file order: original columns, then error_*.
+
+    Rows named by an error but absent from `raw` still appear, with blank original cells,
+    so no failed row is ever lost. error_* columns already in `raw` (a report fed back
+    in) are replaced.
+    """
+    by_row = group_row_errors(errors, file)
+    kept = raw.drop(columns=[c for c in raw.columns if str(c).startswith(ERROR_PREFIX)])
+    picked = kept.loc[kept.index.isin(list(by_row))]
+    missing = sorted(set(by_row).difference(picked.index))
+    if missing:
+        blank = pd.DataFrame(
+            "", index=pd.Index(missing, name=kept.index.name), columns=kept.columns
+        )
+        picked = pd.concat([picked, blank]) if len(picked) else blank
+    picked = picked.sort_index(kind="stable")
+    failures = [by_row[row] for row in picked.index]
+    extra = pd.DataFrame(
+        {
+            "error_file": [file] * len(failures),
+            "error_row": picked.index.to_numpy(dtype="int64"),
+            "error_stage": [f.stage for f in failures],
+            "error_field": [JOIN.join(f.fields) for f in failures],
+            "error_reason": [JOIN.join(f.reasons) for f in failures],
+            "error_order_id": [f.order_id for f in failures],
+        },
+        columns=list(ERROR_COLUMNS),
+    )
+    return pd.concat([picked.reset_index(drop=True), extra], axis=1)
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix "'" to text cells a spreadsheet would run as a formula (OWASP CSV injection)."""
+    out = df.copy()
+    for position in range(out.shape[1]):
+        column = out.iloc[:, position]
+        if not pd.api.types.is_string_dtype(column):
+            continue
+        risky = column.str.startswith(FORMULA_PREFIXES, na=False)
+        if risky.any():
+            fixed = column.astype(object)
+            fixed[risky] = "'" + column[risky].astype(str)
+            out.isetitem(position, fixed.astype(column.dtype).array)
+    return out
+
+
+def top_reasons(errors: Iterable[RowError], n: int = TOP_REASONS) -> list[ReasonCount]:
+    """The `n` reasons that failed the most source rows, most first."""
+    rows: dict[tuple[Stage, str, str], set[tuple[str, int]]] = {}
+    for error in errors:
+        key = (error.stage, error.field, _QUOTED.sub("'…'", error.reason))
+        rows.setdefault(key, set()).add((error.file, error.row))
+    counts = Counter({key: len(found) for key, found in rows.items()})
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], STAGES.index(kv[0][0]), kv[0][1:]))
+    return [
+        ReasonCount(stage, field, reason, count) for (stage, field, reason), count in ranked[:n]
+    ]
+
+
+def mask_personal(text: str) -> str:
+    """Hide e-mail addresses (j***@example.com) and phone numbers (all but the last 2 digits)."""
+    masked = _EMAIL.sub(r"\1***@\2", text)
+    return _PHONE.sub(_mask_digits, masked)
+
+
+def _mask_digits(match: re.Match[str]) -> str:
+    phone = match.group(0)
+    digits = sum(ch.isdigit() for ch in phone)
+    out, seen = [], 0
+    for ch in phone:
+        if ch.isdigit():
+            seen += 1
+            out.append(ch if seen > digits - 2 else "*")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def summary_markdown(summary: Mapping[str, Any], top_reasons: Sequence[ReasonCount]) -> str:
+    """The run summary as Markdown: readable in a terminal and in Prefect's UI."""
+    return "\n".join(
+        [
+            *_headline(summary),
+            *_counts(summary),
+            *_by_stage(summary),
+            *_by_file(summary),
+            *_reasons(top_reasons),
+        ]
+    )
+
+
+def _headline(summary: Mapping[str, Any]) -> list[str]:
+    mode = "dry run: validated and built, nothing posted" if summary.get("dry_run") else "posted"
+    return [
+        f"# uniload run {summary.get('run_id', '?')}",
+        "",
+        f"- Mode: {mode}",
+        f"- Destination: {_without_credentials(str(summary.get('destination', '')))}",
+        f"- Started: {summary.get('started_at', '?')}, finished: {summary.get('finished_at', '?')}",
+        f"- Duration: {float(summary.get('duration_seconds', 0)):,.1f} s, throughput: "
+        f"{float(summary.get('throughput_orders_per_second', 0)):,.1f} orders/s",
+        f"- Warnings (values normalised): {_n(summary.get('warnings'))}",
+        "",
+    ]
+
+
+def _counts(summary: Mapping[str, Any]) -> list[str]:
+    def line(what: str, total: str) -> str:
+        cells = [summary.get(f"{what}_{k}") for k in ("accepted", "already_accepted", "failed")]
+        return _row([what, _n(summary.get(total)), *map(_n, cells)])
+
+    return [
+        _row(["", "read / built", "accepted", "already accepted", "failed"]),
+        _row(["---"] * 5),
+        line("rows", "rows_read"),
+        line("orders", "orders_built"),
+        "",
+    ]
+
+
+def _by_stage(summary: Mapping[str, Any]) -> list[str]:
+    stages: Mapping[str, Any] = summary.get("rows_failed_by_stage") or {}
+    ordered = [s for s in STAGES if s in stages] + [s for s in stages if s not in STAGES]
+    body = [_row([s, _n(stages[s])]) for s in ordered]
+    return ["## Failed rows by stage", "", _row(["stage", "rows"]), _row(["---"] * 2), *body, ""]
+
+
+def _by_file(summary: Mapping[str, Any]) -> list[str]:
+    files: Sequence[Mapping[str, Any]] = summary.get("files") or []
+    body = [
+        _row(
+            [
+                f.get("name", ""),
+                f.get("profile", ""),
+                _n(f.get("rows_read")),
+                _n(f.get("rows_failed")),
+            ]
+        )
+        for f in files
+    ]
+    head = _row(["file", "profile", "rows read", "rows failed"])
+    return ["## Files", "", head, _row(["---"] * 4), *body, ""]
+
+
+def _reasons(reasons: Sequence[ReasonCount]) -> list[str]:
+    if not reasons:
+        return ["## Top reasons", "", "No row failed.", ""]
+    body = [_row([_n(r.rows), r.stage, r.field, r.reason]) for r in reasons]
+    head = _row(["rows", "stage", "field", "reason"])
+    return ["## Top reasons", "", head, _row(["---"] * 4), *body, ""]
+
+
+def _row(cells: Sequence[object]) -> str:
+    text = (str(c).replace("|", "\\|").replace("\r", " ").replace("\n", " ") for c in cells)
+    return "| " + " | ".join(text) + " |"
+
+
+def _n(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else "0" if value is None else str(value)
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.hostname or "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=host))
