@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from transforms.report import failure_table, top_reasons
+import pandas as pd
+
+from transforms.report import top_reasons
 from uniware.delivery import Delivery
 
 from flows.artifacts import publish_run_artifacts
 from flows.config import RunOptions
 from flows.pipeline import Validated
-from flows.reports import ReportStore
+from flows.reports import ReportStore, build_failure_tables
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Built
@@ -47,10 +48,9 @@ def finish_run(run: RunReport) -> dict[str, Any]:
     files = [(e.name, e.table) for e in validated.exports]
     paths = store.write_run_report(run.run_id, files, errors, summary)
     summary["report"] = str(paths.folder)
-    reasons = top_reasons(errors)
-    preview = failure_table(files[0][1], errors, files[0][0]).head(PREVIEW_ROWS) if files else None
-    with contextlib.suppress(RuntimeError):  # outside a flow run: no artifacts to publish
-        publish_run_artifacts(summary, preview, str(paths.folder), reasons)
+    tables = [table for _, table in build_failure_tables(files, errors)]
+    preview = pd.concat(tables).head(PREVIEW_ROWS) if tables else pd.DataFrame()
+    publish_run_artifacts(summary, preview, str(paths.folder), top_reasons(errors))
     return summary
 
 
