@@ -1,0 +1,127 @@
+"""The throttle: no 1-second window over the rate, a concurrency cap, the shared-limit hook."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from uniware.throttle import Throttle, start_interval
+
+
+def busiest_second(starts: list[float]) -> int:
+    """The most starts any window [t, t + 1) holds (the busiest window begins at a start)."""
+    ordered = sorted(starts)
+    return max(sum(1 for s in ordered[i:] if s < t + 1.0) for i, t in enumerate(ordered))
+
+
+async def start_times(throttle: Throttle, requests: int) -> list[float]:
+    """Loop-clock times at which each of ``requests`` concurrent callers got through."""
+    loop = asyncio.get_running_loop()
+    starts: list[float] = []
+
+    async def request() -> None:
+        async with throttle:
+            starts.append(loop.time())
+
+    await asyncio.gather(*(request() for _ in range(requests)))
+    return starts
+
+
+@pytest.mark.parametrize(
+    ("rate", "requests", "allowed"),
+    [(20.0, 50, 20), (2.5, 6, 2)],
+    ids=["20-per-second", "fractional-rate-rounds-down"],
+)
+def test_no_one_second_window_holds_more_starts_than_the_rate(
+    rate: float, requests: int, allowed: int
+) -> None:
+    throttle = Throttle(rate=rate, concurrency=requests)
+    starts = asyncio.run(start_times(throttle, requests))
+    assert len(starts) == requests
+    assert busiest_second(starts) <= allowed
+
+
+@given(st.floats(min_value=0.01, max_value=300.0))
+def test_the_spacing_fits_the_whole_rate_into_no_less_than_a_second(rate: float) -> None:
+    per_second = math.floor(rate) if rate >= 1 else 1
+    starts = [k * start_interval(rate) for k in range(per_second + 1)]
+    assert busiest_second(starts) <= max(1, math.floor(rate))
+
+
+def test_concurrency_caps_requests_in_flight() -> None:
+    throttle = Throttle(rate=None, concurrency=3)
+    in_flight: list[int] = [0]
+    peak: list[int] = [0]
+
+    async def request() -> None:
+        async with throttle:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+            await asyncio.sleep(0.01)
+            in_flight[0] -= 1
+
+    async def main() -> None:
+        await asyncio.gather(*(request() for _ in range(12)))
+
+    asyncio.run(main())
+    assert peak[0] == 3
+
+
+class CountingLimit:
+    """A shared limit that only counts (stands in for Prefect's global rate limit)."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+
+    async def acquire(self) -> None:
+        self.acquired += 1
+
+
+def test_every_request_passes_the_shared_limit() -> None:
+    shared = CountingLimit()
+    throttle = Throttle(rate=1000.0, concurrency=2, shared=shared)
+    asyncio.run(start_times(throttle, 5))
+    assert shared.acquired == 5
+
+
+class FailingLimit:
+    """A shared limit whose server cannot be reached."""
+
+    async def acquire(self) -> None:
+        raise ConnectionError("rate-limit server down")
+
+
+def test_a_failing_shared_limit_gives_the_concurrency_slot_back() -> None:
+    throttle = Throttle(rate=None, concurrency=1, shared=FailingLimit())
+
+    async def main() -> int:
+        failures = 0
+        for _ in range(3):
+            try:
+                async with throttle:
+                    pass
+            except ConnectionError:
+                failures += 1
+        return failures
+
+    assert asyncio.run(main()) == 3
+
+
+def test_one_throttle_serves_several_event_loops() -> None:
+    throttle = Throttle(rate=1000.0, concurrency=2)
+    for _ in range(2):
+        assert len(asyncio.run(start_times(throttle, 3))) == 3
+
+
+@pytest.mark.parametrize(
+    ("rate", "concurrency"),
+    [(0.0, 1), (-5.0, 1), (math.inf, 1), (10.0, 0)],
+    ids=["zero-rate", "negative-rate", "infinite-rate", "no-concurrency"],
+)
+def test_nonsense_settings_are_refused(rate: float, concurrency: int) -> None:
+    with pytest.raises(ValueError):
+        Throttle(rate=rate, concurrency=concurrency)
