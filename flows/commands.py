@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flows import settings
 from flows.config import RunOptions, env_defaults, load_facility_map
@@ -68,7 +68,7 @@ def upload(paths: Sequence[str], options: RunOptions) -> int:
         progress.stop()
     if state.is_failed():
         return _fail(state.message or "the run failed")
-    summary: dict[str, Any] = state.result()
+    summary = cast("dict[str, Any]", state.result())
     print("\n".join(summary_lines(summary)))
     return EXIT_OK if summary["rows_failed"] == 0 else EXIT_ROWS_FAILED
 

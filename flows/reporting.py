@@ -9,9 +9,6 @@ from typing import Any
 
 import pandas as pd
 
-from transforms.report import top_reasons
-from uniware.delivery import Delivery
-
 from flows.artifacts import publish_run_artifacts
 from flows.config import RunOptions
 from flows.pipeline import Validated
@@ -19,8 +16,11 @@ from flows.reports import ReportStore, build_failure_tables
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Built
+from transforms.report import top_reasons
+from uniware.delivery import Delivery
 
 PREVIEW_ROWS = 50
+NOT_SENT = "not sent: the run stopped before this order; run again to send it"
 
 
 @dataclass
@@ -40,7 +40,12 @@ class RunReport:
 def finish_run(run: RunReport) -> dict[str, Any]:
     """Write the run's report folder and artifacts; return the summary (with `report` path)."""
     validated = run.validated
-    outcomes = {d.order_id: (d.outcome, d.message) for d in run.deliveries}
+    outcomes: dict[str, tuple[str, str]] = {
+        d.order_id: (d.outcome, d.message) for d in run.deliveries
+    }
+    if not run.options.dry_run:  # an order with no answer at all is never silently dropped
+        for payload in run.built.payloads:
+            outcomes.setdefault(payload["id"], ("not_sent", NOT_SENT))
     errors = validated.errors + post_errors(validated.lines, outcomes)
     mark_failed(validated.lines, errors)
     summary = _summary(run, errors, outcomes)

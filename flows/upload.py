@@ -5,14 +5,15 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-from prefect.states import Failed, State
-from uniware.delivery import Delivery
+from prefect.cache_policies import NO_CACHE  # tables pass between tasks in memory: never hash
+from prefect.client.schemas.objects import State
+from prefect.states import Failed
 
 from flows import settings
 from flows.config import RunOptions, load_facility_map
@@ -25,13 +26,11 @@ from flows.readers import RawExport
 from flows.reporting import RunReport, finish_run
 from transforms.payloads import Built
 from uniware.config import UniwareConfig
+from uniware.delivery import Delivery
 from uniware.exceptions import UniwareError
 
-# Tables are passed between tasks in memory: never hash them for caching.
-TASK = {"cache_policy": NO_CACHE, "persist_result": False}
 
-
-@task(name="read-exports", **TASK)
+@task(name="read-exports", cache_policy=NO_CACHE, persist_result=False)
 def read_task(paths: list[str], options: RunOptions) -> list[RawExport]:
     """Read every export as text, keeping each row's spreadsheet row number."""
     progress.start("read")
@@ -40,7 +39,7 @@ def read_task(paths: list[str], options: RunOptions) -> list[RawExport]:
     return exports
 
 
-@task(name="read-inbox", **TASK)
+@task(name="read-inbox", cache_policy=NO_CACHE, persist_result=False)
 def read_inbox_task(inbox: str, options: RunOptions, run_id: str) -> list[RawExport]:
     """Read the inbox's settled files; an unreadable one goes to failed/ with its reason."""
     profiles = load_profiles()
@@ -54,7 +53,7 @@ def read_inbox_task(inbox: str, options: RunOptions, run_id: str) -> list[RawExp
     return exports
 
 
-@task(name="validate-lines", **TASK)
+@task(name="validate-lines", cache_policy=NO_CACHE, persist_result=False)
 def validate_task(exports: list[RawExport], options: RunOptions) -> Validated:
     """Map each export through its profile and validate every cell (lazy: all errors at once)."""
     progress.start("validate", total=sum(len(e.table) for e in exports) or 1)
@@ -63,7 +62,7 @@ def validate_task(exports: list[RawExport], options: RunOptions) -> Validated:
     return validated
 
 
-@task(name="group-and-build", **TASK)
+@task(name="group-and-build", cache_policy=NO_CACHE, persist_result=False)
 def build_task(validated: Validated, options: RunOptions) -> Built:
     """Group lines into orders, map facilities and build contract-checked payloads."""
     facility_map = load_facility_map(options.facility_map)
@@ -73,32 +72,49 @@ def build_task(validated: Validated, options: RunOptions) -> Built:
     return built
 
 
-@task(name="post-orders", **TASK)
+@dataclass(frozen=True)
+class Posted:
+    """Each order's delivery; `stopped` says why posting stopped early (run-level failure)."""
+
+    deliveries: list[Delivery]
+    stopped: str | None = None
+
+
+@task(name="post-orders", cache_policy=NO_CACHE, persist_result=False)
 def post_task(
     payloads: list[dict[str, Any]], config: UniwareConfig, options: RunOptions, run_id: str
-) -> list[Delivery]:
+) -> Posted:
     """Post each order once, throttled and retried; the ledger makes reruns safe."""
     from flows.posting import post_payloads
 
     progress.start("post", total=len(payloads))
-    deliveries = post_payloads(
-        payloads,
-        config=config,
-        options=options,
-        run_id=run_id,
-        on_delivery=lambda _: progress.advance("post"),
-    )
+    seen: list[Delivery] = []
+
+    def delivered(delivery: Delivery) -> None:
+        seen.append(delivery)
+        progress.advance("post")
+
+    try:
+        deliveries = post_payloads(
+            payloads, config=config, options=options, run_id=run_id, on_delivery=delivered
+        )
+    except UniwareError as err:
+        return Posted(seen, stopped=str(err))
     progress.finish("post")
-    return deliveries
+    return Posted(deliveries)
 
 
-@task(name="write-report", **TASK)
+@task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
 def report_task(run: RunReport) -> dict[str, Any]:
     """Failure report (CSV + XLSX), summary (JSON + Markdown) and Prefect artifacts."""
     progress.start("report")
     summary = finish_run(run)
     progress.finish("report")
     return summary
+
+
+class RunStopped(UniloadError):
+    """Posting stopped early (Uniware unreachable or refusing the credentials)."""
 
 
 def current_run_id() -> str:
@@ -173,20 +189,25 @@ def _run(
         len(built.payloads),
         len({(e.file, e.row) for e in validated.errors}),
     )
-    deliveries: list[Delivery] = []
+    posted = Posted([])
     if config is not None and built.payloads:
-        deliveries = post_task(built.payloads, config, options, run_id)
+        posted = post_task(built.payloads, config, options, run_id)
     run = RunReport(
         run_id=run_id,
         options=options,
         validated=validated,
         built=built,
-        deliveries=deliveries,
+        deliveries=posted.deliveries,
         started=started,
         seconds=time.perf_counter() - clock,
         destination=config.base_url if config else None,
     )
     summary = report_task(run)
+    if posted.stopped:
+        raise RunStopped(
+            f"{posted.stopped}\nPosting stopped; what was sent is in the ledger and the report "
+            f"{summary['report']}. Nothing is lost: run again once this is fixed."
+        )
     if inbox:
         for export in exports:
             file_away(export.path, run_id=run_id, to="archive")
