@@ -1,0 +1,1 @@
+"""Benchmarks and the deterministic export generator they (and the committed samples) use."""
