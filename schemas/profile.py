@@ -114,9 +114,15 @@ class Profile(BaseModel):
 
     def provides(self, field: str) -> bool:
         """True when the profile can fill a canonical field: a column, default or derivation."""
-        if field in self.columns or field in self.defaults or field in self.derive:
+        return field in self.columns or self.has_fallback(field)
+
+    def has_fallback(self, field: str) -> bool:
+        """True when a default or derivation fills the field where no column does."""
+        if field in self.defaults or field in self.derive:
             return True
         if field.endswith("_country") and "country" in self.defaults:
+            return True
+        if field.startswith("bill_") and "billing" in self.derive:
             return True
         return field == "item_status" and self.provides("order_status")
 
@@ -140,7 +146,7 @@ class Profile(BaseModel):
         return [
             self.headers(f)
             for f in sorted(REQUIRED)
-            if f in self.columns and f not in self.defaults and f not in self.derive
+            if f in self.columns and not self.has_fallback(f)
         ]
 
 

@@ -62,7 +62,7 @@ def resolve_columns(headers: Sequence[str], profile: Profile) -> ColumnMap:
         found = [find_header(usable, p if isinstance(p, list) else [p]) for p in parts]
         if all(found):
             sources[field] = [f for f in found if f]
-        elif field in REQUIRED and field not in profile.defaults and field not in profile.derive:
+        elif field in REQUIRED and not profile.has_fallback(field):
             missing.append((field, profile.headers(field)))
     if missing:
         raise MissingColumns(missing)

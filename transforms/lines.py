@@ -16,7 +16,7 @@ from transforms.columns import ColumnMap, lift_text, resolve_columns
 from transforms.errors import RowError
 from transforms.prices import apply_price_basis
 from transforms.rules import check_lines
-from transforms.values import apply_defaults, derive_fields, map_values
+from transforms.values import BILLING_COPIED, apply_defaults, derive_fields, map_values
 
 FILE: Final = "_file"
 ROW: Final = "_row"
@@ -69,6 +69,7 @@ def to_lines(raw: pd.DataFrame, profile: Profile, *, file: str, now: datetime) -
     errors = _first_per_cell(
         errors + check_lines(typed, text, columns, file=file, now=now, already=errors)
     )
+    errors = _without_copied_billing(errors, text, columns)
     for name in DATE_TEXTS:
         typed[f"_text_{name}"] = text[name]
     typed[FILE] = file
@@ -93,6 +94,17 @@ def _label_derived(columns: ColumnMap, profile: Profile) -> None:
     for name, origin in origins.items():
         if name not in columns.sources and origin in columns.sources:
             columns.sources[name] = columns.sources[origin]
+
+
+def _without_copied_billing(
+    errors: list[RowError], text: pd.DataFrame, columns: ColumnMap
+) -> list[RowError]:
+    """A billing address copied from shipping was already checked there: report it once."""
+    if BILLING_COPIED not in text:
+        return errors
+    copied = set(text.index[text[BILLING_COPIED]])
+    billing = {columns.label(f) for f in BILL_FIELDS} - {columns.label(f) for f in SHIP_FIELDS}
+    return [e for e in errors if not (e.row in copied and e.field in billing)]
 
 
 def _first_per_cell(errors: list[RowError]) -> list[RowError]:

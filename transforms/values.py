@@ -15,6 +15,7 @@ from transforms.columns import ColumnMap
 from transforms.errors import RowError
 
 WILDCARD: Final = "*"
+BILLING_COPIED: Final = "_billing_copied"  # rows whose billing address is the shipping one
 ALLOWED: Final[dict[str, frozenset[str]]] = {
     "order_status": frozenset(contract.ORDER_STATUSES),
     "item_status": frozenset(contract.ITEM_STATUSES),
@@ -79,6 +80,7 @@ def _billing_from_shipping(text: pd.DataFrame) -> pd.DataFrame:
     no_billing = (text["bill_name"] == "") & (text["bill_address1"] == "")
     for bill, ship in zip(BILL_FIELDS, SHIP_FIELDS, strict=True):
         text[bill] = text[bill].mask(no_billing, text[ship])
+    text[BILLING_COPIED] = no_billing
     return text
 
 
