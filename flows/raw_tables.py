@@ -1,0 +1,141 @@
+"""Shared by every format: the header row, the column names and the finished all-text table.
+
+Rules (the same for CSV, TSV and Excel):
+
+- Header row: with a header hint, the first of the first 20 rows holding at least 3
+  hinted names (case and surrounding spaces ignored), so a notice line or a blank line
+  before the header is skipped. Without a hint, or when no row has 3 hinted names, the
+  first row with at least 2 non-blank cells.
+- Column names: header cells with surrounding whitespace stripped; blank header cells
+  after the last named column are dropped; a blank header cell between named columns
+  is named ``Column <letter>`` (``Column C``). A name appearing twice refuses the file,
+  naming both column letters.
+- Rows: blank rows are dropped without renumbering the others; the index is the row
+  number as the seller sees it in a spreadsheet, named ``row``.
+- Values: text exactly as read (whitespace kept), except a single leading apostrophe,
+  the spreadsheet/Shopify/Flipkart mark for "this is text", which is removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import pandas as pd
+
+from flows.exceptions import UnreadableExport
+
+HEADER_SCAN_ROWS = 20
+MIN_HINTED_CELLS = 3
+MIN_HEADER_CELLS = 2
+ROW_INDEX_NAME = "row"
+TEXT_MARK = "'"
+MAX_LISTED = 5
+
+
+def unreadable(name: str, problem: str, fix: str) -> UnreadableExport:
+    """The error for a file that cannot be read: the file, what is wrong, and the fix."""
+    return UnreadableExport(f"{name}: {problem}. Fix: {fix}.")
+
+
+def column_letter(index: int) -> str:
+    """The spreadsheet letter of a 0-based column: 0 -> A, 26 -> AA."""
+    letters = ""
+    number = index + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def hint_set(header_hint: Collection[str]) -> frozenset[str]:
+    """Hinted header names, compared case-insensitively and without surrounding spaces."""
+    return frozenset(name.strip().casefold() for name in header_hint if name.strip())
+
+
+def hinted_header(rows: Sequence[Sequence[str]], hint: frozenset[str]) -> int | None:
+    """Index of the first of the first rows holding at least 3 hinted names."""
+    for index, cells in enumerate(rows[:HEADER_SCAN_ROWS]):
+        if sum(cell.strip().casefold() in hint for cell in cells) >= MIN_HINTED_CELLS:
+            return index
+    return None
+
+
+def plain_header(rows: Sequence[Sequence[str]]) -> int | None:
+    """Index of the first of the first rows with at least 2 non-blank cells."""
+    for index, cells in enumerate(rows[:HEADER_SCAN_ROWS]):
+        if sum(bool(cell.strip()) for cell in cells) >= MIN_HEADER_CELLS:
+            return index
+    return None
+
+
+def find_header(rows: Sequence[Sequence[str]], hint: frozenset[str]) -> int | None:
+    """Index of the header row (see the module docstring), or None when there is none."""
+    found = hinted_header(rows, hint) if hint else None
+    return plain_header(rows) if found is None else found
+
+
+def no_columns(name: str) -> UnreadableExport:
+    """The error for a file whose first rows have fewer than two columns."""
+    return unreadable(
+        name,
+        "could not find the columns: the first rows hold a single column",
+        "check that this is an order export; if it is, save it with commas, tabs, "
+        "semicolons or pipes between the columns",
+    )
+
+
+def header_names(cells: Sequence[str], name: str, *, width: int = 0) -> list[str]:
+    """Column names from the header cells; at least ``width`` columns are kept."""
+    names = [cell.strip() for cell in cells] + [""] * max(0, width - len(cells))
+    while len(names) > width and names and not names[-1]:
+        names.pop()
+    names = [text or f"Column {column_letter(i)}" for i, text in enumerate(names)]
+    seen: dict[str, int] = {}
+    for index, text in enumerate(names):
+        if text in seen:
+            first, second = column_letter(seen[text]), column_letter(index)
+            raise unreadable(
+                name,
+                f'the header "{text}" appears twice, in columns {first} and {second}',
+                "rename or delete one of the two columns and save the file again",
+            )
+        seen[text] = index
+    return names
+
+
+def listed_rows(rows: Sequence[int]) -> str:
+    """Row numbers for a message: "7, 9 and 12" (at most 5, then "and N more")."""
+    shown = [str(row) for row in rows[:MAX_LISTED]]
+    if len(rows) > MAX_LISTED:
+        return f"{', '.join(shown)} and {len(rows) - MAX_LISTED} more"
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def finish_table(frame: pd.DataFrame, names: Sequence[str], first_row: int) -> pd.DataFrame:
+    """Name the columns, number the rows from ``first_row``, drop blank rows, unmark text."""
+    table = frame.set_axis(list(names), axis=1)
+    table.index = pd.RangeIndex(first_row, first_row + len(table), name=ROW_INDEX_NAME)
+    if len(table) and len(table.columns):
+        table = drop_blank_rows(table)
+        table = remove_text_marks(table)
+    return table
+
+
+def drop_blank_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The table without rows whose every cell is empty (other rows keep their numbers)."""
+    candidates = table[table.iloc[:, 0] == ""]
+    if candidates.empty:
+        return table
+    blank = (candidates == "").all(axis=1)
+    return table.drop(index=candidates.index[blank.to_numpy()])
+
+
+def remove_text_marks(table: pd.DataFrame) -> pd.DataFrame:
+    """Values without a single leading apostrophe (only columns holding one are touched)."""
+    for column in table.columns:
+        values = table[column]
+        joined = "\n".join(values.to_numpy())
+        if joined.startswith(TEXT_MARK) or f"\n{TEXT_MARK}" in joined:
+            marked = values.str.startswith(TEXT_MARK)
+            table[column] = values.where(~marked, values.str.slice(1))
+    return table
