@@ -218,8 +218,12 @@ def csv_names(inputs: Sequence[str]) -> list[str]:
     """failures.csv for one input, else failures-<safe input name>.csv, unique."""
     if len(inputs) == 1:
         return ["failures.csv"]
-    stems = [_UNSAFE.sub("_", Path(n.replace("\\", "/")).stem).strip("._-") for n in inputs]
-    return [f"failures-{s}.csv" for s in unique_names(stems, NAME_LIMIT)]
+    paths = [Path(n.replace("\\", "/")) for n in inputs]
+    stems = [p.stem for p in paths]
+    clash = {s for s in stems if stems.count(s) > 1}  # orders.csv + orders.xlsx
+    names = [f"{p.stem}-{p.suffix.lstrip('.')}" if p.stem in clash else p.stem for p in paths]
+    safe = [_UNSAFE.sub("_", n).strip("._-") for n in names]
+    return [f"failures-{s}.csv" for s in unique_names(safe, NAME_LIMIT)]
 
 
 def unique_names(names: Sequence[str], limit: int, *, blank: str = "input") -> list[str]:

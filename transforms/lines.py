@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
@@ -69,7 +69,7 @@ def to_lines(raw: pd.DataFrame, profile: Profile, *, file: str, now: datetime) -
     errors = _first_per_cell(
         errors + check_lines(typed, text, columns, file=file, now=now, already=errors)
     )
-    errors = _without_copied_billing(errors, text, columns)
+    errors = _with_ids(_without_copied_billing(errors, text, columns), text)
     for name in DATE_TEXTS:
         typed[f"_text_{name}"] = text[name]
     typed[FILE] = file
@@ -94,6 +94,14 @@ def _label_derived(columns: ColumnMap, profile: Profile) -> None:
     for name, origin in origins.items():
         if name not in columns.sources and origin in columns.sources:
             columns.sources[name] = columns.sources[origin]
+
+
+def _with_ids(errors: list[RowError], text: pd.DataFrame) -> list[RowError]:
+    """Name the order and item of each error's row, so the report can be sorted by order."""
+    orders, items = text["order_id"], text["order_item_id"]
+    return [
+        replace(e, order_id=str(orders.at[e.row]), item_id=str(items.at[e.row])) for e in errors
+    ]
 
 
 def _without_copied_billing(

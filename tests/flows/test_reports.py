@@ -104,8 +104,8 @@ def test_several_inputs_get_one_csv_and_one_sheet_each_with_safe_names(tmp_path:
     paths = ReportStore(str(tmp_path)).write_run_report("r", files, errors, _summary("r"))
     names = [Path(p).name for p in paths.failures_csv]
     assert names == [
-        "failures-oker.csv",
-        "failures-oker-2.csv",
+        "failures-oker-csv.csv",
+        "failures-oker-xlsx.csv",
         "failures-we_ird_name.csv",
         f"failures-{'x' * 40}.csv",
     ]
