@@ -128,12 +128,12 @@ def _first_per_cell(errors: list[RowError]) -> list[RowError]:
 
 def _normalise(text: pd.DataFrame, columns: ColumnMap, warnings: Counter[str]) -> pd.DataFrame:
     for name in list(columns.sources):
-        fixed, changed = normalize.strip_spaces(text[name])
+        fixed, changed = normalize.per_unique(text[name], normalize.strip_spaces)
         _count(warnings, columns, name, "surrounding spaces removed", changed)
         part = name.removeprefix("ship_").removeprefix("bill_")
         if name != part and part in _FIXERS:
             fixer, reason = _FIXERS[part]
-            fixed, changed = fixer(fixed)
+            fixed, changed = normalize.per_unique(fixed, fixer)
             _count(warnings, columns, name, reason, changed)
         text[name] = fixed
     return text

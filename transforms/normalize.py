@@ -7,6 +7,7 @@ for the schema to reject.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import pandas as pd
@@ -72,10 +73,26 @@ _COUNTRY_LOOKUP: Final[dict[str, str]] = {
 }
 
 
+Fixer = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
+
+
+def per_unique(column: pd.Series, fixer: Fixer) -> tuple[pd.Series, pd.Series]:
+    """Apply a fixer once per distinct value: exports repeat states, cities and dates a lot."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    fixed, changed = fixer(pd.Series(uniques, dtype="object"))
+    return (
+        pd.Series(fixed.to_numpy()[codes], index=column.index, dtype="object"),
+        pd.Series(changed.to_numpy(dtype=bool)[codes], index=column.index),
+    )
+
+
 def strip_spaces(column: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Remove surrounding white space."""
-    fixed = column.str.strip()
-    return fixed, fixed != column
+    """Remove surrounding white space (a plain loop: several times faster than `.str.strip`)."""
+    values = column.tolist()
+    stripped = [v.strip() for v in values]
+    fixed = pd.Series(stripped, index=column.index, dtype="object")
+    changed = pd.Series([a != b for a, b in zip(values, stripped, strict=True)], index=column.index)
+    return fixed, changed
 
 
 def fix_phone(column: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 ISO8601: Final = "ISO8601"
@@ -55,6 +56,15 @@ def _parse_with(text: pd.Series, fmt: str, zone: str) -> pd.Series:
 
 def parse_numbers(text: pd.Series) -> pd.Series:
     """`1299`, `1,299.00`, `₹ 1,299`, `Rs. 99.5` -> floats; `NA` and blanks -> NaN."""
+    plain = pd.to_numeric(text.replace("", None), errors="coerce").astype("float64")
+    plain = plain.where(np.isfinite(plain))  # "inf" is no price
+    messy = plain.isna() & text.ne("")
+    if messy.any():  # only cells that are not plain numbers pay for the cleaning
+        plain[messy] = _parse_messy(text[messy])
+    return plain
+
+
+def _parse_messy(text: pd.Series) -> pd.Series:
     cleaned = text.str.strip().str.replace(_CURRENCY, "", regex=True)
     grouped = cleaned.str.fullmatch(_GROUPED)
     cleaned = cleaned.where(~grouped, cleaned.str.replace(",", "", regex=False))

@@ -112,7 +112,9 @@ def _map_closed(
     errors: list[RowError],
 ) -> pd.Series:
     allowed = ALLOWED[name]
-    folded = column.str.strip().str.casefold()
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype="object").str.strip().str.casefold()
+    folded = pd.Series(distinct.to_numpy()[codes], index=column.index, dtype="object")
     table = {k: str(v).upper() for k, v in mapping.items() if k != WILDCARD}
     table.update({a.casefold(): a for a in allowed})
     mapped = folded.map(table)
