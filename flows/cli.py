@@ -40,6 +40,12 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--shared-limit", metavar="NAME", help="Prefect global rate limit shared by workers"
     )
+    p.add_argument(
+        "--chunk-rows",
+        type=int,
+        metavar="N",
+        help="stream one file N rows at a time (bounded memory; an order's rows must be together)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

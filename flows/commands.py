@@ -29,6 +29,7 @@ RUN_KEYS = (
     "target_zone",
     "shared_limit",
     "sheet",
+    "chunk_rows",
 )
 
 

@@ -27,8 +27,11 @@ class RunOptions:
     target_zone: str = settings.DEFAULT_TARGET_ZONE
     shared_limit: str | None = None
     sheet: str | None = None
+    chunk_rows: int | None = None  # streaming mode (flows/streaming.py) when set
 
     def __post_init__(self) -> None:
+        if self.chunk_rows is not None and self.chunk_rows < 1:
+            raise ConfigError(f"--chunk-rows must be at least 1, got {self.chunk_rows}")
         if self.rate is not None and self.rate <= 0:
             raise ConfigError(f"--rate must be above 0 requests per second, got {self.rate}")
         if self.concurrency < 1:

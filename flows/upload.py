@@ -139,6 +139,7 @@ def upload_orders(
     shared_limit: str | None = None,
     sheet: str | None = None,
     inbox: str | None = None,
+    chunk_rows: int | None = None,
 ) -> dict[str, Any] | State[Any]:
     """Upload marketplace order exports to Uniware; returns the run summary.
 
@@ -160,6 +161,7 @@ def upload_orders(
             target_zone=target_zone,
             shared_limit=shared_limit,
             sheet=sheet,
+            chunk_rows=chunk_rows,
         )
         return _run(paths, options, logger, inbox)
     except (UniloadError, UniwareError) as err:
@@ -175,6 +177,10 @@ def _run(
     run_id = current_run_id()
     config = None if options.dry_run else UniwareConfig.from_env()
     load_facility_map(options.facility_map)  # fail on a bad map before reading anything
+    if options.chunk_rows is not None:  # streaming mode: one export file, chunk by chunk
+        from flows.streaming import stream_export
+
+        return stream_export(paths, options, run_id=run_id, config=config, inbox=inbox)
     if inbox:
         exports = read_inbox_task(inbox, options, run_id)
         if not exports:

@@ -164,15 +164,11 @@ class OrderBoundaries:
         hashes = hash_ids(runs.keys)
         reasons = self._reasons(runs, rows, hashes)
         keep = np.ones(len(table), dtype=bool)
-        held_back = False
-        if span_limit is not None and len(runs.keys) and not reasons[-1]:
-            held_back = self._hold_back(runs, table, keys, keep, span_limit=span_limit)
-            if not held_back:
-                first = int(rows[runs.starts[-1]])
-                reasons[-1] = TOO_LONG.format(
-                    order=runs.keys[-1], first=first, limit=self.max_items
-                )
-                self.completed.add(hashes[-1:], rows[runs.ends[-1:]])
+        open_end = span_limit is not None and len(runs.keys) > 0 and not reasons[-1]
+        if open_end and not self._hold_back(runs, table, keys, keep, span_limit=span_limit or 0):
+            first = int(rows[runs.starts[-1]])
+            reasons[-1] = TOO_LONG.format(order=runs.keys[-1], first=first, limit=self.max_items)
+            self.completed.add(hashes[-1:], rows[runs.ends[-1:]])
         failing = bool(len(runs.keys)) and bool(reasons[-1]) and span_limit is not None
         self._failing = (str(runs.keys[-1]), reasons[-1]) if failing else None
         errors, out = self._failures(runs, rows, reasons)

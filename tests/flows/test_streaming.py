@@ -1,0 +1,334 @@
+"""Streaming mode: blocks never split an order, and a streamed run matches a normal one."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bench.exports import write_oker_export
+from flows import streaming
+from flows.config import RunOptions
+from flows.exceptions import ConfigError
+from flows.settings import OKER_FACILITY_MAP
+from flows.upload import upload_orders
+from transforms.chunks import Block, OrderBoundaries
+from uniware.config import demo_credentials
+from uniware.sandbox import SandboxServer, running_sandbox
+
+FILE = "orders.csv"
+CHUNK_ROWS = 97  # small and odd: chunk boundaries cut through many orders
+ROWS = 2000
+SAME_COUNTS = (
+    "rows_read",
+    "rows_accepted",
+    "rows_already_accepted",
+    "rows_failed",
+    "rows_ready",
+    "rows_failed_by_stage",
+    "orders_built",
+    "orders_accepted",
+    "orders_failed",
+    "errors_by_field",
+    "warnings",
+    "warnings_by_reason",
+    "files",
+)
+
+
+def _table(ids: list[str]) -> pd.DataFrame:
+    """Raw rows with these order ids, numbered as a spreadsheet does (header = row 1)."""
+    return pd.DataFrame({"Order ID": ids}, index=pd.RangeIndex(2, len(ids) + 2, name="row"))
+
+
+def _stream(ids: list[str], chunk_rows: int, *, max_items: int = 1999) -> list[Block]:
+    table = _table(ids)
+    cutter = OrderBoundaries(file=FILE, field="Order ID", max_items=max_items)
+    blocks = []
+    for start in range(0, len(table), chunk_rows):
+        chunk = table.iloc[start : start + chunk_rows]
+        blocks.append(cutter.feed(chunk, chunk["Order ID"].astype(object)))
+    last = cutter.finish()
+    return [*blocks, *([last] if last is not None else [])]
+
+
+def _flat(lists: list[list[str]]) -> list[str]:
+    return [item for part in lists for item in part]
+
+
+def _orders(blocks: list[Block]) -> list[list[str]]:
+    """The order ids of each block's rows that go on to validation."""
+    return [b.sound["Order ID"].tolist() for b in blocks]
+
+
+@settings(deadline=None)  # timing varies under a loaded test session
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=6), min_size=1, max_size=40),
+    chunk_rows=st.integers(min_value=1, max_value=15),
+)
+def test_blocks_hold_whole_orders_and_every_row_once(sizes: list[int], chunk_rows: int) -> None:
+    ids = [f"O{n}" for n, size in enumerate(sizes) for _ in range(size)]
+    blocks = _stream(ids, chunk_rows)
+    rows = [row for b in blocks for row in b.table.index]
+    assert rows == list(range(2, len(ids) + 2))  # every row once, in file order
+    for order, size in enumerate(sizes):
+        holding = [ids.count(f"O{order}") for ids in _orders(blocks) if f"O{order}" in ids]
+        assert holding == [size]  # one block holds the whole order
+    assert not any(b.errors for b in blocks)
+
+
+def test_an_order_that_comes_back_later_fails_with_both_rows_named() -> None:
+    ids = ["A", "A", "B", "B", "C", "A", "A", "D"]
+    blocks = _stream(ids, 3)
+    errors = [e for b in blocks for e in b.errors]
+    assert [e.row for e in errors] == [7, 8]  # the second stretch of A (rows 7-8)
+    assert {e.reason for e in errors} == {
+        "order A appeared again at row 7 after its order was complete at row 3; "
+        "sort the file by order id or run without --chunk-rows"
+    }
+    assert {(e.stage, e.field, e.order_id) for e in errors} == {("group", "Order ID", "A")}
+    assert sorted(r for b in blocks for r in b.held_out) == [7, 8]
+    assert _flat(_orders(blocks)) == ["A", "A", "B", "B", "C", "D"]
+
+
+def test_a_chunk_size_does_not_change_which_rows_come_back() -> None:
+    ids = ["A", "B", "A", "C", "B", "B", "D"]
+    held = {size: sorted(r for b in _stream(ids, size) for r in b.held_out) for size in (1, 2, 7)}
+    assert held == {1: [4, 6, 7], 2: [4, 6, 7], 7: [4, 6, 7]}
+
+
+def test_blank_order_ids_pass_through_and_do_not_break_an_order() -> None:
+    ids = ["A", "", "A", "B", ""]
+    blocks = _stream(ids, 2)
+    assert not any(b.errors for b in blocks)
+    assert sorted(r for b in blocks for r in b.table.index) == [2, 3, 4, 5, 6]
+    assert ["A", "A"] in _orders(blocks)  # row 3 (blank id) went on its own
+
+
+def test_an_order_longer_than_uniware_allows_fails_without_being_held_in_memory() -> None:
+    ids = ["A"] + ["L"] * 9 + ["B"]
+    blocks = _stream(ids, 2, max_items=4)
+    assert max(len(b.table) for b in blocks) <= 2 + 4  # a chunk plus at most one order
+    failed = sorted(e.row for b in blocks for e in b.errors)
+    assert failed == list(range(3, 12))  # every row of L
+    reasons = {e.reason for b in blocks for e in b.errors}
+    assert reasons == {
+        "order L (from row 3) runs past 4 rows; Uniware takes at most 4 items in one "
+        "order: split the order"
+    }
+    assert _flat(_orders(blocks)) == ["A", "B"]
+
+
+def test_completed_orders_take_sixteen_bytes_each() -> None:
+    ids = [f"O{n}" for n in range(5000)]
+    cutter = OrderBoundaries(file=FILE, field="Order ID")
+    table = _table(ids)
+    for start in range(0, len(table), 500):
+        chunk = table.iloc[start : start + 500]
+        cutter.feed(chunk, chunk["Order ID"].astype(object))
+    cutter.finish()
+    assert len(cutter.completed) >= 4999  # the file's last order needs no record
+    assert cutter.completed.nbytes <= 16 * 5000
+
+
+def test_streaming_takes_one_file_and_at_least_one_row_per_chunk(tmp_path: Path) -> None:
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text("Order ID\n")
+    with pytest.raises(ConfigError, match="streams one export file, got 2"):
+        streaming.streamable_file([str(tmp_path)], None)
+    with pytest.raises(ConfigError, match="cannot drain an inbox"):
+        streaming.streamable_file([], str(tmp_path))
+    with pytest.raises(ConfigError, match="--chunk-rows must be at least 1"):
+        RunOptions(chunk_rows=0)
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    """A generated Oker export of a few thousand rows, about 3% of them bad."""
+    path = tmp_path / FILE
+    facts = write_oker_export(path, rows=ROWS, seed=11, bad_share=0.03)
+    assert facts.bad and facts.orders > 500
+    return path
+
+
+def _run(export: Path, folder: Path, **params: Any) -> dict[str, Any]:
+    state = upload_orders(
+        paths=[str(export)],
+        facility_map=str(OKER_FACILITY_MAP),
+        report_dir=str(folder / "reports"),
+        ledger=str(folder / "ledger.db"),
+        rate=None,
+        return_state=True,
+        **params,
+    )
+    assert not state.is_failed(), state.message
+    summary: dict[str, Any] = state.result()
+    return summary
+
+
+def _failures(summary: dict[str, Any]) -> bytes:
+    return (Path(summary["report"]) / "failures.csv").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_streamed_dry_run_reports_what_a_normal_dry_run_reports(
+    export: Path, tmp_path: Path
+) -> None:
+    normal = _run(export, tmp_path / "normal", dry_run=True)
+    streamed = _run(export, tmp_path / "streamed", dry_run=True, chunk_rows=CHUNK_ROWS)
+    assert set(streamed) == set(normal)
+    assert {k: streamed[k] for k in SAME_COUNTS} == {k: normal[k] for k in SAME_COUNTS}
+    assert streamed["rows_ready"] + streamed["rows_failed"] == ROWS
+    assert streamed["rows_failed_by_stage"]["group"] > 0  # orders sent whole across chunks
+    assert _failures(streamed) == _failures(normal)  # same rows, reasons, columns and bytes
+    report = Path(streamed["report"])
+    assert (report / "failures.xlsx").stat().st_size > 0
+    assert json.loads((report / "summary.json").read_text())["rows_read"] == ROWS
+    assert "blocks of whole orders" in (report / "summary.md").read_text()
+
+
+@pytest.fixture
+def sandboxes(tmp_path: Path) -> Iterator[tuple[SandboxServer, SandboxServer]]:
+    """Two fresh sandboxes: one for the normal run, one for the streamed run."""
+    facility_map = json.loads(OKER_FACILITY_MAP.read_text())
+    kwargs = {"facility_map": facility_map, "credentials": demo_credentials()}
+    with (
+        running_sandbox(db_path=tmp_path / "normal.db", **kwargs) as first,
+        running_sandbox(db_path=tmp_path / "streamed.db", **kwargs) as second,
+    ):
+        yield first, second
+
+
+def _use(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    creds = demo_credentials()
+    monkeypatch.setenv("UNIWARE_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("UNIWARE_CLIENT_ID", creds.client_id)
+    monkeypatch.setenv("UNIWARE_MERCHANT_ID", creds.merchant_id)
+    monkeypatch.setenv("UNIWARE_SECURITY_KEY", creds.security_key)
+
+
+def _held(sandbox: SandboxServer) -> list[str]:
+    return sorted(httpx.get(f"{sandbox.base_url}/_sandbox/orders", timeout=30).json()["ids"])
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_streamed_run_posts_the_orders_a_normal_run_posts(
+    export: Path,
+    tmp_path: Path,
+    sandboxes: tuple[SandboxServer, SandboxServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _use(sandboxes[0], monkeypatch)
+    normal = _run(export, tmp_path / "normal")
+    _use(sandboxes[1], monkeypatch)
+    streamed = _run(export, tmp_path / "streamed", chunk_rows=CHUNK_ROWS)
+    assert _held(sandboxes[1]) == _held(sandboxes[0])
+    assert len(_held(sandboxes[1])) == streamed["orders_accepted"] > 500
+    assert {k: streamed[k] for k in SAME_COUNTS} == {k: normal[k] for k in SAME_COUNTS}
+    assert streamed["rows_accepted"] + streamed["rows_failed"] == streamed["rows_read"] == ROWS
+    assert _failures(streamed) == _failures(normal)
+
+    again = _run(export, tmp_path / "streamed", chunk_rows=CHUNK_ROWS)  # nothing posted twice
+    assert again["orders_already_accepted"] == streamed["orders_accepted"]
+    assert again["orders_accepted"] == streamed["orders_accepted"]
+
+
+def _move_to_end(export: Path, order_row: int) -> list[str]:
+    """Move one data row (spreadsheet number) to the end of the file; returns its cells."""
+    with export.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    moved = rows.pop(order_row - 1)
+    with export.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([*rows, moved])
+    return moved
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_row_away_from_its_order_fails_and_says_how_to_fix_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = tmp_path / FILE
+    write_oker_export(export, rows=400, seed=5)
+    order_ids = pd.read_csv(export, dtype=str)["Order ID"]
+    second = int(order_ids[order_ids.duplicated()].index[0])  # 0-based: a second item's row
+    order = order_ids[second]
+    moved = _move_to_end(export, second + 2)
+    after = pd.read_csv(export, dtype=str)["Order ID"].iloc[:-1]
+    complete = int(after[after == order].index.max()) + 2  # the order's last row in place
+    monkeypatch.setattr(streaming, "XLSX_MAX_FAILURES", 0)
+    summary = _run(export, tmp_path, dry_run=True, chunk_rows=CHUNK_ROWS)
+    assert (summary["rows_read"], summary["rows_failed"]) == (400, 1)
+    assert summary["rows_failed_by_stage"]["group"] == 1
+    with (Path(summary["report"]) / "failures.csv").open(encoding="utf-8-sig") as f:
+        (failed,) = list(csv.DictReader(f))
+    assert failed["Order Item ID"] == moved[1]
+    assert failed["error_row"] == "401"
+    assert failed["error_reason"] == (
+        f"Order ID: order {order} appeared again at row 401 after its order was complete at "
+        f"row {complete}; sort the file by order id or run without --chunk-rows"
+    )
+    report = Path(summary["report"])
+    assert not (report / "failures.xlsx").exists()
+    assert "failures.xlsx was not written" in (report / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("where", ["folder", "memory"], ids=["local folder", "fsspec url"])
+def test_a_streamed_report_has_one_header_and_private_files(tmp_path: Path, where: str) -> None:
+    import fsspec
+
+    location = str(tmp_path / "reports") if where == "folder" else f"memory://s-{tmp_path.name}"
+    part = pd.DataFrame({"Order ID": ["=A"], "error_row": [2]})
+    with streaming.StreamedReport(location, "run-1", FILE) as report:
+        report.append(part.iloc[:0])
+        report.append(part)
+        report.append(part.assign(error_row=[9]))
+        report.close_failures()
+        report.write("summary.json", b"{}")
+    fs, root = fsspec.core.url_to_fs(report.folder)
+    text = fs.cat_file(f"{root}/failures.csv").decode("utf-8")
+    # one BOM and one header; cells as given (run_block neutralises them before)
+    assert text == "\ufeffOrder ID,error_row\r\n=A,2\r\n=A,9\r\n"
+    assert fs.cat_file(f"{root}/summary.json") == b"{}"
+    if where == "folder":
+        assert {p.stat().st_mode & 0o777 for p in Path(root).iterdir()} == {0o600}
+        assert Path(root).stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_stopped_streamed_run_still_reports_every_row(
+    export: Path,
+    tmp_path: Path,
+    sandboxes: tuple[SandboxServer, SandboxServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _use(sandboxes[0], monkeypatch)
+    monkeypatch.setenv("UNIWARE_SECURITY_KEY", "not-the-key")
+    state = upload_orders(
+        paths=[str(export)],
+        facility_map=str(OKER_FACILITY_MAP),
+        report_dir=str(tmp_path / "reports"),
+        ledger=str(tmp_path / "ledger.db"),
+        chunk_rows=CHUNK_ROWS,
+        return_state=True,
+    )
+    assert state.is_failed()
+    assert "Posting stopped" in str(state.message)
+    assert _held(sandboxes[0]) == []
+    (summary_file,) = (tmp_path / "reports").glob("*/summary.json")
+    summary = json.loads(summary_file.read_text())
+    assert summary["rows_failed"] == summary["rows_read"] == ROWS
+    assert summary["rows_failed_by_stage"]["post"] > ROWS / 2  # later blocks: not sent
+    with (summary_file.parent / "failures.csv").open(encoding="utf-8-sig") as f:
+        assert len(list(csv.DictReader(f))) == ROWS
