@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 
 from bench.exports import write_oker_export
-
 from bench.measure import (
     measure_dry_run,
     measure_help,
@@ -17,6 +16,7 @@ from bench.measure import (
     measure_posting,
     measure_rate,
     measure_read,
+    measure_streaming,
 )
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rate", type=float, default=40.0)
+    parser.add_argument("--chunk-rows", type=int, default=50_000, help="streaming chunk size")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="uniload-bench-") as tmp:
         export = Path(tmp) / "orders.csv"
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         read = measure_read(export)
         dry = measure_dry_run(export)
         naive = measure_naive(export, rows=args.naive_rows or min(args.rows, 100_000))
+        stream = measure_streaming(export, chunk_rows=args.chunk_rows)
         post = measure_posting(
             Path(tmp), orders=args.orders, latency_ms=args.latency_ms, concurrency=args.concurrency
         )
@@ -52,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         "read_seconds": read["seconds"],
         "dry_run_vs_read": round(dry["seconds"] / read["seconds"], 1),
         "peak_rss_mb": dry["peak_rss_mb"],
+        "streaming_chunk_rows": args.chunk_rows,
+        "streaming_seconds": stream["seconds"],
+        "streaming_peak_rss_mb": stream["peak_rss_mb"],
         "post_orders_per_second": post["orders_per_second"],
         "post_bound": post["bound"],
         "post_vs_bound": round(post["orders_per_second"] / post["bound"], 3),

@@ -31,6 +31,35 @@ print(json.dumps({"seconds": seconds, "peak_rss_mb": round(rss), "orders": len(b
 """
 
 
+STREAM_SCRIPT = """
+import json, os, resource, sys, tempfile, time
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from flows.upload import upload_orders
+with tempfile.TemporaryDirectory() as tmp:
+    start = time.perf_counter()
+    state = upload_orders(paths=[sys.argv[1]], profile="oker", dry_run=True,
+                          chunk_rows=int(sys.argv[2]), report_dir=tmp, return_state=True)
+    seconds = time.perf_counter() - start
+summary = state.result()
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": round(seconds, 3), "peak_rss_mb": round(rss),
+                  "rows": summary["rows_read"]}))
+"""
+
+
+def measure_streaming(path: Path, *, chunk_rows: int) -> dict[str, Any]:
+    """A streaming dry run (the whole flow, Prefect included) in a fresh process: its peak RSS."""
+    out = subprocess.run(
+        [sys.executable, "-c", STREAM_SCRIPT, str(path), str(chunk_rows)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
 def measure_read(path: Path) -> dict[str, float]:
     """A bare `pd.read_csv` of the file, all text: the floor any pipeline stands on."""
     start = time.perf_counter()
@@ -113,10 +142,9 @@ def _payload(n: int) -> dict[str, Any]:
 
 
 def _post(base_url: str, tmp: Path, orders: int, *, rate: float | None, concurrency: int) -> float:
-    from uniware.delivery import deliver_orders
-
     from uniware.client import UniwareClient
     from uniware.config import Destination, demo_credentials
+    from uniware.delivery import deliver_orders
     from uniware.ledger import Ledger
     from uniware.retry import RetryPolicy
     from uniware.throttle import Throttle

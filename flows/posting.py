@@ -7,11 +7,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
-from uniware.delivery import Delivery, deliver_orders
 
 from flows.config import RunOptions
 from uniware.client import UniwareClient
 from uniware.config import UniwareConfig
+from uniware.delivery import Delivery, deliver_orders
 from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
 from uniware.throttle import Throttle

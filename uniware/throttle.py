@@ -7,7 +7,7 @@ so the limiter here is ``AsyncLimiter(max_rate=1, time_period=interval)``: one s
 rate cannot fit a fractional request in a second: 2.5/s allows 2 per second), so starts ``k`` and
 ``k + floor(R)`` are at least ``1 s + guard`` apart. The guard keeps the bound true on the server's
 clock too, where each start arrives with a little network and scheduling jitter. Rates below 1/s
-space starts ``(1 s + guard) / R`` apart. A 0.02 s guard costs 2% of the rate (measured: 38 of 40/s).
+space starts ``(1 s + guard) / R`` apart. A 0.02 s guard costs 2% (measured: 38 of 40/s).
 
 Order inside ``async with throttle``: concurrency slot, then the shared limit (a remote call that
 may take a while), then the local rate token last, so nothing delays a start after its token.
