@@ -1,4 +1,4 @@
-"""The throttle shared by workers: a Prefect global rate limit holds across two posting processes."""
+"""The throttle shared by workers: a Prefect global rate limit holds across two posters."""
 
 from __future__ import annotations
 
