@@ -8,7 +8,6 @@ as `facilityCode` only when a facility map is configured.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
@@ -84,6 +83,9 @@ def _columns(ok: pd.DataFrame, target_zone: str) -> dict[str, list[Any]]:
         if isinstance(column.dtype, pd.DatetimeTZDtype):
             text = column.dt.tz_convert(target_zone).dt.strftime(contract.DATE_FORMAT)
             cols[name] = text.tolist()
+        elif column.dtype == "float64":  # money: rounded to paise once, NaN -> None
+            rounded = column.round(2)
+            cols[name] = rounded.astype("object").where(rounded.notna(), None).tolist()
         else:
             cols[name] = column.astype("object").where(column.notna(), None).tolist()
     return cols
@@ -95,12 +97,6 @@ def _order_bounds(order_ids: pd.Series) -> Iterator[tuple[int, int]]:
     stops = np.cumsum(counts)
     starts = stops - counts
     yield from zip(starts.tolist(), stops.tolist(), strict=True)
-
-
-def _money(value: Any) -> float | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return round(float(value), 2)
 
 
 def _order(cols: dict[str, list[Any]], i: int, stop: int, send_facility: bool) -> dict[str, Any]:
@@ -116,7 +112,7 @@ def _order(cols: dict[str, list[Any]], i: int, stop: int, send_facility: bool) -
         payload["paymentType"] = cols["payment_type"][i]
     price: dict[str, Any] = {"currency": cols["currency"][i]}
     for name, key in ORDER_CHARGES.items():
-        amount = _money(cols[name][i])
+        amount = cols[name][i]
         if amount is not None:
             price[key] = amount
     payload["orderPrice"] = price
@@ -133,12 +129,12 @@ def _order(cols: dict[str, list[Any]], i: int, stop: int, send_facility: bool) -
 
 def _item(cols: dict[str, list[Any]], j: int, send_facility: bool) -> dict[str, Any]:
     price: dict[str, Any] = {
-        "sellingPrice": _money(cols["selling_price"][j]),
-        "totalPrice": _money(cols["total_price"][j]),
+        "sellingPrice": cols["selling_price"][j],
+        "totalPrice": cols["total_price"][j],
         "currency": cols["currency"][j],
     }
     for name, key in ITEM_CHARGES.items():
-        amount = _money(cols[name][j])
+        amount = cols[name][j]
         if amount is not None:
             price[key] = amount
     item: dict[str, Any] = {
@@ -153,7 +149,7 @@ def _item(cols: dict[str, list[Any]], j: int, send_facility: bool) -> dict[str, 
     }
     if cols["shipping_method"][j]:
         item["shippingMethodCode"] = cols["shipping_method"][j]
-    gift, message = _money(cols["gift_wrap_charges"][j]), cols["gift_wrap_message"][j]
+    gift, message = cols["gift_wrap_charges"][j], cols["gift_wrap_message"][j]
     if message or gift is not None:
         item["giftWrap"] = {"giftWrapMessage": message or "", "giftWrapCharges": gift or 0.0}
     for name, key, kind in (("on_hold", "onHold", bool), ("packet_number", "packetNumber", int)):
@@ -167,7 +163,7 @@ def _item(cols: dict[str, list[Any]], j: int, send_facility: bool) -> dict[str, 
 def _address(
     cols: dict[str, list[Any]], i: int, keys: tuple[tuple[str, str], ...]
 ) -> dict[str, str]:
-    return {key: str(cols[name][i]) for name, key in keys if cols[name][i]}
+    return {key: cols[name][i] for name, key in keys if cols[name][i]}
 
 
 def _violation_errors(
