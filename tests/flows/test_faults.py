@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -48,15 +49,25 @@ def _command(export: Path, tmp: Path) -> list[str]:
 
 
 def _run_and_kill(command: list[str], env: dict[str, str], base_url: str, at: int) -> None:
-    """Start a run and SIGKILL it once the sandbox holds `at` orders (or when it ends)."""
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    """Start a run and SIGKILL it once the sandbox holds `at` orders (or when it ends).
+
+    The run is killed with its whole process group (its temporary Prefect server included),
+    as a crashed machine would lose them, and so that no orphan outlives the test.
+    """
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
     deadline = time.monotonic() + 240
-    while process.poll() is None and time.monotonic() < deadline:
-        if _held(base_url) >= at:
-            process.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.05)
-    process.wait(timeout=60)
+    try:
+        while process.poll() is None and time.monotonic() < deadline:
+            if _held(base_url) >= at:
+                break
+            time.sleep(0.05)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
 
 
 @pytest.mark.faults
