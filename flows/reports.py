@@ -12,7 +12,6 @@ Local folders are created 0o700 and files 0o600: reports hold customers' persona
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import posixpath
@@ -21,29 +20,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import fsspec
 import pandas as pd
 from fsspec.implementations.local import LocalFileSystem
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from flows import settings
 from flows.exceptions import ConfigError
+from flows.xlsx_report import render_failures_xlsx as render_failures_xlsx
+from flows.xlsx_report import sheet_names as sheet_names
+from flows.xlsx_report import unique_names as unique_names
 from transforms.errors import RowError
-from transforms.report import (
-    ERROR_COLUMNS,
-    ERROR_PREFIX,
-    cell_notes,
-    failure_table,
-    neutralise_formulas,
-    summary_markdown,
-    top_reasons,
-)
+from transforms.report import failure_table, neutralise_formulas, summary_markdown, top_reasons
 
 DEFAULT_LOCATION: Final = settings.DEFAULT_REPORT_DIR
 FOLDER_MODE: Final = 0o700
@@ -55,18 +44,8 @@ SUMMARY_JSON: Final = "summary.json"
 SUMMARY_MD: Final = "summary.md"
 LATEST_SHOWN: Final = 5
 NAME_LIMIT: Final = 60
-XLSX_SHEET: Final = "failures"
-SHEET_LIMIT: Final = 31
-XLSX_MAX_ROWS: Final = 1_048_575  # Excel's rows per sheet, less the header
-HIGHLIGHT: Final = PatternFill("solid", fgColor="FFC7CE")
-BOLD: Final = Font(bold=True)
-NOTE_AUTHOR: Final = "uniload"
-NOTE_SIZE: Final = {"width": 320, "height": 120}
-REASON_WIDTH: Final = 60
 _RUN_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
-_SHEET_UNSAFE: Final = re.compile(r"[\\/?*:\[\]']+")
-_XLSX_ILLEGAL: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f]"
 _EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
 
 
@@ -106,6 +85,10 @@ class ReportStore:
     def run_folder(self, run_id: str) -> str:
         """The folder of one run's report (a local path, or a URL for other locations)."""
         return self._display(self._folder(run_id))
+
+    def prepare_run_folder(self, run_id: str) -> str:
+        """Create one run's folder (0o700 when local), emptied of an earlier try's files."""
+        return self._display(self._make_folder(run_id))
 
     def write_run_report(
         self,
@@ -226,20 +209,6 @@ def csv_names(inputs: Sequence[str]) -> list[str]:
     return [f"failures-{s}.csv" for s in unique_names(safe, NAME_LIMIT)]
 
 
-def unique_names(names: Sequence[str], limit: int, *, blank: str = "input") -> list[str]:
-    """Names cut to `limit` characters, blanks replaced, repeats suffixed -2, -3, …"""
-    taken: set[str] = set()
-    out = []
-    for name in names:
-        base, candidate, n = name[:limit] or blank, name[:limit] or blank, 1
-        while candidate.lower() in taken:
-            n += 1
-            candidate = f"{base[: limit - len(str(n)) - 1]}-{n}"
-        taken.add(candidate.lower())
-        out.append(candidate)
-    return out
-
-
 def csv_bytes(table: pd.DataFrame) -> bytes:
     """A failure table as CSV: UTF-8 with BOM, CRLF, every cell as written."""
     return table.to_csv(index=False, lineterminator=CSV_LINE_END).encode(CSV_ENCODING)
@@ -247,76 +216,15 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
 
 def write_private(path: Path, data: bytes) -> None:
     """Write a file readable by its owner only (0o600, also when it existed before)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-    with os.fdopen(os.open(path, flags, FILE_MODE), "wb") as out:
-        os.fchmod(out.fileno(), FILE_MODE)
+    with open_private(path) as out:
         out.write(data)
 
 
-def render_failures_xlsx(
-    tables: Sequence[tuple[str, pd.DataFrame]], errors: Sequence[RowError]
-) -> bytes:
-    """The failure tables as one workbook, one sheet per input, offending cells flagged.
-
-    Each cell named by an error's field is filled light red and carries the reasons as a
-    comment. Write-only mode keeps memory flat; Excel's row limit caps a sheet (the CSV
-    has every row). About 10 µs per cell here: 50,000 rows of 46 columns take ~25 s.
-    """
-    book = Workbook(write_only=True)
-    for sheet, (name, table) in zip(sheet_names([n for n, _ in tables]), tables, strict=True):
-        _write_sheet(book.create_sheet(sheet), _xlsx_safe(table), cell_notes(errors, name))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def sheet_names(inputs: Sequence[str]) -> list[str]:
-    """ "failures" for one input, else a safe unique name of at most 31 characters per input."""
-    if len(inputs) == 1:
-        return [XLSX_SHEET]
-    stems = [_SHEET_UNSAFE.sub("_", Path(n.replace("\\", "/")).stem) for n in inputs]
-    return unique_names(stems, SHEET_LIMIT)
-
-
-def _write_sheet(sheet: Any, table: pd.DataFrame, notes: Mapping[int, Mapping[str, str]]) -> None:
-    columns = [str(c) for c in table.columns]
-    first = len(columns) - len(ERROR_COLUMNS)
-    where = {name: i for i, name in reversed(list(enumerate(columns[:first])))}
-    sheet.freeze_panes = "A2"
-    reason = get_column_letter(columns.index("error_reason") + 1)
-    sheet.column_dimensions[reason].width = REASON_WIDTH
-    sheet.append([_header_cell(sheet, c) for c in columns])
-    rows = table.head(XLSX_MAX_ROWS)
-    for values, row in zip(rows.itertuples(index=False, name=None), rows["error_row"], strict=True):
-        cells: list[Any] = list(values)
-        for field, note in notes.get(int(row), {}).items():
-            if field in where:
-                cells[where[field]] = _flagged_cell(sheet, cells[where[field]], note)
-        sheet.append(cells)
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
-
-
-def _header_cell(sheet: Any, name: str) -> Any:
-    cell = WriteOnlyCell(sheet, name)
-    if name.startswith(ERROR_PREFIX):
-        cell.font = BOLD
-    return cell
-
-
-def _flagged_cell(sheet: Any, value: Any, note: str) -> Any:
-    cell = WriteOnlyCell(sheet, value)
-    cell.fill = HIGHLIGHT
-    cell.comment = Comment(note, NOTE_AUTHOR, **NOTE_SIZE)
-    return cell
-
-
-def _xlsx_safe(table: pd.DataFrame) -> pd.DataFrame:
-    out = table.copy()
-    for position in range(out.shape[1]):
-        column = out.iloc[:, position]
-        if pd.api.types.is_string_dtype(column):
-            cleaned = column.fillna("").astype(str).str.replace(_XLSX_ILLEGAL, "", regex=True)
-            out.isetitem(position, cleaned.array)
+def open_private(path: Path) -> IO[bytes]:
+    """A new file readable by its owner only (0o600), open for writing."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    out = os.fdopen(os.open(path, flags, FILE_MODE), "wb")
+    os.fchmod(out.fileno(), FILE_MODE)
     return out
 
 

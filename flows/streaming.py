@@ -6,26 +6,24 @@ payloads or raw rows. The summary has the keys of a normal run. failures.xlsx is
 when at most XLSX_MAX_FAILURES rows failed (else summary.md says why it is missing).
 Once Uniware stops answering, later blocks are still checked and reported, not posted.
 CSV/TSV (also inside .gz/.zip) stream from disk; an Excel sheet is read whole, then cut.
+The report writer lives in flows.streamed_report and the totals in transforms.tally; both
+are re-exported here for callers that imported them from this module.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import os
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Generator, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
-import fsspec
 import pandas as pd
-from fsspec.implementations.local import LocalFileSystem
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -37,58 +35,34 @@ from flows.profiles import choose_profile, known_headers, load_profiles
 from flows.progress import progress
 from flows.readers import RawExport, iter_export_chunks
 from flows.reporting import NOT_SENT
-from flows.reports import (
-    CSV_ENCODING,
-    CSV_LINE_END,
-    FAILURES_XLSX,
-    FILE_MODE,
-    FOLDER_MODE,
-    SUMMARY_JSON,
-    SUMMARY_MD,
-    ReportStore,
-    csv_names,
-    render_failures_xlsx,
-    write_private,
-)
+from flows.reports import FAILURES_XLSX, SUMMARY_JSON, SUMMARY_MD
+from flows.reports import open_private as open_private
+from flows.streamed_report import StreamedReport as StreamedReport
+from flows.streamed_report import failures_xlsx as failures_xlsx
+from flows.streamed_report import streaming_note as streaming_note
 from schemas.profile import Profile
 from transforms.chunks import Block, OrderBoundaries, order_keys
 from transforms.columns import MissingColumns, resolve_columns
-from transforms.errors import STAGES, RowError, Stage
 from transforms.lines import FAILED
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
-from transforms.report import (
-    TOP_REASONS,
-    ReasonCount,
-    failure_table,
-    neutralise_formulas,
-    summary_markdown,
-    top_reasons,
-)
+from transforms.report import failure_table, neutralise_formulas, summary_markdown
+from transforms.tally import PREVIEW_ROWS as PREVIEW_ROWS
+from transforms.tally import REASONS_KEPT as REASONS_KEPT
+from transforms.tally import XLSX_MAX_FAILURES as XLSX_MAX_FAILURES
+from transforms.tally import BlockOutcome as BlockOutcome
+from transforms.tally import Tally as Tally
+from transforms.tally import add_counts as add_counts
+from transforms.tally import zero_counts as zero_counts
 from uniware.config import UniwareConfig
 from uniware.delivery import Delivery
 from uniware.exceptions import UniwareError
 
-XLSX_MAX_FAILURES: Final = 100_000  # the workbook is built in memory: ~25 s per 50k rows
-PREVIEW_ROWS: Final = 50
-REASONS_KEPT: Final = 1_000  # distinct reasons tallied; past twice this, the rarest go
 SENT_OUTCOMES: Final = frozenset({"accepted", "failed"})
 
 
 class StreamStopped(UniloadError):
     """Posting stopped early in streaming mode (Uniware unreachable or refusing the keys)."""
-
-
-@dataclass(frozen=True)
-class BlockOutcome:
-    """What one block produced: counts and its failed rows, nothing else."""
-
-    counts: dict[str, Any]
-    errors: list[RowError]
-    failures: pd.DataFrame  # formula-safe failure rows (report columns)
-    warnings: Counter[str]
-    sent: int
-    stopped: str | None
 
 
 @dataclass(frozen=True)
@@ -185,160 +159,6 @@ def post_block(
     return seen, stopped
 
 
-def zero_counts() -> dict[str, Any]:
-    """The counts of a run that read nothing (the keys of `count_run`)."""
-    counts = count_run(
-        pd.DataFrame({"order_id": [], FAILED: []}), [], {}, orders_built=0, dry_run=False
-    )
-    return counts
-
-
-def add_counts(total: dict[str, Any], part: dict[str, Any]) -> None:
-    """Add one block's counts to the run's (numbers add, per-stage counts add per stage)."""
-    for key, value in part.items():
-        if isinstance(value, dict):
-            into = total.setdefault(key, {})
-            for name, n in value.items():
-                into[name] = into.get(name, 0) + n
-        else:
-            total[key] = total.get(key, 0) + value
-
-
-@dataclass
-class Tally:
-    """A streamed run's running totals; rows are kept only for the preview and a small XLSX."""
-
-    counts: dict[str, Any] = field(default_factory=zero_counts)
-    fields: Counter[str] = field(default_factory=Counter)
-    warnings: Counter[str] = field(default_factory=Counter)
-    reasons: Counter[tuple[Stage, str, str]] = field(default_factory=Counter)
-    preview: list[pd.DataFrame] = field(default_factory=list)
-    failed_rows: int = 0
-    xlsx_errors: list[RowError] | None = field(default_factory=list)  # None: too many for XLSX
-    sent: int = 0
-    blocks: int = 0
-
-    def add(self, outcome: BlockOutcome) -> None:
-        """Fold one block's outcome in."""
-        add_counts(self.counts, outcome.counts)
-        self.fields.update(e.field for e in outcome.errors)
-        self.warnings.update(outcome.warnings)
-        for reason in top_reasons(outcome.errors, n=len(outcome.errors)):
-            self.reasons[(reason.stage, reason.field, reason.reason)] += reason.rows
-        if len(self.reasons) > 2 * REASONS_KEPT:
-            self.reasons = Counter(dict(self.reasons.most_common(REASONS_KEPT)))
-        shown = sum(len(p) for p in self.preview)
-        if shown < PREVIEW_ROWS and len(outcome.failures):
-            self.preview.append(outcome.failures.head(PREVIEW_ROWS - shown))
-        self.failed_rows += len(outcome.failures)
-        if self.xlsx_errors is not None:
-            if self.failed_rows <= XLSX_MAX_FAILURES:
-                self.xlsx_errors.extend(outcome.errors)
-            else:
-                self.xlsx_errors = None
-        self.sent += outcome.sent
-        self.blocks += 1
-
-    def top_reasons(self, n: int = TOP_REASONS) -> list[ReasonCount]:
-        """The reasons that failed the most rows, ranked as `transforms.report.top_reasons`."""
-        ranked = sorted(
-            self.reasons.items(), key=lambda kv: (-kv[1], STAGES.index(kv[0][0]), kv[0][1:])
-        )
-        return [ReasonCount(s, f, r, rows) for (s, f, r), rows in ranked[:n]]
-
-
-class StreamedReport:
-    """One run's report folder, written as the run goes: failures.csv grows block by block.
-
-    Same layout, encoding and permissions as `flows.reports.ReportStore`; for a location
-    that is not a local folder, failures.csv is spooled to a private temporary folder
-    and uploaded when the run ends. summary.json is written last.
-    """
-
-    def __init__(self, location: str, run_id: str, input_name: str) -> None:
-        self.folder = ReportStore(location).run_folder(run_id)  # checks location and run id
-        self._fs, self._root = fsspec.core.url_to_fs(self.folder)
-        self._local = isinstance(self._fs, LocalFileSystem)
-        self._spool = None if self._local else tempfile.TemporaryDirectory(prefix="uniload-")
-        self._csv = csv_names([input_name])[0]
-        where = self._root if self._spool is None else self._spool.name
-        self.failures_csv = Path(where) / self._csv
-        self._make_folder()
-        self._out: IO[bytes] = open_private(self.failures_csv)
-        self._started = False
-
-    def append(self, failures: pd.DataFrame) -> None:
-        """Add failed rows (the first call writes the header and the BOM)."""
-        text = failures.to_csv(index=False, header=not self._started, lineterminator=CSV_LINE_END)
-        self._out.write(text.encode(CSV_ENCODING if not self._started else "utf-8"))
-        self._started = True
-
-    def close_failures(self) -> None:
-        """Finish failures.csv (and upload it when the location is not local)."""
-        self._out.close()
-        if self._spool is not None:
-            self._fs.put_file(str(self.failures_csv), f"{self._root}/{self._csv}")
-
-    def write(self, name: str, data: bytes) -> None:
-        """Write one more file of the report."""
-        if self._local:
-            write_private(Path(self._root) / name, data)
-        else:
-            self._fs.pipe_file(f"{self._root}/{name}", data)
-
-    def __enter__(self) -> StreamedReport:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """Close failures.csv (a failed run leaves no summary.json) and drop the spool."""
-        self._out.close()
-        if self._spool is not None:
-            self._spool.cleanup()
-
-    def _make_folder(self) -> None:
-        if self._local:
-            os.makedirs(os.path.dirname(self._root), mode=FOLDER_MODE, exist_ok=True)
-            os.makedirs(self._root, mode=FOLDER_MODE, exist_ok=True)
-            os.chmod(self._root, FOLDER_MODE)
-        else:
-            self._fs.makedirs(self._root, exist_ok=True)
-        for entry in self._fs.ls(self._root, detail=True):  # a retried run replaces its report
-            if entry["type"] == "file":
-                self._fs.rm_file(entry["name"])
-
-
-def open_private(path: Path) -> IO[bytes]:
-    """A new file readable by its owner only (0o600), open for writing."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-    out = os.fdopen(os.open(path, flags, FILE_MODE), "wb")
-    os.fchmod(out.fileno(), FILE_MODE)
-    return out
-
-
-def failures_xlsx(path: Path, name: str, errors: list[RowError]) -> bytes:
-    """The workbook of a small streamed failure report, read back from its CSV."""
-    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=CSV_ENCODING)
-    table["error_row"] = table["error_row"].astype("int64")
-    return render_failures_xlsx([(name, table)], errors)
-
-
-def streaming_note(tally: Tally, chunk_rows: int) -> str:
-    """The lines summary.md adds in streaming mode."""
-    lines = [
-        "## Streaming",
-        "",
-        f"Read in chunks of {chunk_rows:,} rows, handled as {tally.blocks:,} blocks of whole "
-        "orders.",
-    ]
-    if tally.xlsx_errors is None:
-        lines.append(
-            f"failures.xlsx was not written: {tally.failed_rows:,} rows failed, more than the "
-            f"{XLSX_MAX_FAILURES:,} a workbook is made for in streaming mode. failures.csv "
-            "holds every failed row."
-        )
-    return "\n".join([*lines, ""])
-
-
 def stream_export(
     paths: Sequence[str],
     options: RunOptions,
@@ -382,7 +202,7 @@ def stream_blocks(
     chunks: Iterator[RawExport], ctx: BlockContext, report: StreamedReport
 ) -> tuple[Tally, str | None]:
     """Every chunk, cut into blocks of whole orders, through the pipeline; the run's totals."""
-    tally, stopped = Tally(), None
+    tally, stopped = Tally(xlsx_limit=XLSX_MAX_FAILURES), None  # read here: tests lower it
     boundaries = OrderBoundaries(file=ctx.file, field=order_label(ctx))
     progress.start("validate", total=None)
     if ctx.config is not None:

@@ -11,15 +11,14 @@ import pytest
 from openpyxl import load_workbook
 
 from bench.exports import (
-    FIXTURES,
     OKER_HEADER,
-    SAMPLES,
     generate_orders,
     main,
     oker_text,
     render_oker,
     write_oker_export,
 )
+from bench.samples import FIXTURES, SAMPLES
 from flows.profiles import load_profiles
 from transforms.detect import detect
 
