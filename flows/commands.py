@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -31,6 +32,8 @@ RUN_KEYS = (
     "sheet",
     "chunk_rows",
 )
+TASK_RUN_LOGGER = "prefect.task_runs"
+EXPECTED_FAILURES = (UniloadError, UniwareError)
 
 
 def _fail(message: str) -> int:
@@ -53,6 +56,10 @@ def upload(paths: Sequence[str], options: RunOptions) -> int:
 
             UniwareConfig.from_env()  # fail fast on missing credentials, before Prefect starts
         load_facility_map(options.facility_map)
+        if options.profile is not None:  # a misspelt --profile fails before Prefect starts
+            from flows.profiles import choose_profile, load_profiles
+
+            choose_profile([], load_profiles(), name=options.profile, file="")
         for path in paths:
             if not Path(path).exists():
                 return _fail(f"{path}: no such file or folder")
@@ -64,7 +71,8 @@ def upload(paths: Sequence[str], options: RunOptions) -> int:
     params = {k: getattr(options, k) for k in (*RUN_KEYS, "dry_run")}
     progress.enable()
     try:
-        state = upload_orders(paths=list(paths), return_state=True, **params)
+        with _plain_failures():
+            state = upload_orders(paths=list(paths), return_state=True, **params)
     finally:
         progress.stop()
     if state.is_failed():
@@ -72,6 +80,26 @@ def upload(paths: Sequence[str], options: RunOptions) -> int:
     summary = cast("dict[str, Any]", state.result())
     print("\n".join(summary_lines(summary)))
     return EXIT_OK if summary["rows_failed"] == 0 else EXIT_ROWS_FAILED
+
+
+class _ExpectedFailure(logging.Filter):
+    """Drops Prefect's traceback of a whole-run failure whose message the CLI prints anyway."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, EXPECTED_FAILURES)
+
+
+@contextmanager
+def _plain_failures() -> Iterator[None]:
+    """No traceback on the seller's screen for an unreadable file or a refused key."""
+    logger = logging.getLogger(TASK_RUN_LOGGER)
+    quiet = _ExpectedFailure()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -163,8 +191,13 @@ def ledger(args: argparse.Namespace) -> int:
     """`uniload ledger show ORDER_ID|summary`."""
     from uniware.ledger import Ledger
 
-    url = args.ledger or env_defaults().get("ledger") or settings.DEFAULT_LEDGER
-    book = Ledger.open(str(url))
+    try:
+        url = str(args.ledger or env_defaults().get("ledger") or settings.DEFAULT_LEDGER)
+    except UniloadError as err:
+        return _fail(str(err))
+    if "://" not in url and not Path(url).expanduser().is_file():  # never create one to look
+        return _fail(f"no ledger at {url}: pass the --ledger (or UNILOAD_LEDGER) the runs used")
+    book = Ledger.open(url)
     try:
         if args.action == "show":
             entries = book.get(None, args.order_id)
