@@ -119,7 +119,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     table: dict[str, Command] = {
         "run": commands.run,
-        "validate": commands.validate,
+        "validate": commands.run,
         "demo": commands.demo,
         "profiles": commands.profiles,
         "ledger": commands.ledger,

@@ -103,18 +103,11 @@ def _plain_failures() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """`uniload run`: upload (or --dry-run)."""
+    """`uniload run` (or `validate`, a dry run that prints errors per column)."""
     try:
-        options = _options(args, dry_run=args.dry_run)
-    except UniloadError as err:
-        return _fail(str(err))
-    return upload(args.paths, options)
-
-
-def validate(args: argparse.Namespace) -> int:
-    """`uniload validate`: a dry run that prints errors per column."""
-    try:
-        options = _options(args, dry_run=True)
+        options = _options(
+            args, dry_run=args.command == "validate" or getattr(args, "dry_run", False)
+        )
     except UniloadError as err:
         return _fail(str(err))
     return upload(args.paths, options)

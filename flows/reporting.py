@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from flows.artifacts import publish_run_artifacts
+from flows.artifacts import PREVIEW_ROWS, publish_run_artifacts
 from flows.config import RunOptions
 from flows.pipeline import Validated
 from flows.reports import ReportStore, build_failure_tables
@@ -19,7 +19,6 @@ from transforms.payloads import Built
 from transforms.report import top_reasons
 from uniware.delivery import Delivery
 
-PREVIEW_ROWS = 50
 NOT_SENT = "not sent: the run stopped before this order; run again to send it"
 
 
@@ -51,11 +50,13 @@ def finish_run(run: RunReport) -> dict[str, Any]:
     summary = _summary(run, errors, outcomes)
     store = ReportStore(run.options.report_dir)
     files = [(e.name, e.table) for e in validated.exports]
-    paths = store.write_run_report(run.run_id, files, errors, summary)
+    tables, reasons = build_failure_tables(files, errors), top_reasons(errors)
+    paths = store.write_run_report(
+        run.run_id, files, errors, summary, tables=tables, reasons=reasons
+    )
     summary["report"] = str(paths.folder)
-    tables = [table for _, table in build_failure_tables(files, errors)]
-    preview = pd.concat(tables).head(PREVIEW_ROWS) if tables else pd.DataFrame()
-    publish_run_artifacts(summary, preview, str(paths.folder), top_reasons(errors))
+    preview = pd.concat([t.head(PREVIEW_ROWS) for _, t in tables]) if tables else pd.DataFrame()
+    publish_run_artifacts(summary, preview, str(paths.folder), reasons)
     return summary
 
 

@@ -32,7 +32,13 @@ from flows.xlsx_report import render_failures_xlsx as render_failures_xlsx
 from flows.xlsx_report import sheet_names as sheet_names
 from flows.xlsx_report import unique_names as unique_names
 from transforms.errors import RowError
-from transforms.report import failure_table, neutralise_formulas, summary_markdown, top_reasons
+from transforms.report import (
+    ReasonCount,
+    failure_table,
+    neutralise_formulas,
+    summary_markdown,
+    top_reasons,
+)
 
 DEFAULT_LOCATION: Final = settings.DEFAULT_REPORT_DIR
 FOLDER_MODE: Final = 0o700
@@ -96,16 +102,24 @@ class ReportStore:
         files: Sequence[tuple[str, pd.DataFrame]],
         errors: Sequence[RowError],
         summary: Mapping[str, Any],
+        *,
+        tables: Sequence[tuple[str, pd.DataFrame]] | None = None,
+        reasons: Sequence[ReasonCount] | None = None,
     ) -> ReportPaths:
-        """Write the failure report (CSV and XLSX) and the summary of one run."""
+        """Write the failure report (CSV and XLSX) and the summary of one run.
+
+        `tables` and `reasons` may be passed when the caller already built them
+        (`build_failure_tables`, `top_reasons`) for other uses, so they are built once.
+        """
         folder = self._make_folder(run_id)
-        tables = build_failure_tables(files, errors)
+        tables = build_failure_tables(files, errors) if tables is None else tables
+        reasons = top_reasons(errors) if reasons is None else reasons
         csv_paths = tuple(
             self._write(folder, name, csv_bytes(table))
             for name, (_, table) in zip(csv_names([n for n, _ in tables]), tables, strict=True)
         )
         xlsx = self._write(folder, FAILURES_XLSX, render_failures_xlsx(tables, errors))
-        text = summary_markdown(summary, top_reasons(errors))
+        text = summary_markdown(summary, reasons)
         markdown = self._write(folder, SUMMARY_MD, text.encode())
         data = json.dumps(dict(summary), indent=2, ensure_ascii=False, default=str)
         summary_json = self._write(folder, SUMMARY_JSON, data.encode())
