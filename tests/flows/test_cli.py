@@ -22,6 +22,7 @@ from prefect.logging.handlers import PrefectConsoleHandler
 
 from flows import posting, settings
 from flows.cli import QUIET_PREFECT, main
+from tests.flows.sandboxes import point_at
 from uniware.config import Credentials, demo_credentials
 from uniware.retry import RetryPolicy
 from uniware.sandbox import SandboxServer, running_sandbox
@@ -111,14 +112,6 @@ def run_options(tmp_path: Path) -> list[str]:
     """Facility map, report folder and ledger of a test run."""
     reports, ledger = str(tmp_path / "reports"), str(tmp_path / "ledger.db")
     return ["--facility-map", str(OKER_MAP), "--report-dir", reports, "--ledger", ledger]
-
-
-def point_at(monkeypatch: pytest.MonkeyPatch, base_url: str, creds: Credentials) -> None:
-    """UNIWARE_* variables for a run against `base_url`."""
-    monkeypatch.setenv("UNIWARE_BASE_URL", base_url)
-    monkeypatch.setenv("UNIWARE_CLIENT_ID", creds.client_id)
-    monkeypatch.setenv("UNIWARE_MERCHANT_ID", creds.merchant_id)
-    monkeypatch.setenv("UNIWARE_SECURITY_KEY", creds.security_key)
 
 
 def held(sandbox_url: str, what: str) -> dict[str, Any]:

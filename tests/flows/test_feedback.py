@@ -14,6 +14,7 @@ import pytest
 from flows import settings
 from flows.cli import QUIET_PREFECT
 from tests.flows import bad_corpus as corpus
+from tests.flows.sandboxes import point_at
 from tests.flows.test_cli import (
     SAMPLE,
     SAMPLE_ORDERS,
@@ -21,7 +22,6 @@ from tests.flows.test_cli import (
     held,
     oker_export,
     oker_sandbox,
-    point_at,
     read_csv,
     report_folder,
     run_options,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from flows.upload import upload_orders
+from tests.flows.sandboxes import point_at
 from tests.flows.test_upload import FIXTURE_PROFILES, _write
 from tests.transforms.toy import row
 from uniware.config import Credentials
@@ -23,10 +24,7 @@ CANARY = "CANARY-5ec2e7-d0-n0t-l3ak"
 def canary_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
     credentials = Credentials(client_id="c1", merchant_id="m1", security_key=CANARY)
     with running_sandbox(db_path=tmp_path / "sandbox.db", credentials=credentials) as server:
-        monkeypatch.setenv("UNIWARE_BASE_URL", server.base_url)
-        monkeypatch.setenv("UNIWARE_CLIENT_ID", "c1")
-        monkeypatch.setenv("UNIWARE_MERCHANT_ID", "m1")
-        monkeypatch.setenv("UNIWARE_SECURITY_KEY", CANARY)
+        point_at(monkeypatch, server.base_url, credentials)
         monkeypatch.setenv("UNILOAD_PROFILES_DIR", str(FIXTURE_PROFILES))
         yield server
 

@@ -19,6 +19,7 @@ from flows.exceptions import ConfigError
 from flows.settings import OKER_FACILITY_MAP
 from flows.streamed_report import StreamedReport
 from flows.upload import upload_orders
+from tests.flows.sandboxes import point_at
 from uniware.config import demo_credentials
 from uniware.sandbox import SandboxServer, running_sandbox
 
@@ -112,11 +113,7 @@ def sandboxes(tmp_path: Path) -> Iterator[tuple[SandboxServer, SandboxServer]]:
 
 
 def _use(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    creds = demo_credentials()
-    monkeypatch.setenv("UNIWARE_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("UNIWARE_CLIENT_ID", creds.client_id)
-    monkeypatch.setenv("UNIWARE_MERCHANT_ID", creds.merchant_id)
-    monkeypatch.setenv("UNIWARE_SECURITY_KEY", creds.security_key)
+    point_at(monkeypatch, sandbox.base_url)
 
 
 def _held(sandbox: SandboxServer) -> list[str]:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from flows.upload import upload_orders
+from tests.flows.sandboxes import point_at
 from tests.transforms.toy import HEADER, row
 from uniware.config import demo_credentials
 from uniware.sandbox import SandboxServer, running_sandbox
@@ -30,11 +31,7 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def env(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    creds = demo_credentials()
-    monkeypatch.setenv("UNIWARE_BASE_URL", sandbox.base_url)
-    monkeypatch.setenv("UNIWARE_CLIENT_ID", creds.client_id)
-    monkeypatch.setenv("UNIWARE_MERCHANT_ID", creds.merchant_id)
-    monkeypatch.setenv("UNIWARE_SECURITY_KEY", creds.security_key)
+    point_at(monkeypatch, sandbox.base_url)
     monkeypatch.setenv("UNILOAD_PROFILES_DIR", str(FIXTURE_PROFILES))
 
 
