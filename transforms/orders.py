@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from schemas import contract
@@ -50,15 +51,26 @@ def check_orders(
 def _conflicts(
     ok: pd.DataFrame, labels: Mapping[str, ColumnMap], mapped: set[str]
 ) -> list[RowError]:
-    fields = [f for f in ORDER_FIELDS if f != "order_id" and f in mapped]
-    distinct = ok.groupby("order_id", sort=False)[fields].nunique(dropna=True)
-    clashing = distinct[(distinct > 1).any(axis=1)]
+    codes, order_ids = pd.factorize(ok["order_id"])
+    clashes: dict[int, list[str]] = {}
+    for field in (f for f in ORDER_FIELDS if f != "order_id" and f in mapped):
+        for code in _orders_with_two_values(codes, ok[field]).tolist():
+            clashes.setdefault(code, []).append(field)
     errors: list[RowError] = []
-    for order_id, counts in clashing.iterrows():
-        rows = ok[ok["order_id"] == order_id]
-        for field in counts.index[counts > 1]:
-            errors += _conflict_errors(rows, str(order_id), str(field), labels)
+    for code in sorted(clashes):  # orders in file order, fields in schema order
+        rows = ok[codes == code]
+        for field in clashes[code]:
+            errors += _conflict_errors(rows, str(order_ids[code]), field, labels)
     return errors
+
+
+def _orders_with_two_values(codes: np.ndarray, column: pd.Series) -> np.ndarray:
+    """Codes of the orders whose rows hold two or more different (non-blank) values."""
+    values, _ = pd.factorize(column)  # blank: -1
+    given = values >= 0
+    some = np.full(len(codes) and int(codes.max()) + 1, -1)
+    some[codes[given]] = values[given]  # one of each order's values, whichever
+    return np.unique(codes[given & (values != some[codes])])
 
 
 def _conflict_errors(
