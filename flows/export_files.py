@@ -79,7 +79,9 @@ def check_content(path: Path, name: str, max_bytes: int) -> bytes:
 def too_large(name: str, size: str, max_bytes: int) -> Exception:
     """The error for a file over the size limit (``size``: "is 5,000 bytes")."""
     return unreadable(
-        name, f"{size}, over the limit of {max_bytes:,} bytes", "split it into smaller date ranges"
+        name,
+        f"{size}, over the limit of {max_bytes:,} bytes",
+        "stream it with --chunk-rows 50000 (CSV/TSV), or split it into smaller date ranges",
     )
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from flows.delimited import Delimiter, TextLayout, sniff_layout
 from flows.encodings import TextEncoding
 from flows.exceptions import UnreadableExport
-from flows.export_files import password_protected
+from flows.export_files import password_protected, too_large
 from flows.raw_tables import (
     HEADER_SCAN_ROWS,
     find_header,
@@ -36,7 +36,10 @@ from flows.sources import Source, open_source
 from flows.text_frames import read_text_tables
 from flows.workbooks import Rows, check_xlsx_size, read_xls, read_xlsx
 
-DEFAULT_MAX_BYTES = 2 << 30
+DEFAULT_MAX_BYTES = 2 << 30  # read whole: the table must fit in memory
+# Streamed text keeps memory bounded by the chunk; this only stops an archive unpacking
+# without end. Excel sheets are read whole even when streamed, so they keep the first limit.
+STREAM_MAX_BYTES = 256 << 30
 DAMAGED_EXCEL = "is damaged or not a valid Excel workbook"
 
 
@@ -76,7 +79,7 @@ def iter_export_chunks(
     chunk_rows: int,
     sheet: str | None = None,
     header_hint: Collection[str] = (),
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int = STREAM_MAX_BYTES,
 ) -> Iterator[RawExport]:
     """The export in chunks of at most ``chunk_rows`` rows; row numbers run on across them.
 
@@ -122,7 +125,10 @@ def iterate_exports(
         if source.kind == "text":
             yield from text_exports(path, source, hint, chunk_rows)
             return
-        whole = excel_export(path, source, sheet, hint, max_bytes)
+        excel_max = min(max_bytes, DEFAULT_MAX_BYTES)
+        if source.file.stat().st_size > excel_max:
+            raise too_large(source.name, f"is {source.file.stat().st_size:,} bytes", excel_max)
+        whole = excel_export(path, source, sheet, hint, excel_max)
         if chunk_rows is None or len(whole.table) <= chunk_rows:
             yield whole
             return
