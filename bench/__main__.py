@@ -16,6 +16,7 @@ from bench.measure import (
     measure_posting,
     measure_rate,
     measure_read,
+    measure_run_overhead,
     measure_streaming,
 )
 
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(tmp), orders=args.orders, latency_ms=args.latency_ms, concurrency=args.concurrency
         )
         rate = measure_rate(Path(tmp), orders=int(args.rate * 5), rate=args.rate)
+        overhead = measure_run_overhead(Path(tmp))
     help_seconds = measure_help()
     results = {
         "rows": args.rows,
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         "rate_vs_limit": round(rate["achieved"] / args.rate, 3),
         "busiest_second": rate["busiest_second"],
         "help_seconds": help_seconds,
+        "run_overhead_seconds": overhead,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     width = max(len(k) for k in results)

@@ -283,7 +283,13 @@ def generate_orders(
 
 
 def write_oker_export(
-    path: Path, *, rows: int, seed: int = 7, bad_share: float = 0.0, start_order: int = 1
+    path: Path,
+    *,
+    rows: int,
+    seed: int = 7,
+    bad_share: float = 0.0,
+    start_order: int = 1,
+    window: tuple[datetime, datetime] = BENCH_WINDOW,
 ) -> ExportFacts:
     """Stream an Oker CSV of `rows` order items (mean 2 per order); a `bad_share` of the rows
     get one bad cell each (the samples' kinds), listed in the facts. Same arguments, same bytes.
@@ -294,7 +300,7 @@ def write_oker_export(
     orders = units = bad_orders = done = 0
     with path.open("w", encoding="utf-8", newline="") as out:
         out.write(csv_text(OKER_HEADER) + "\n")
-        for order in generate_orders(seed, rows=rows, start=start_order):
+        for order in generate_orders(seed, rows=rows, start=start_order, window=window):
             hits = [k for k in range(len(order.lines)) if bad_share and spoil() < bad_share]
             if hits:
                 out.write(_spoil(order, hits, spoil, bad, file=path.name, first_row=done + 2))

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,28 @@ def measure_rate(tmp: Path, *, orders: int, rate: float) -> dict[str, float]:
         "achieved": round((len(times) - 1) / span, 2) if span else 0.0,
         "busiest_second": busiest,
     }
+
+
+def measure_run_overhead(tmp: Path) -> float:
+    """A whole `uniload run --dry-run` of a one-order export: start-up, Prefect, report."""
+    from bench.exports import write_oker_export
+
+    export = tmp / "one-order.csv"
+    day = (datetime(2026, 11, 1), datetime(2026, 11, 2))  # one order: keep its date in the past
+    write_oker_export(export, rows=1, seed=7, window=day)
+    exe = Path(sys.executable).with_name("uniload")
+    best = float("inf")
+    for n in range(2):
+        start = time.perf_counter()
+        done = subprocess.run(
+            [str(exe), "run", str(export), "--dry-run", "--report-dir", str(tmp / f"r{n}")],
+            capture_output=True,
+            text=True,
+        )
+        best = min(best, time.perf_counter() - start)
+        if done.returncode != 0:
+            raise RuntimeError(f"the one-order dry run failed: {done.stderr[-2000:]}")
+    return round(best, 3)
 
 
 def measure_help() -> float:
