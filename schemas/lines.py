@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
 
@@ -98,6 +99,8 @@ PINCODE_PATTERN: Final = r"^\d{6,}$"
 CURRENCY_PATTERN: Final = r"^[A-Z]{3}$"
 MAX_ID = contract.MAX_ID_LENGTH
 MAX_LINE = contract.MAX_ADDRESS_LINE
+# Parsed dates are tz-aware UTC (transforms.parse); a bare pa.DateTime means naive datetime64[ns].
+UtcDateTime = Annotated[pd.DatetimeTZDtype, "ns", "UTC"]
 
 
 class OrderLine(pa.DataFrameModel):
@@ -105,7 +108,7 @@ class OrderLine(pa.DataFrameModel):
 
     order_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 200})
     order_item_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": MAX_ID})
-    order_date: Series[pa.DateTime] = pa.Field(nullable=False)
+    order_date: Series[UtcDateTime] = pa.Field(nullable=False)
     order_status: Series[str] = pa.Field(isin=sorted(contract.ORDER_STATUSES))
     item_status: Series[str] = pa.Field(isin=sorted(contract.ITEM_STATUSES))
     payment_type: Series[str] = pa.Field(isin=sorted(contract.PAYMENT_TYPES), nullable=True)

@@ -9,7 +9,7 @@ from typing import Final
 
 import pandas as pd
 
-from schemas.lines import BILL_FIELDS, FIELDS, ORDER_FIELDS, SHIP_FIELDS
+from schemas.lines import BILL_FIELDS, FIELDS, ORDER_FIELDS, SHIP_FIELDS, FieldKind
 from schemas.profile import Profile
 from transforms import normalize, parse
 from transforms.columns import ColumnMap, lift_text, resolve_columns
@@ -128,13 +128,15 @@ def _first_per_cell(errors: list[RowError]) -> list[RowError]:
 
 def _normalise(text: pd.DataFrame, columns: ColumnMap, warnings: Counter[str]) -> pd.DataFrame:
     for name in list(columns.sources):
-        fixed, changed = normalize.per_unique(text[name], normalize.strip_spaces)
-        _count(warnings, columns, name, "surrounding spaces removed", changed)
         part = name.removeprefix("ship_").removeprefix("bill_")
         if name != part and part in _FIXERS:
             fixer, reason = _FIXERS[part]
-            fixed, changed = normalize.per_unique(fixed, fixer)
+            fixed, stripped, changed = normalize.strip_and_fix(text[name], fixer)
+            _count(warnings, columns, name, "surrounding spaces removed", stripped)
             _count(warnings, columns, name, reason, changed)
+        else:
+            fixed, stripped = normalize.strip_column(text[name])
+            _count(warnings, columns, name, "surrounding spaces removed", stripped)
         text[name] = fixed
     return text
 
@@ -165,31 +167,44 @@ def _parse(
     typed = pd.DataFrame(index=text.index)
     for name, kind in FIELDS.items():
         column = text[name]
-        empty = column.eq("")  # cells were stripped by _normalise
+        if kind == "text":
+            typed[name] = _as_text(column)
+            continue
+        # Exports repeat dates, prices and flags a lot: parse each distinct cell once.
+        codes, distinct = normalize.distinct(column)
+        empty = distinct.eq("")  # cells were stripped by _normalise
         if empty.all():
             typed[name] = pd.Series(None, index=text.index, dtype=EMPTY_DTYPES[kind])
             continue
-        if kind == "text":
-            typed[name] = column.where(~empty, None).astype("object")
-            continue
-        if kind == "datetime":
-            formats, zone = profile.dates.formats, profile.dates.source_zone
-            values = parse.parse_datetimes(column, formats=formats, source_zone=zone)
-            expected = "a date like " + _example(formats)
-        elif kind == "number":
-            values = parse.parse_numbers(column)
-            empty |= parse.not_applicable(column)
-            expected = "a number"
-        elif kind == "integer":
-            values = parse.parse_integers(column)
-            expected = "a whole number"
-        else:
-            values = parse.parse_booleans(column)
-            expected = "true or false"
-        bad = values.isna() & ~empty
+        values, expected = _parse_kind(distinct, kind, profile)
+        if kind == "number":
+            empty |= parse.not_applicable(distinct)
+        bad = (values.isna() & ~empty).to_numpy()[codes]
         errors += _parse_errors(column[bad], columns.label(name), expected, file=file)
-        typed[name] = values
+        typed[name] = pd.Series(values.array.take(codes), index=text.index)
     return typed
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """Object dtype, blank cells None (all-blank column: all missing, as EMPTY_DTYPES says)."""
+    # numpy compares an object array with "" several times faster than `Series.eq`
+    empty = column.to_numpy(dtype=object) == ""
+    if empty.all():
+        return pd.Series(None, index=column.index, dtype=EMPTY_DTYPES["text"])
+    return (column.where(~empty, None) if empty.any() else column).astype("object")
+
+
+def _parse_kind(distinct: pd.Series, kind: FieldKind, profile: Profile) -> tuple[pd.Series, str]:
+    """Distinct non-text cells parsed, and what a good cell looks like."""
+    if kind == "datetime":
+        formats, zone = profile.dates.formats, profile.dates.source_zone
+        values = parse.parse_datetimes(distinct, formats=formats, source_zone=zone)
+        return values, "a date like " + _example(formats)
+    if kind == "number":
+        return parse.parse_numbers(distinct), "a number"
+    if kind == "integer":
+        return parse.parse_integers(distinct), "a whole number"
+    return parse.parse_booleans(distinct), "true or false"
 
 
 def _example(formats: list[str]) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 INDIAN_STATES: Final[dict[str, str]] = {
@@ -72,18 +74,89 @@ _COUNTRY_LOOKUP: Final[dict[str, str]] = {
     "bharat": "India",
 }
 
+# What str.strip() removes: the characters str.isspace() accepts, none above U+3000. The last
+# entry stands for every character above.
+_SPACE: Final = np.array([chr(code).isspace() for code in range(0x3002)])
 
 Fixer = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 
 
+def distinct(column: pd.Series) -> tuple[npt.NDArray[np.intp], pd.Series]:
+    """The column's distinct values (missing ones too) and, per cell, which one it holds."""
+    if column.dtype == object:
+        # pandas hashes an object column twice as fast when it may leave missing values out,
+        # and text cells are never missing (a `str` column is faster the other way round).
+        codes, uniques = pd.factorize(column)
+        if not (codes < 0).any():
+            return codes, pd.Series(uniques, dtype="object")
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return codes, pd.Series(uniques, dtype="object")
+
+
 def per_unique(column: pd.Series, fixer: Fixer) -> tuple[pd.Series, pd.Series]:
     """Apply a fixer once per distinct value: exports repeat states, cities and dates a lot."""
-    codes, uniques = pd.factorize(column, use_na_sentinel=False)
-    fixed, changed = fixer(pd.Series(uniques, dtype="object"))
+    codes, uniques = distinct(column)
+    fixed, changed = fixer(uniques)
+    return _spread_text(fixed, codes, column), _spread_mask(changed, codes, column)
+
+
+def strip_and_fix(column: pd.Series, fixer: Fixer) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """`strip_spaces`, then `fixer`, once per distinct value (one hashing of the column): the
+    fixed column, the cells stripped and the cells the fixer changed."""
+    codes, uniques = distinct(column)
+    stripped, spaced = strip_spaces(uniques)
+    fixed, changed = fixer(stripped)
     return (
-        pd.Series(fixed.to_numpy()[codes], index=column.index, dtype="object"),
-        pd.Series(changed.to_numpy(dtype=bool)[codes], index=column.index),
+        _spread_text(fixed, codes, column),
+        _spread_mask(spaced, codes, column),
+        _spread_mask(changed, codes, column),
     )
+
+
+def _spread_text(fixed: pd.Series, codes: npt.NDArray[np.intp], column: pd.Series) -> pd.Series:
+    """Values fixed once per distinct value, back onto the column's cells."""
+    return pd.Series(fixed.to_numpy()[codes], index=column.index, dtype="object")
+
+
+def _spread_mask(changed: pd.Series, codes: npt.NDArray[np.intp], column: pd.Series) -> pd.Series:
+    return pd.Series(changed.to_numpy(dtype=bool)[codes], index=column.index)
+
+
+def strip_column(column: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`strip_spaces` for a whole export column: most cells need nothing, so one vectorised look
+    at every cell's first and last character finds the few to strip (no hashing of every cell)."""
+    values = column.to_numpy(dtype=object)
+    ends = _end_characters(values)
+    if ends is None:
+        return per_unique(column, strip_spaces)
+    changed = _SPACE[ends[0]] | _SPACE[ends[1]]
+    fixed = values.copy()
+    if changed.any():
+        fixed[changed] = [value.strip() for value in fixed[changed]]
+    return (
+        pd.Series(fixed, index=column.index, dtype="object", copy=False),
+        pd.Series(changed, index=column.index),
+    )
+
+
+def _end_characters(
+    values: npt.NDArray[np.object_],
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
+    """Each cell's first and last character as an index into `_SPACE` (NUL for an empty cell),
+    read off all cells joined by NUL. None if a cell is not text or holds a NUL itself."""
+    try:
+        joined = "\0" + "\0".join(values.tolist()) + "\0"
+    except TypeError:
+        return None
+    wide = not joined.isascii()
+    encoded = joined.encode("utf-32-le" if wide else "ascii")
+    codes = np.frombuffer(encoded, dtype=np.uint32 if wide else np.uint8)
+    cuts = np.flatnonzero(codes == 0)
+    if len(cuts) != len(values) + 1:
+        return None
+    first, last = codes[cuts[:-1] + 1], codes[cuts[1:] - 1]
+    top = len(_SPACE) - 1
+    return np.minimum(first, top, dtype=np.intp), np.minimum(last, top, dtype=np.intp)
 
 
 def strip_spaces(column: pd.Series) -> tuple[pd.Series, pd.Series]:

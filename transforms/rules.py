@@ -10,13 +10,15 @@ from typing import Final
 import pandas as pd
 import pandera.errors
 
-from schemas.lines import OrderLine
+from schemas.lines import FIELDS, OrderLine
 from transforms.columns import ColumnMap
 from transforms.errors import RowError
 
 EARLIEST: Final = pd.Timestamp("2000-01-01", tz="UTC")
 FUTURE_TOLERANCE: Final = timedelta(days=1)
 _NUMBER: Final = r"[-+]?\d+(?:\.\d+)?"
+_SCHEMA: Final = OrderLine.to_schema()
+_TEXT_COLUMNS: Final = tuple(name for name in _SCHEMA.columns if FIELDS[name] == "text")
 
 
 def check_lines(
@@ -35,22 +37,50 @@ def check_lines(
     return errors
 
 
+class SchemaMismatch(AssertionError):
+    """The parsed lines do not have the schema's column types: a bug in parsing, not a bad cell."""
+
+
 def _schema_errors(
     typed: pd.DataFrame, text: pd.DataFrame, columns: ColumnMap, file: str
 ) -> list[RowError]:
     try:
-        OrderLine.validate(typed, lazy=True)
+        _SCHEMA.validate(_as_checked(typed), lazy=True)
     except pandera.errors.SchemaErrors as err:
         cases = err.failure_cases
     else:
         return []
-    cases = cases[cases["index"].notna() & cases["column"].isin(text.columns)]
+    whole_column = cases[cases["index"].isna()]
+    if len(whole_column):
+        raise SchemaMismatch(f"parsed lines fail the schema as a whole:\n{whole_column}")
+    # Pandera sorts its cases with an unstable sort: put them back in schema order (column,
+    # check, row), so the order of a row's errors does not depend on the other rows.
+    cases = cases[cases["column"].isin(text.columns)].sort_index(kind="stable")
     out: list[RowError] = []
     for name, check, row in zip(cases["column"], cases["check"], cases["index"], strict=True):
         value = str(text.at[row, name])
         reason = explain(name, str(check), value)
         out.append(RowError(file, int(row), "validate", columns.label(name), value, reason))
     return out
+
+
+def _as_checked(typed: pd.DataFrame) -> pd.DataFrame:
+    """The lines as the schema sees them: text columns in pandas' `str` dtype.
+
+    Pandera checks an object column against `str` with a Python call per cell; a `str` column
+    passes with one dtype comparison. The canonical frame keeps its object columns, which later
+    stages rely on, so only this view is converted, once every cell is known to be text or
+    missing: `astype("str")` would quietly turn anything else into text.
+    """
+    view = typed.copy(deep=False)
+    for name in _TEXT_COLUMNS:
+        column = typed[name]
+        if column.dtype != object:
+            continue
+        if pd.api.types.infer_dtype(column, skipna=True) not in ("string", "empty"):
+            raise SchemaMismatch(f"{name}: parsed text column holds non-text values")
+        view[name] = column.astype("str")
+    return view
 
 
 def explain(field: str, check: str, value: str) -> str:

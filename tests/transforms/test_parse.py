@@ -60,7 +60,10 @@ def test_numbers_as_sellers_write_them(text: str, expected: float) -> None:
     assert parse.parse_numbers(_s(text)).iloc[0] == expected
 
 
-@pytest.mark.parametrize("text", ["abc", "12,5", "1.2.3", "NA", ""], ids=str)
+NOT_NUMBERS = ["abc", "12,5", "1.2.3", "NA", "", "inf", "-inf", "Rs inf"]
+
+
+@pytest.mark.parametrize("text", NOT_NUMBERS, ids=str)
 def test_not_numbers_are_missing(text: str) -> None:
     assert pd.isna(parse.parse_numbers(_s(text)).iloc[0])
 
@@ -91,3 +94,25 @@ def test_phone_state_country_fixes_without_guessing() -> None:
     assert states.tolist() == ["Gujarat", "Gujarat", "Gujarat", "Atlantis"]
     countries, _ = normalize.fix_country(_s("IN", "india", "Nepal"))
     assert countries.tolist() == ["India", "India", "Nepal"]
+
+
+# Cells mixing what matters to stripping: ASCII and other spaces, NUL, wide characters.
+_CELL = st.text(alphabet=" \t\n\x00\x1c\xa0\u2003\u3000\u3001ab1₹😀", max_size=5)
+
+
+@given(st.lists(_CELL, max_size=12), st.sampled_from(["object", "str"]))
+def test_stripping_a_column_at_once_matches_stripping_each_value(
+    cells: list[str], dtype: str
+) -> None:
+    column = pd.Series(cells, dtype=dtype, index=range(7, 7 + len(cells)))
+    fixed, changed = normalize.strip_column(column)
+    expected, expected_changed = normalize.per_unique(column, normalize.strip_spaces)
+    pd.testing.assert_series_equal(fixed, expected)
+    pd.testing.assert_series_equal(changed, expected_changed)
+
+
+@given(st.lists(st.text(alphabet="Z+-05:3 \na1", max_size=12), max_size=12))
+def test_offsets_are_found_as_the_pattern_finds_them(cells: list[str]) -> None:
+    text = _s(*cells)
+    expected = text.str.contains(parse._OFFSET, regex=True).astype(bool)
+    pd.testing.assert_series_equal(parse._has_offset(text), expected)
