@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Final, Literal
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pandera.pandas as pa
+from pandera import extensions
 from pandera.typing.pandas import Series
 
 from schemas import contract
@@ -103,38 +107,70 @@ MAX_LINE = contract.MAX_ADDRESS_LINE
 UtcDateTime = Annotated[pd.DatetimeTZDtype, "ns", "UTC"]
 
 
+def text_length(
+    texts: pd.Series, *, min_value: int | None = None, max_value: int | None = None
+) -> pd.Series:
+    """pandera's `str_length`, measured once per distinct value (exports repeat themselves)."""
+    codes, uniques = pd.factorize(texts)
+    lengths = np.fromiter(map(len, uniques), np.int64, len(uniques))
+    ok = np.ones(len(uniques), dtype=bool)
+    if min_value is not None:
+        ok &= lengths >= min_value
+    if max_value is not None:
+        ok &= lengths <= max_value
+    return _per_row(ok, codes, texts)
+
+
+def text_matches(texts: pd.Series, *, pattern: str) -> pd.Series:
+    """pandera's `str_matches`, matched once per distinct value."""
+    codes, uniques = pd.factorize(texts)
+    match = re.compile(pattern).match
+    ok = np.fromiter((match(u) is not None for u in uniques), bool, len(uniques))
+    return _per_row(ok, codes, texts)
+
+
+def _per_row(ok: npt.NDArray[np.bool_], codes: npt.NDArray[np.intp], texts: pd.Series) -> pd.Series:
+    # missing cells (code -1) pass here: `nullable` decides about them
+    return pd.Series(np.append(ok, True)[codes], index=texts.index)
+
+
+# Registered as pandera checks, usable in Field(...) like the built-in ones they replace.
+extensions.register_check_method(statistics=["min_value", "max_value"])(text_length)
+extensions.register_check_method(statistics=["pattern"])(text_matches)
+
+
 class OrderLine(pa.DataFrameModel):
     """One export row after parsing: types are already parsed, values are checked here."""
 
-    order_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 200})
-    order_item_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": MAX_ID})
+    order_id: Series[str] = pa.Field(text_length={"min_value": 1, "max_value": 200})
+    order_item_id: Series[str] = pa.Field(text_length={"min_value": 1, "max_value": MAX_ID})
     order_date: Series[UtcDateTime] = pa.Field(nullable=False)
     order_status: Series[str] = pa.Field(isin=sorted(contract.ORDER_STATUSES))
     item_status: Series[str] = pa.Field(isin=sorted(contract.ITEM_STATUSES))
     payment_type: Series[str] = pa.Field(isin=sorted(contract.PAYMENT_TYPES), nullable=True)
-    currency: Series[str] = pa.Field(str_matches=CURRENCY_PATTERN)
-    sku: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 200})
-    product_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": MAX_ID})
-    variant_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": MAX_ID})
-    title: Series[str] = pa.Field(str_length={"min_value": 1})
+    currency: Series[str] = pa.Field(text_matches={"pattern": CURRENCY_PATTERN})
+    sku: Series[str] = pa.Field(text_length={"min_value": 1, "max_value": 200})
+    product_id: Series[str] = pa.Field(text_length={"min_value": 1, "max_value": MAX_ID})
+    variant_id: Series[str] = pa.Field(text_length={"min_value": 1, "max_value": MAX_ID})
+    title: Series[str] = pa.Field(text_length={"min_value": 1})
     quantity: Series[pa.Int64] = pa.Field(ge=1, le=100_000)
     selling_price: Series[float] = pa.Field(ge=0)
     total_price: Series[float] = pa.Field(ge=0)
-    ship_name: Series[str] = pa.Field(str_length={"min_value": 1})
-    ship_address1: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": MAX_LINE})
-    ship_address2: Series[str] = pa.Field(str_length={"max_value": MAX_LINE}, nullable=True)
-    ship_city: Series[str] = pa.Field(str_length={"min_value": 1})
-    ship_state: Series[str] = pa.Field(str_length={"min_value": 1})
-    ship_country: Series[str] = pa.Field(str_length={"min_value": 1})
-    ship_pincode: Series[str] = pa.Field(str_matches=PINCODE_PATTERN)
-    ship_phone: Series[str] = pa.Field(str_length={"min_value": 1})
+    ship_name: Series[str] = pa.Field(text_length={"min_value": 1})
+    ship_address1: Series[str] = pa.Field(text_length={"min_value": 1, "max_value": MAX_LINE})
+    ship_address2: Series[str] = pa.Field(text_length={"max_value": MAX_LINE}, nullable=True)
+    ship_city: Series[str] = pa.Field(text_length={"min_value": 1})
+    ship_state: Series[str] = pa.Field(text_length={"min_value": 1})
+    ship_country: Series[str] = pa.Field(text_length={"min_value": 1})
+    ship_pincode: Series[str] = pa.Field(text_matches={"pattern": PINCODE_PATTERN})
+    ship_phone: Series[str] = pa.Field(text_length={"min_value": 1})
     shipping_charges: Series[float] = pa.Field(ge=0, nullable=True)
     discount: Series[float] = pa.Field(ge=0, nullable=True)
     cod_charges: Series[float] = pa.Field(ge=0, nullable=True)
     gift_wrap_charges: Series[float] = pa.Field(ge=0, nullable=True)
-    bill_address1: Series[str] = pa.Field(str_length={"max_value": MAX_LINE}, nullable=True)
-    bill_address2: Series[str] = pa.Field(str_length={"max_value": MAX_LINE}, nullable=True)
-    bill_pincode: Series[str] = pa.Field(str_matches=PINCODE_PATTERN, nullable=True)
+    bill_address1: Series[str] = pa.Field(text_length={"max_value": MAX_LINE}, nullable=True)
+    bill_address2: Series[str] = pa.Field(text_length={"max_value": MAX_LINE}, nullable=True)
+    bill_pincode: Series[str] = pa.Field(text_matches={"pattern": PINCODE_PATTERN}, nullable=True)
 
     class Config:
         strict = False

@@ -143,11 +143,11 @@ def _items(items: pd.DataFrame, send_facility: bool) -> list[dict[str, Any]]:
     price = {"sellingPrice": items["selling_price"], "totalPrice": items["total_price"]}
     price["currency"] = items["currency"]
     price.update({key: items[name] for name, key in ITEM_CHARGES.items()})
-    gifts, messages = items["gift_wrap_charges"], items["gift_wrap_message"]
-    wrapped = (gifts.notna() | messages.notna() & messages.ne("")).to_numpy()
+    gifts, messages = items["gift_wrap_charges"], items["gift_wrap_message"].fillna("")
+    wrapped = (gifts.notna() | messages.ne("")).to_numpy()
     gift_wrap = pd.Series(None, index=items.index, dtype="object")
     gift_wrap[wrapped] = [
-        {"giftWrapMessage": message or "", "giftWrapCharges": 0.0 if gift != gift else gift}
+        {"giftWrapMessage": message, "giftWrapCharges": 0.0 if gift != gift else gift}
         for message, gift in zip(messages[wrapped], gifts[wrapped].round(2), strict=True)
     ]
     return _records(

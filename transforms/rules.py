@@ -91,7 +91,7 @@ def explain(field: str, check: str, value: str) -> str:
         return f"pincode must have 6 digits, got {value!r}"
     if field == "currency":
         return f"currency must be a 3-letter code such as INR, got {value!r}"
-    if check.startswith("str_length"):
+    if check.startswith("text_length"):
         limits = re.findall(r"\d+", check)
         most = limits[-1] if limits else "?"
         return f"must have 1 to {most} characters, got {len(value)}"

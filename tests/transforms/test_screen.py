@@ -157,3 +157,12 @@ def test_the_screen_never_lets_a_broken_order_through(changes: list[tuple[int, s
         _set(lines, column, value, rows=at)
     screened, checked = _both(lines)
     assert screened == checked
+
+
+def test_a_gift_charge_without_a_message_sends_an_empty_message() -> None:
+    lines = _lines()  # the toy export has no gift message column: all blank
+    _set(lines, "gift_wrap_charges", 30.0)
+    screened, checked = _both(lines)
+    assert screened == checked
+    gift = screened.payloads[0]["orderItems"][0]["giftWrap"]
+    assert gift == {"giftWrapMessage": "", "giftWrapCharges": 30.0}
