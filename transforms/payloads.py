@@ -120,7 +120,7 @@ def _payloads(
             "orderItems": [lines[i:j] for i, j in zip(starts, stops, strict=True)],
             "taxExempted": [False] * n,
             "cFormProvided": [False] * n,
-            "thirdPartyShipping": heads["third_party_shipping"].fillna(False).tolist(),
+            "thirdPartyShipping": _flags(heads["third_party_shipping"]),
             "shippingAddress": _address(heads, SHIP_KEYS),
             "billingAddress": _address(heads, BILL_KEYS),
         },
@@ -252,6 +252,12 @@ def _given(column: pd.Series | list[Any], *, blank_too: bool) -> tuple[list[Any]
     if blank_too:
         given = given & column.ne("").to_numpy(dtype=bool)
     return column.tolist(), given
+
+
+def _flags(column: pd.Series) -> list[bool]:
+    """A boolean column as Python bools, missing as false."""
+    flags: list[bool] = column.to_numpy(dtype=bool, na_value=False).tolist()
+    return flags
 
 
 def _dates(column: pd.Series, target_zone: str) -> list[str | None]:
