@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 
 import pytest
 from hypothesis import given
@@ -125,3 +126,25 @@ def test_one_throttle_serves_several_event_loops() -> None:
 def test_nonsense_settings_are_refused(rate: float, concurrency: int) -> None:
     with pytest.raises(ValueError):
         Throttle(rate=rate, concurrency=concurrency)
+
+
+def test_a_stalled_loop_does_not_let_a_window_overfill() -> None:
+    """A start made late by a blocked event loop is not followed by a window over the rate."""
+    throttle = Throttle(rate=20.0, concurrency=60)
+
+    async def run() -> list[float]:
+        loop = asyncio.get_running_loop()
+        starts: list[float] = []
+
+        async def request() -> None:
+            async with throttle:
+                starts.append(loop.time())
+
+        # block the loop while a request sleeps towards its start: it wakes 0.3 s late
+        loop.call_later(0.23, time.sleep, 0.3)
+        await asyncio.gather(*(request() for _ in range(60)))
+        return starts
+
+    starts = asyncio.run(run())
+    assert len(starts) == 60
+    assert busiest_second(starts) <= 20
