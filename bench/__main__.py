@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         "post_orders_per_second": post["orders_per_second"],
         "post_bound": post["bound"],
         "post_vs_bound": round(post["orders_per_second"] / post["bound"], 3),
+        "post_single_request_ms": post["single_request_ms"],
         "rate_limit": args.rate,
         "rate_achieved": rate["achieved"],
         "rate_vs_limit": round(rate["achieved"] / args.rate, 3),

@@ -142,7 +142,9 @@ def _payload(n: int) -> dict[str, Any]:
     }
 
 
-def _post(base_url: str, tmp: Path, orders: int, *, rate: float | None, concurrency: int) -> float:
+def _post(
+    base_url: str, tmp: Path, orders: int, *, rate: float | None, concurrency: int, first: int = 0
+) -> float:
     from uniware.client import UniwareClient
     from uniware.config import Destination, demo_credentials
     from uniware.delivery import deliver_orders
@@ -156,7 +158,7 @@ def _post(base_url: str, tmp: Path, orders: int, *, rate: float | None, concurre
         async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
             start = time.perf_counter()
             await deliver_orders(
-                [_payload(n) for n in range(orders)],
+                [_payload(first + n) for n in range(orders)],
                 client=UniwareClient(http, credentials=demo_credentials()),
                 ledger=ledger,
                 destination=Destination(base_url=base_url, merchant_id="bench"),
@@ -179,9 +181,11 @@ def measure_posting(
 
     with SandboxProcess(faults=Faults(latency_ms=latency_ms)) as sandbox:
         seconds = _post(sandbox.base_url, tmp, orders, rate=None, concurrency=concurrency)
+        one_by_one = _post(sandbox.base_url, tmp, 40, rate=None, concurrency=1, first=orders)
     return {
         "orders_per_second": round(orders / seconds, 1),
         "bound": round(concurrency / (latency_ms / 1000), 1),
+        "single_request_ms": round(one_by_one / 40 * 1000, 1),  # latency + everything else
     }
 
 
