@@ -14,8 +14,21 @@ from typing import Any
 import httpx
 import pandas as pd
 
-DRY_RUN_SCRIPT = """
-import json, resource, sys, time
+PEAK_MB = """
+import resource
+def peak_mb():
+    # VmHWM: this process's own peak. ru_maxrss would carry the parent's peak over the exec.
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(l.split()[1]) for l in status if l.startswith("VmHWM:")) / 1024
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
+DRY_RUN_SCRIPT = (
+    PEAK_MB
+    + """
+import json, sys, time
 from flows.pipeline import group_and_build, read_exports, validate_exports
 from flows.profiles import load_profiles
 from flows.config import load_facility_map
@@ -27,13 +40,16 @@ validated = validate_exports(exports, profiles, profile_name="oker")
 built = group_and_build(validated, facility_map=load_facility_map(str(OKER_FACILITY_MAP)),
                         target_zone="UTC")
 seconds = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss = peak_mb()
 print(json.dumps({"seconds": seconds, "peak_rss_mb": round(rss), "orders": len(built.payloads)}))
 """
+)
 
 
-STREAM_SCRIPT = """
-import json, os, resource, sys, tempfile, time
+STREAM_SCRIPT = (
+    PEAK_MB
+    + """
+import json, os, sys, tempfile, time
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 from flows.upload import upload_orders
@@ -43,10 +59,11 @@ with tempfile.TemporaryDirectory() as tmp:
                           chunk_rows=int(sys.argv[2]), report_dir=tmp, return_state=True)
     seconds = time.perf_counter() - start
 summary = state.result()
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss = peak_mb()
 print(json.dumps({"seconds": round(seconds, 3), "peak_rss_mb": round(rss),
                   "rows": summary["rows_read"]}))
 """
+)
 
 
 def measure_streaming(path: Path, *, chunk_rows: int) -> dict[str, Any]:
