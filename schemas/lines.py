@@ -99,6 +99,36 @@ REQUIRED: Final = frozenset(
     }
 )
 
+# Where canonical fields go in a Post Orders payload (the rest are named alike; see
+# transforms/payloads.py). Charges: canonical name -> key in orderPrice / orderItemPrice.
+ORDER_CHARGES: Final[dict[str, str]] = {
+    "order_cod_charges": "totalCashOnDeliveryCharges",
+    "order_discount": "totalDiscount",
+    "order_gift_charges": "totalGiftCharges",
+    "order_store_credit": "totalStoreCredit",
+    "order_prepaid_amount": "totalPrepaidAmount",
+    "order_shipping_charges": "totalShippingCharges",
+}
+ITEM_CHARGES: Final[dict[str, str]] = {
+    "shipping_charges": "shippingCharges",
+    "discount": "discount",
+    "cod_charges": "cashOnDeliveryCharges",
+    "transfer_price": "transferPrice",
+}
+ADDRESS_KEYS: Final[dict[str, str]] = {
+    "name": "name",
+    "address1": "addressLine1",
+    "address2": "addressLine2",
+    "city": "city",
+    "state": "state",
+    "country": "country",
+    "pincode": "pincode",
+    "phone": "phone",
+    "email": "email",
+}
+SHIP_KEYS: Final = tuple((f"ship_{part}", key) for part, key in ADDRESS_KEYS.items())
+BILL_KEYS: Final = tuple((f"bill_{part}", key) for part, key in ADDRESS_KEYS.items())
+
 PINCODE_PATTERN: Final = r"^\d{6,}$"
 CURRENCY_PATTERN: Final = r"^[A-Z]{3}$"
 MAX_ID = contract.MAX_ID_LENGTH

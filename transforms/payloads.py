@@ -24,37 +24,10 @@ import numpy as np
 import pandas as pd
 
 from schemas import contract
+from schemas.lines import BILL_KEYS, ITEM_CHARGES, ORDER_CHARGES, SHIP_KEYS
 from transforms.errors import RowError
 from transforms.lines import FAILED, FILE, ROW
 from transforms.screen import suspect_orders
-
-ORDER_CHARGES: Final = {
-    "order_cod_charges": "totalCashOnDeliveryCharges",
-    "order_discount": "totalDiscount",
-    "order_gift_charges": "totalGiftCharges",
-    "order_store_credit": "totalStoreCredit",
-    "order_prepaid_amount": "totalPrepaidAmount",
-    "order_shipping_charges": "totalShippingCharges",
-}
-ITEM_CHARGES: Final = {
-    "shipping_charges": "shippingCharges",
-    "discount": "discount",
-    "cod_charges": "cashOnDeliveryCharges",
-    "transfer_price": "transferPrice",
-}
-ADDRESS_KEYS: Final = {
-    "name": "name",
-    "address1": "addressLine1",
-    "address2": "addressLine2",
-    "city": "city",
-    "state": "state",
-    "country": "country",
-    "pincode": "pincode",
-    "phone": "phone",
-    "email": "email",
-}
-SHIP_KEYS: Final = tuple((f"ship_{part}", key) for part, key in ADDRESS_KEYS.items())
-BILL_KEYS: Final = tuple((f"bill_{part}", key) for part, key in ADDRESS_KEYS.items())
 
 _DATES: Final = ("order_date", "sla")
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from schemas import contract
+from schemas.lines import ITEM_CHARGES, ORDER_CHARGES
 
 Mask = np.ndarray
 Ok = Callable[[object], bool]
@@ -43,21 +44,12 @@ _ITEM_TEXTS: Final = (
     ("sku", True, None),
     ("title", True, None),
 )
-_ORDER_TOTALS: Final = (
-    "order_cod_charges",
-    "order_discount",
-    "order_gift_charges",
-    "order_store_credit",
-    "order_prepaid_amount",
-    "order_shipping_charges",
-)
-_ITEM_CHARGES: Final = ("shipping_charges", "discount", "cod_charges", "transfer_price")
-# order-level total -> its item-level counterpart (the charges rule: never both)
-_CHARGE_PAIRS: Final = (
-    ("order_shipping_charges", "shipping_charges"),
-    ("order_discount", "discount"),
-    ("order_cod_charges", "cod_charges"),
-)
+_ORDER_TOTALS: Final = tuple(ORDER_CHARGES)
+_ITEM_CHARGES: Final = tuple(ITEM_CHARGES)
+_TOTAL_OF: Final = {key: name for name, key in ORDER_CHARGES.items()}
+_CHARGE_OF: Final = {key: name for name, key in ITEM_CHARGES.items()}
+# the contract's charges rule in canonical names: (order-level total, its item-level part)
+_CHARGE_PAIRS: Final = tuple((_TOTAL_OF[t], _CHARGE_OF[c]) for t, c in contract.CHARGE_PAIRS)
 
 
 def suspect_orders(
@@ -118,7 +110,7 @@ def _charges_at_both_levels(
 ) -> Mask:
     suspect = np.zeros(len(heads), dtype=bool)
     gift = items["gift_wrap_charges"].notna() | items["gift_wrap_message"].fillna("").astype(bool)
-    for total, each in (*_CHARGE_PAIRS, ("order_gift_charges", None)):
+    for total, each in (*_CHARGE_PAIRS, (_TOTAL_OF["totalGiftCharges"], None)):
         given = gift if each is None else items[each].notna()
         in_order = np.bincount(order_of_item[given.to_numpy()], minlength=len(heads)) > 0
         suspect |= heads[total].notna().to_numpy() & in_order
