@@ -39,9 +39,10 @@ exports = read_exports([sys.argv[1]], profiles, sheet=None)
 validated = validate_exports(exports, profiles, profile_name="oker")
 built = group_and_build(validated, facility_map=load_facility_map(str(OKER_FACILITY_MAP)),
                         target_zone="UTC")
+orders = sum(1 for payload in built.payloads)  # built as posting reads them, a chunk at a time
 seconds = time.perf_counter() - start
 rss = peak_mb()
-print(json.dumps({"seconds": seconds, "peak_rss_mb": round(rss), "orders": len(built.payloads)}))
+print(json.dumps({"seconds": seconds, "peak_rss_mb": round(rss), "orders": orders}))
 """
 )
 

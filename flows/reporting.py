@@ -43,8 +43,8 @@ def finish_run(run: RunReport) -> dict[str, Any]:
         d.order_id: (d.outcome, d.message) for d in run.deliveries
     }
     if not run.options.dry_run:  # an order with no answer at all is never silently dropped
-        for payload in run.built.payloads:
-            outcomes.setdefault(payload["id"], ("not_sent", NOT_SENT))
+        for order_id in run.built.payloads.order_ids:
+            outcomes.setdefault(order_id, ("not_sent", NOT_SENT))
     errors = validated.errors + post_errors(validated.lines, outcomes)
     mark_failed(validated.lines, errors)
     summary = _summary(run, errors, outcomes)

@@ -46,6 +46,7 @@ from transforms.columns import MissingColumns, resolve_columns
 from transforms.lines import FAILED
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
+from transforms.payloads import Payloads
 from transforms.report import failure_table, neutralise_formulas, summary_markdown
 from transforms.tally import PREVIEW_ROWS as PREVIEW_ROWS
 from transforms.tally import REASONS_KEPT as REASONS_KEPT
@@ -109,8 +110,8 @@ def run_orders(
     deliveries, stopped = post_block(built.payloads, ctx, stopped)
     outcomes = {d.order_id: (d.outcome, d.message) for d in deliveries}
     if ctx.config is not None:  # an order with no answer at all is never silently dropped
-        for payload in built.payloads:
-            outcomes.setdefault(payload["id"], ("not_sent", NOT_SENT))
+        for order_id in built.payloads.order_ids:
+            outcomes.setdefault(order_id, ("not_sent", NOT_SENT))
     errors = validated.errors + post_errors(validated.lines, outcomes)
     mark_failed(validated.lines, errors)
     orders = len(built.payloads)
@@ -135,13 +136,13 @@ def run_block_task(
 
 
 def post_block(
-    payloads: list[dict[str, Any]], ctx: BlockContext, stopped: str | None
+    payloads: Payloads, ctx: BlockContext, stopped: str | None
 ) -> tuple[list[Delivery], str | None]:
     """Post a block's orders; after a stop, report them not sent without posting."""
     if ctx.config is None or not payloads:
         return [], stopped
     if stopped:
-        return [Delivery(p["id"], "not_sent", NOT_SENT) for p in payloads], stopped
+        return [Delivery(i, "not_sent", NOT_SENT) for i in payloads.order_ids], stopped
     from flows.posting import post_payloads
 
     seen: list[Delivery] = []

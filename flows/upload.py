@@ -82,7 +82,7 @@ class Posted:
 
 @task(name="post-orders", cache_policy=NO_CACHE, persist_result=False)
 def post_task(
-    payloads: list[dict[str, Any]], config: UniwareConfig, options: RunOptions, run_id: str
+    payloads: Sequence[dict[str, Any]], config: UniwareConfig, options: RunOptions, run_id: str
 ) -> Posted:
     """Post each order once, throttled and retried; the ledger makes reruns safe."""
     from flows.posting import post_payloads

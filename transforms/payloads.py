@@ -15,28 +15,139 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, overload
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from schemas import contract
-from schemas.lines import BILL_KEYS, ITEM_CHARGES, ORDER_CHARGES, SHIP_KEYS
+from schemas.lines import (
+    BILL_KEYS,
+    ITEM_CHARGES,
+    LINE_FIELDS,
+    ORDER_CHARGES,
+    ORDER_FIELDS,
+    SHIP_KEYS,
+)
 from transforms.errors import RowError
 from transforms.lines import FAILED, FILE, ROW
 from transforms.screen import suspect_orders
 
 _DATES: Final = ("order_date", "sla")
+_HEAD_COLUMNS: Final = list(ORDER_FIELDS)
+_ITEM_COLUMNS: Final = [*LINE_FIELDS, "currency", "order_id", FILE, ROW]
+
+
+CHUNK_ORDERS: Final = 50_000  # orders built at a time
+
+
+class Payloads(Sequence[dict[str, Any]]):
+    """The payloads of the orders that passed, built a chunk of orders at a time when read.
+
+    Held all at once, a million-row export's 500,000 payloads take about 1.5 GB; posting
+    takes them one after another, so only the chunk in hand is in memory. Each read builds
+    them again (from the canonical lines, whose payload fields do not change after build).
+    """
+
+    def __init__(
+        self,
+        lines: pd.DataFrame,
+        positions: npt.NDArray[np.intp],
+        stops: npt.NDArray[np.intp],
+        *,
+        target_zone: str,
+        send_facility: bool,
+    ) -> None:
+        self._lines = lines
+        self._positions = positions  # row positions of the lines, each order's rows together
+        self._stops = stops  # where each order's rows end in `positions`
+        self._target_zone = target_zone
+        self._send_facility = send_facility
+        self._rejected = np.zeros(len(stops), dtype=bool)
+
+    def check(self, *, check_all: bool) -> list[RowError]:
+        """Hold every order to the contract (screened; see the module doc); reject the bad."""
+        errors: list[RowError] = []
+        for first, (heads, items, stops) in self._chunks():
+            counts = np.diff(stops, prepend=0)
+            if check_all:
+                suspect = np.ones(len(heads), dtype=bool)
+            else:
+                suspect = suspect_orders(heads, items, counts, send_facility=self._send_facility)
+            if not suspect.any():
+                continue
+            built = self._payloads(heads, items, stops)
+            for k in np.flatnonzero(suspect).tolist():
+                violations = contract.check_order(built[k])
+                if violations:
+                    self._rejected[first + k] = True
+                    rows = items.iloc[stops[k] - counts[k] : stops[k]]
+                    errors += _violation_errors(rows, violations)
+        return errors
+
+    @property
+    def order_ids(self) -> list[str]:
+        """The ids of the orders sent, in order."""
+        firsts = self._positions[self._stops - np.diff(self._stops, prepend=0)]
+        ids = self._lines["order_id"].to_numpy()[firsts[~self._rejected]]
+        return [str(order_id) for order_id in ids]
+
+    def __len__(self) -> int:
+        return int((~self._rejected).sum())
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        return list(self)[index]  # builds them all: read them in order instead
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for first, (heads, items, stops) in self._chunks():
+            rejected = self._rejected[first : first + len(heads)]
+            built = self._payloads(heads, items, stops)
+            yield from (p for p, bad in zip(built, rejected.tolist(), strict=True) if not bad)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Payloads({len(self)} orders)"
+
+    def _chunks(self) -> Iterator[tuple[int, tuple[pd.DataFrame, pd.DataFrame, np.ndarray]]]:
+        """(first order number, (its first lines, its lines, where each order ends))."""
+        for first in range(0, len(self._stops), CHUNK_ORDERS):
+            stops = self._stops[first : first + CHUNK_ORDERS]
+            begin = int(self._stops[first - 1]) if first else 0
+            rows = self._positions[begin : int(stops[-1])]
+            local = stops - begin
+            firsts = rows[local - np.diff(local, prepend=0)]
+            items = self._lines[_ITEM_COLUMNS].iloc[rows]  # only the columns each level needs
+            heads = self._lines[_HEAD_COLUMNS].iloc[firsts]
+            yield first, (heads, items, local)
+
+    def _payloads(
+        self, heads: pd.DataFrame, items: pd.DataFrame, stops: np.ndarray
+    ) -> list[dict[str, Any]]:
+        with _collector_paused():
+            return _payloads(heads, items, stops.tolist(), self._target_zone, self._send_facility)
 
 
 @dataclass(frozen=True)
 class Built:
     """Payloads that passed the contract check, and row errors of those that did not."""
 
-    payloads: list[dict[str, Any]]
+    payloads: Payloads
     errors: list[RowError]
 
 
@@ -48,28 +159,14 @@ def build_payloads(
     `check_all` runs the full contract check on every payload instead of the screened ones
     (slower; the tests compare both).
     """
-    ok = lines[~lines[FAILED] & lines["order_id"].notna()]
-    codes, _ = pd.factorize(ok["order_id"])
-    items = ok.iloc[np.argsort(codes, kind="stable")]  # an order's lines together, in file order
-    counts = np.bincount(codes) if len(codes) else np.zeros(0, dtype=np.int64)
-    stops = np.cumsum(counts)
-    starts = stops - counts
-    heads = items.iloc[starts]  # each order's first line carries its order-level fields
-    with _collector_paused():
-        payloads = _payloads(heads, items, stops.tolist(), target_zone, send_facility)
-    if check_all:
-        suspect = np.ones(len(payloads), dtype=bool)
-    else:
-        suspect = suspect_orders(heads, items, counts, send_facility=send_facility)
-    errors: list[RowError] = []
-    rejected: set[int] = set()
-    for k in np.flatnonzero(suspect).tolist():
-        violations = contract.check_order(payloads[k])
-        if violations:
-            rejected.add(k)
-            errors += _violation_errors(items.iloc[starts[k] : stops[k]], violations)
-    if rejected:
-        payloads = [p for k, p in enumerate(payloads) if k not in rejected]
+    ok = np.flatnonzero((~lines[FAILED] & lines["order_id"].notna()).to_numpy(dtype=bool))
+    codes, _ = pd.factorize(lines["order_id"].to_numpy()[ok])
+    positions = ok[np.argsort(codes, kind="stable")]  # an order's lines together, in file order
+    stops = np.cumsum(np.bincount(codes)) if len(codes) else np.zeros(0, dtype=np.intp)
+    payloads = Payloads(
+        lines, positions, stops, target_zone=target_zone, send_facility=send_facility
+    )
+    errors = payloads.check(check_all=check_all)
     return Built(payloads, errors)
 
 

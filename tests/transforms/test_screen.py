@@ -166,3 +166,14 @@ def test_a_gift_charge_without_a_message_sends_an_empty_message() -> None:
     assert screened == checked
     gift = screened.payloads[0]["orderItems"][0]["giftWrap"]
     assert gift == {"giftWrapMessage": "", "giftWrapCharges": 30.0}
+
+
+def test_payloads_are_the_same_whatever_the_chunk_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = _lines(n_first_order=3)
+    _set(lines, "ship_pincode", "5600", rows=3)  # O2 breaks a rule: rejected in its chunk
+    whole = build_payloads(lines, target_zone="UTC", send_facility=True)
+    monkeypatch.setattr("transforms.payloads.CHUNK_ORDERS", 1)
+    chunked = build_payloads(lines, target_zone="UTC", send_facility=True)
+    assert list(chunked.payloads) == list(whole.payloads) and chunked.errors == whole.errors
+    assert len(chunked.payloads) == 1 and chunked.payloads.order_ids == ["O1"]
+    assert [p["id"] for p in chunked.payloads] == chunked.payloads.order_ids
