@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_run_options(run)
     run.add_argument(
-        "--dry-run", action="store_true", help="validate and build payloads, post nothing"
+        "--dry-run", action="store_true", help="check every row and order, post nothing"
     )
     validate = sub.add_parser(
         "validate", help="check exports and write the failure report, post nothing"
