@@ -26,7 +26,14 @@ RESULTS = Path(__file__).parent / "results.json"
 def main(argv: list[str] | None = None) -> int:
     """Generate a deterministic export, measure, print a table and write bench/results.json."""
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the export")
+    parser.add_argument(
+        "--quick",
+        action="store_const",
+        const=100_000,
+        dest="rows",
+        help="the quick mode: 100,000 rows",
+    )
     parser.add_argument("--naive-rows", type=int, default=None, help="rows for the naive loop")
     parser.add_argument("--orders", type=int, default=400, help="orders posted to the sandbox")
     parser.add_argument("--latency-ms", type=float, default=50.0)
