@@ -17,10 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from schemas import contract
-from schemas.lines import (
-    LINE_FIELDS,
-    ORDER_FIELDS,
-)
+from schemas.lines import LINE_FIELDS, ORDER_FIELDS
 from transforms.assemble import collector_paused, payload_dicts
 from transforms.errors import RowError
 from transforms.lines import FAILED, FILE, ROW
@@ -28,8 +25,6 @@ from transforms.screen import suspect_orders
 
 _HEAD_COLUMNS: Final = list(ORDER_FIELDS)
 _ITEM_COLUMNS: Final = [*LINE_FIELDS, "currency", "order_id", FILE, ROW]
-
-
 CHUNK_ORDERS: Final = 50_000  # orders built at a time
 
 
@@ -66,21 +61,23 @@ class Payloads(Sequence[dict[str, Any]]):
                 suspect = np.ones(len(heads), dtype=bool)
             else:
                 suspect = suspect_orders(heads, items, counts, send_facility=self._send_facility)
-            if not suspect.any():
+            marked = np.flatnonzero(suspect)
+            if not len(marked):
                 continue
-            built = self._payloads(heads, items, stops)
-            for k in np.flatnonzero(suspect).tolist():
-                violations = contract.check_order(built[k])
+            rows = _rows_of(_starts(stops)[marked], counts[marked])  # only the marked orders
+            built = self._payloads(heads.iloc[marked], items.iloc[rows], np.cumsum(counts[marked]))
+            for k, payload in zip(marked.tolist(), built, strict=True):
+                violations = contract.check_order(payload)
                 if violations:
                     self._rejected[first + k] = True
-                    rows = items.iloc[stops[k] - counts[k] : stops[k]]
-                    errors += _violation_errors(rows, violations)
+                    order_rows = items.iloc[stops[k] - counts[k] : stops[k]]
+                    errors += _violation_errors(order_rows, violations)
         return errors
 
     @property
     def order_ids(self) -> list[str]:
         """The ids of the orders sent, in order."""
-        firsts = self._positions[self._stops - np.diff(self._stops, prepend=0)]
+        firsts = self._positions[_starts(self._stops)]
         ids = self._lines["order_id"].to_numpy()[firsts[~self._rejected]]
         return [str(order_id) for order_id in ids]
 
@@ -119,7 +116,7 @@ class Payloads(Sequence[dict[str, Any]]):
             begin = int(self._stops[first - 1]) if first else 0
             rows = self._positions[begin : int(stops[-1])]
             local = stops - begin
-            firsts = rows[local - np.diff(local, prepend=0)]
+            firsts = rows[_starts(local)]
             items = self._lines[_ITEM_COLUMNS].iloc[rows]  # only the columns each level needs
             heads = self._lines[_HEAD_COLUMNS].iloc[firsts]
             yield first, (heads, items, local)
@@ -158,6 +155,19 @@ def build_payloads(
     )
     errors = payloads.check(check_all=check_all)
     return Built(payloads, errors)
+
+
+def _starts(stops: np.ndarray) -> np.ndarray:
+    """Where each order's rows begin, from where they end."""
+    starts: np.ndarray = stops - np.diff(stops, prepend=0)
+    return starts
+
+
+def _rows_of(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The row positions of orders given by their first row and row count, in order."""
+    before = np.cumsum(counts) - counts  # rows of the earlier orders
+    rows: np.ndarray = np.repeat(starts - before, counts) + np.arange(int(counts.sum()))
+    return rows
 
 
 def _violation_errors(rows: pd.DataFrame, violations: list[contract.Violation]) -> list[RowError]:

@@ -177,3 +177,11 @@ def test_payloads_are_the_same_whatever_the_chunk_size(monkeypatch: pytest.Monke
     assert list(chunked.payloads) == list(whole.payloads) and chunked.errors == whole.errors
     assert len(chunked.payloads) == 1 and chunked.payloads.order_ids == ["O1"]
     assert [p["id"] for p in chunked.payloads] == chunked.payloads.order_ids
+
+
+def test_only_the_marked_orders_are_built_for_the_full_check() -> None:
+    lines = _lines(n_first_order=2)  # O1 on rows 2 and 3, O2 on row 4
+    _set(lines, "bill_pincode", "5600", rows=2)
+    screened, checked = _both(lines)
+    assert screened == checked and [p["id"] for p in screened.payloads] == ["O1"]
+    assert [(e.row, e.order_id) for e in screened.errors] == [(4, "O2")]
