@@ -27,6 +27,8 @@ def payload_dicts(
     target_zone: str,
     send_facility: bool,
 ) -> list[dict[str, Any]]:
+    """One payload per row of `heads` (an order's first line); `items` holds the orders'
+    lines one order after another, order k's ending at `stops[k]`."""
     n = len(heads)
     lines = _items(items, send_facility)
     starts = [0, *stops][:-1]
