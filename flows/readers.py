@@ -126,8 +126,9 @@ def iterate_exports(
             yield from text_exports(path, source, hint, chunk_rows)
             return
         excel_max = min(max_bytes, DEFAULT_MAX_BYTES)
-        if source.file.stat().st_size > excel_max:
-            raise too_large(source.name, f"is {source.file.stat().st_size:,} bytes", excel_max)
+        size = source.file.stat().st_size
+        if size > excel_max:
+            raise too_large(source.name, f"is {size:,} bytes", excel_max)
         whole = excel_export(path, source, sheet, hint, excel_max)
         if chunk_rows is None or len(whole.table) <= chunk_rows:
             yield whole

@@ -187,8 +187,7 @@ def _parse(
 
 def _as_text(column: pd.Series) -> pd.Series:
     """Object dtype, blank cells None (all-blank column: all missing, as EMPTY_DTYPES says)."""
-    # numpy compares an object array with "" several times faster than `Series.eq`
-    empty = column.to_numpy(dtype=object) == ""
+    empty = normalize.empty_cells(column)
     if empty.all():
         return pd.Series(None, index=column.index, dtype=EMPTY_DTYPES["text"])
     return (column.where(~empty, None) if empty.any() else column).astype("object")

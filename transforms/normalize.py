@@ -81,6 +81,13 @@ _SPACE: Final = np.array([chr(code).isspace() for code in range(0x3002)])
 Fixer = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
 
 
+def empty_cells(column: pd.Series) -> npt.NDArray[np.bool_]:
+    """True where a cell is "": numpy compares an object array with "" several times faster
+    than `Series.eq`."""
+    empty: npt.NDArray[np.bool_] = column.to_numpy(dtype=object) == ""
+    return empty
+
+
 def distinct(column: pd.Series) -> tuple[npt.NDArray[np.intp], pd.Series]:
     """The column's distinct values (missing ones too) and, per cell, which one it holds."""
     if column.dtype == object:

@@ -26,11 +26,6 @@ _FALSE: Final = frozenset({"false", "no", "n", "0", "f"})
 _UTC: Final = "datetime64[ns, UTC]"
 
 
-def blank(text: pd.Series) -> pd.Series:
-    """True where a cell holds nothing (empty, or only spaces)."""
-    return text.str.strip() == ""
-
-
 def parse_datetimes(text: pd.Series, *, formats: Sequence[str], source_zone: str) -> pd.Series:
     """Parse with each format in turn; values without an offset are in `source_zone`. UTC out."""
     out = pd.Series(pd.NaT, index=text.index, dtype=_UTC)

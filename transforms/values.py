@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from schemas import contract
@@ -15,6 +13,7 @@ from schemas.profile import Profile
 from transforms import normalize
 from transforms.columns import ColumnMap
 from transforms.errors import RowError
+from transforms.normalize import empty_cells
 
 WILDCARD: Final = "*"
 BILLING_COPIED: Final = "_billing_copied"  # rows whose billing address is the shipping one
@@ -38,12 +37,6 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def _blank(column: pd.Series) -> npt.NDArray[np.bool_]:
-    """Empty cells: numpy compares an object array with "" several times faster than `==`."""
-    blank: npt.NDArray[np.bool_] = column.to_numpy(dtype=object) == ""
-    return blank
-
-
 def apply_defaults(text: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     """Blank cells of fields with a profile default take the default."""
     defaults = dict(profile.defaults)
@@ -54,7 +47,7 @@ def apply_defaults(text: pd.DataFrame, profile: Profile) -> pd.DataFrame:
         defaults.setdefault("ship_country", fixed.iloc[0])
         defaults.setdefault("bill_country", fixed.iloc[0])
     for name, value in defaults.items():
-        text[name] = text[name].mask(_blank(text[name]), _as_text(value))
+        text[name] = text[name].mask(empty_cells(text[name]), _as_text(value))
     return text
 
 
@@ -64,9 +57,9 @@ def derive_fields(text: pd.DataFrame, profile: Profile) -> pd.DataFrame:
         if name == "billing":
             text = _billing_from_shipping(text)
         elif "{" in rule:
-            text[name] = text[name].mask(_blank(text[name]), _from_template(text, rule))
+            text[name] = text[name].mask(empty_cells(text[name]), _from_template(text, rule))
         else:
-            text[name] = text[name].mask(_blank(text[name]), text[rule])
+            text[name] = text[name].mask(empty_cells(text[name]), text[rule])
     return text
 
 
@@ -85,7 +78,10 @@ def _from_template(text: pd.DataFrame, template: str) -> pd.Series:
 
 
 def _billing_from_shipping(text: pd.DataFrame) -> pd.DataFrame:
-    no_billing = pd.Series(_blank(text["bill_name"]) & _blank(text["bill_address1"]), text.index)
+    no_billing = pd.Series(
+        empty_cells(text["bill_name"]) & empty_cells(text["bill_address1"]),
+        text.index,
+    )
     for bill, ship in zip(BILL_FIELDS, SHIP_FIELDS, strict=True):
         text[bill] = text[bill].mask(no_billing, text[ship])
     text[BILLING_COPIED] = no_billing
@@ -107,7 +103,7 @@ def map_values(
         if name not in profile.values:
             text[name] = _map_closed(text[name], {}, name, columns, file, errors)
     derived = text["order_status"].map(ITEM_STATUS_FOR_ORDER).fillna("")
-    text["item_status"] = text["item_status"].mask(_blank(text["item_status"]), derived)
+    text["item_status"] = text["item_status"].mask(empty_cells(text["item_status"]), derived)
     return text
 
 
