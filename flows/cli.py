@@ -13,9 +13,11 @@ EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_ROWS_FAILED = 2
 
-# Prefect's own chatter stays off the seller's screen; the run prints its own summary.
+# Prefect's own chatter stays off the seller's screen (the run prints its own summary), but the
+# run's INFO lines still reach the Prefect server, so the UI shows the run's log.
 QUIET_PREFECT = {
-    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_LEVEL": "INFO",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
 }
@@ -81,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--cron", default=settings.DEFAULT_CRON, help="schedule (default 02:00 daily)"
+    )
+    serve.add_argument(
+        "--timezone",
+        default=settings.DEFAULT_TIMEZONE,
+        help=f"time zone of the schedule (default {settings.DEFAULT_TIMEZONE})",
     )
     serve.add_argument("--facility-map", metavar="FILE")
     serve.add_argument("--report-dir", metavar="LOCATION")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flows import settings
-from flows.config import RunOptions, env_defaults, load_facility_map
+from flows.config import Settings, load_facility_map, resolve_options
 from flows.exceptions import UniloadError
 from flows.summary_text import summary_lines
 from uniware.exceptions import UniwareError
@@ -41,16 +41,35 @@ def _fail(message: str) -> int:
     return EXIT_RUN_FAILED
 
 
-def _options(args: argparse.Namespace, *, dry_run: bool) -> RunOptions:
-    """Explicit options win over UNILOAD_* environment variables, which win over defaults."""
-    chosen: dict[str, Any] = dict(env_defaults())
-    chosen.update({k: getattr(args, k) for k in RUN_KEYS if getattr(args, k, None) is not None})
-    return RunOptions(dry_run=dry_run, **chosen)
+PATH_KEYS = ("facility_map", "report_dir", "ledger")
 
 
-def upload(paths: Sequence[str], options: RunOptions) -> int:
+def _given(args: argparse.Namespace) -> dict[str, Any]:
+    """The options typed on the command line (paths made absolute: relative to where typed)."""
+    given = {k: getattr(args, k) for k in RUN_KEYS if getattr(args, k, None) is not None}
+    for key in PATH_KEYS:
+        if key in given and "://" not in str(given[key]):
+            given[key] = str(Path(given[key]).expanduser().absolute())
+    return given
+
+
+def upload(paths: Sequence[str], given: Mapping[str, Any], *, dry_run: bool) -> int:
     """Check the configuration, run the flow, print the summary; the exit code says how it went."""
+    return _upload(paths, given, dry_run=dry_run)[0]
+
+
+def _upload(
+    paths: Sequence[str], given: Mapping[str, Any], *, dry_run: bool
+) -> tuple[int, dict[str, Any] | None]:
+    """The exit code and the summary (None when the run failed as a whole).
+
+    Only the options given explicitly travel as flow parameters; the flow run resolves the
+    rest from the environment itself (flows.config.Settings), as a deployment run does.
+    """
     try:
+        options = resolve_options(
+            given, Settings.from_env(), dry_run=dry_run, read_secret=_no_secret
+        )
         if not options.dry_run:
             from uniware.config import UniwareConfig
 
@@ -62,24 +81,29 @@ def upload(paths: Sequence[str], options: RunOptions) -> int:
             choose_profile([], load_profiles(), name=options.profile, file="")
         for path in paths:
             if not Path(path).exists():
-                return _fail(f"{path}: no such file or folder")
+                return _fail(f"{path}: no such file or folder"), None
     except (UniloadError, UniwareError) as err:
-        return _fail(str(err))
+        return _fail(str(err)), None
     from flows.progress import progress
     from flows.upload import upload_orders
 
-    params = {k: getattr(options, k) for k in (*RUN_KEYS, "dry_run")}
+    inputs = [str(Path(p).absolute()) for p in paths]
     progress.enable()
     try:
         with _plain_failures():
-            state = upload_orders(paths=list(paths), return_state=True, **params)
+            state = upload_orders(paths=inputs, dry_run=dry_run, return_state=True, **given)
     finally:
         progress.stop()
     if state.is_failed():
-        return _fail(state.message or "the run failed")
+        return _fail(state.message or "the run failed"), None
     summary = cast("dict[str, Any]", state.result())
     print("\n".join(summary_lines(summary)))
-    return EXIT_OK if summary["rows_failed"] == 0 else EXIT_ROWS_FAILED
+    return (EXIT_OK if summary["rows_failed"] == 0 else EXIT_ROWS_FAILED), summary
+
+
+def _no_secret(name: str) -> str:
+    """Before the flow runs, a ledger kept in a Secret block is not read (the flow reads it)."""
+    return settings.DEFAULT_LEDGER
 
 
 class _ExpectedFailure(logging.Filter):
@@ -104,13 +128,8 @@ def _plain_failures() -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     """`uniload run` (or `validate`, a dry run that prints errors per column)."""
-    try:
-        options = _options(
-            args, dry_run=args.command == "validate" or getattr(args, "dry_run", False)
-        )
-    except UniloadError as err:
-        return _fail(str(err))
-    return upload(args.paths, options)
+    dry_run = args.command == "validate" or getattr(args, "dry_run", False)
+    return upload(args.paths, _given(args), dry_run=dry_run)
 
 
 @contextmanager
@@ -149,16 +168,23 @@ def demo(args: argparse.Namespace) -> int:
             "UNIWARE_MERCHANT_ID": credentials.merchant_id,
             "UNIWARE_SECURITY_KEY": credentials.security_key,
         }
-        options = RunOptions(
-            facility_map=str(settings.OKER_FACILITY_MAP),
-            ledger=str(Path(tmp) / "ledger.db"),
-            **{k: v for k, v in env_defaults().items() if k == "report_dir"},  # type: ignore[arg-type]
-        )
+        given = {
+            "facility_map": str(settings.OKER_FACILITY_MAP),
+            "ledger": str(Path(tmp) / "ledger.db"),
+        }
         with _environment(env):
-            code = upload([str(settings.SAMPLES_DIR)], options)
+            code, summary = _upload([str(settings.SAMPLES_DIR)], given, dry_run=False)
         held = httpx.get(f"{sandbox.base_url}/_sandbox/orders", timeout=30).json()["count"]
         print(f"sandbox now holds {held} orders; stopping it")
-    return code
+    if summary is None:
+        return code
+    # The samples hold deliberately bad rows: failed rows are the demonstration, not a failure.
+    report = Path(str(summary["report"]))
+    print(
+        f"demo done: {summary['rows_accepted']} rows accepted, {summary['rows_failed']} failed "
+        f"on purpose. Open {report / 'failures.xlsx'} to see each bad cell and its reason."
+    )
+    return EXIT_OK
 
 
 def profiles(args: argparse.Namespace) -> int:
@@ -185,7 +211,8 @@ def ledger(args: argparse.Namespace) -> int:
     from uniware.ledger import Ledger
 
     try:
-        url = str(args.ledger or env_defaults().get("ledger") or settings.DEFAULT_LEDGER)
+        env = Settings.from_env()
+        url = args.ledger or env.locate(env.ledger)
     except UniloadError as err:
         return _fail(str(err))
     if "://" not in url and not Path(url).expanduser().is_file():  # never create one to look
@@ -218,6 +245,16 @@ def serve(args: argparse.Namespace) -> int:
     """`uniload serve`: the nightly deployment, served by this process."""
     from flows.nightly import serve_nightly
 
-    return serve_nightly(
-        inbox=args.inbox, cron=args.cron, facility_map=args.facility_map, report_dir=args.report_dir
-    )
+    def absolute(path: str | None) -> str | None:  # typed here: relative to where typed
+        return str(Path(path).expanduser().absolute()) if path and "://" not in path else path
+
+    try:
+        return serve_nightly(
+            inbox=str(absolute(args.inbox)),
+            cron=args.cron,
+            facility_map=absolute(args.facility_map),
+            report_dir=absolute(args.report_dir),
+            timezone=args.timezone,
+        )
+    except UniloadError as err:
+        return _fail(str(err))

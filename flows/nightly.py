@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows import settings
+from flows.exceptions import ConfigError
 
 DEPLOYMENT_NAME = "nightly"
+
+
+def enter_home() -> dict[str, str]:
+    """Pull step of prefect.yaml, run on the worker at run time: change into the home.
+
+    The home is the worker's ``UNILOAD_HOME``, else the checkout this code is installed from
+    on that host. (A ``{{ $VAR }}`` in prefect.yaml would be filled in on the deploying machine.)
+    """
+    home = Path(os.environ.get(settings.ENV_HOME) or settings.REPO).expanduser()
+    if not home.is_dir():
+        raise ConfigError(f"{settings.ENV_HOME}={home} is not a folder on this worker")
+    os.chdir(home)
+    return {"directory": str(home.resolve())}
 
 
 def nightly_parameters(
@@ -27,17 +45,16 @@ def nightly_deployment(
     cron: str = settings.DEFAULT_CRON,
     facility_map: str | None = None,
     report_dir: str | None = None,
-    timezone: str | None = None,
+    timezone: str = settings.DEFAULT_TIMEZONE,
 ) -> Any:
-    """The deployment object: upload_orders on `cron` (local time unless `timezone`)."""
+    """The deployment object: upload_orders on `cron` in `timezone` (default Asia/Kolkata)."""
     from prefect.schedules import Cron
 
     from flows.upload import upload_orders
 
-    schedule = Cron(cron, timezone=timezone or _local_zone())
     return upload_orders.to_deployment(
         name=DEPLOYMENT_NAME,
-        schedules=[schedule],
+        schedules=[Cron(cron, timezone=timezone)],
         parameters=nightly_parameters(
             inbox=inbox, facility_map=facility_map, report_dir=report_dir
         ),
@@ -46,22 +63,43 @@ def nightly_deployment(
     )
 
 
-def _local_zone() -> str:
-    from tzlocal import get_localzone_name
+def next_run(cron: str, timezone: str, *, after: datetime | None = None) -> datetime:
+    """When `cron` next fires in `timezone` (a ConfigError for a bad expression or zone)."""
+    from cronsim import CronSim, CronSimError
 
-    return get_localzone_name() or "UTC"
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ConfigError(
+            f"unknown time zone {timezone!r}: use an IANA name like Asia/Kolkata"
+        ) from err
+    start = (after or datetime.now(UTC)).astimezone(zone)
+    try:
+        return next(CronSim(cron, start))
+    except CronSimError as err:
+        raise ConfigError(f"--cron {cron!r} is not a cron expression: {err}") from err
 
 
 def serve_nightly(
-    *, inbox: str, cron: str, facility_map: str | None, report_dir: str | None
+    *,
+    inbox: str,
+    cron: str,
+    facility_map: str | None,
+    report_dir: str | None,
+    timezone: str = settings.DEFAULT_TIMEZONE,
 ) -> int:
     """Serve the nightly deployment from this process until Ctrl-C (`uniload serve`)."""
     from prefect import serve
 
+    following = next_run(cron, timezone)
     deployment = nightly_deployment(
-        inbox=inbox, cron=cron, facility_map=facility_map, report_dir=report_dir
+        inbox=inbox, cron=cron, facility_map=facility_map, report_dir=report_dir, timezone=timezone
     )
-    print(f"serving upload-orders/{DEPLOYMENT_NAME}: inbox {inbox}, cron {cron!r}; Ctrl-C stops")
+    print(
+        f"serving upload-orders/{DEPLOYMENT_NAME}: inbox {inbox}, cron {cron!r} in {timezone}; "
+        f"next run {following:%Y-%m-%d %H:%M %Z}; Ctrl-C stops",
+        flush=True,
+    )
     try:
         serve(deployment)
     except KeyboardInterrupt:

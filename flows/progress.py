@@ -1,8 +1,9 @@
-"""Progress a person can follow: one rich bar per stage on a terminal, nothing otherwise."""
+"""Progress a person can follow: rich bars on a terminal, one plain line per stage otherwise."""
 
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 STAGE_LABELS = {
@@ -15,15 +16,23 @@ STAGE_LABELS = {
 
 
 class StageProgress:
-    """Bars per stage; inert unless `enable()` was called with a terminal on stdout."""
+    """Progress per stage; inert unless `enable()` was called.
+
+    On a terminal: a rich bar per stage. Piped or under cron: one line per finished stage on
+    stderr (``uniload: validate rows done in 1.2 s``), flushed at once, so a log shows where a
+    long run is.
+    """
 
     def __init__(self) -> None:
         self._progress: Any = None
         self._tasks: dict[str, Any] = {}
+        self._plain = False
+        self._started: dict[str, float] = {}
 
     def enable(self) -> bool:
-        """Show bars when stdout is a terminal (never in pipes, logs or CI)."""
+        """Bars when stdout is a terminal, else plain stage lines; True for bars."""
         if not sys.stdout.isatty():
+            self._plain = True
             return False
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -39,6 +48,7 @@ class StageProgress:
 
     def start(self, stage: str, total: int | None = 1) -> None:
         """A stage begins (total = units it will advance by)."""
+        self._started[stage] = time.perf_counter()
         if self._progress is not None:
             self._tasks[stage] = self._progress.add_task(
                 STAGE_LABELS.get(stage, stage), total=total
@@ -51,6 +61,10 @@ class StageProgress:
 
     def finish(self, stage: str) -> None:
         """A stage is complete."""
+        if self._plain and stage in self._started:
+            seconds = time.perf_counter() - self._started.pop(stage)
+            label = STAGE_LABELS.get(stage, stage)
+            print(f"uniload: {label} done in {seconds:.1f} s", file=sys.stderr, flush=True)
         if self._progress is not None and stage in self._tasks:
             task = self._tasks[stage]
             total = self._progress.tasks[task].total or 1
@@ -58,6 +72,8 @@ class StageProgress:
 
     def stop(self) -> None:
         """Leave the finished bars on screen and release the terminal."""
+        self._plain = False
+        self._started.clear()
         if self._progress is not None:
             self._progress.stop()
             self._progress = None

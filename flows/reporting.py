@@ -13,10 +13,11 @@ from flows.artifacts import PREVIEW_ROWS, publish_run_artifacts
 from flows.config import RunOptions
 from flows.pipeline import Validated
 from flows.reports import ReportStore, build_failure_tables
+from transforms.lines import FAILED
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Built
-from transforms.report import top_reasons
+from transforms.report import reason_entries, top_reasons
 from uniware.delivery import Delivery
 
 NOT_SENT = "not sent: the run stopped before this order; run again to send it"
@@ -51,6 +52,7 @@ def finish_run(run: RunReport) -> dict[str, Any]:
     store = ReportStore(run.options.report_dir)
     files = [(e.name, e.table) for e in validated.exports]
     tables, reasons = build_failure_tables(files, errors), top_reasons(errors)
+    summary["top_reasons"] = reason_entries(reasons)
     paths = store.write_run_report(
         run.run_id, files, errors, summary, tables=tables, reasons=reasons
     )
@@ -58,6 +60,29 @@ def finish_run(run: RunReport) -> dict[str, Any]:
     preview = pd.concat([t.head(PREVIEW_ROWS) for _, t in tables]) if tables else pd.DataFrame()
     publish_run_artifacts(summary, preview, str(paths.folder), reasons)
     return summary
+
+
+def nothing_to_do(run_id: str, options: RunOptions, *, source: str) -> dict[str, Any]:
+    """The summary of a run that found no input (an empty inbox): every count zero."""
+    now = datetime.now(UTC).isoformat()
+    empty = pd.DataFrame({FAILED: pd.Series(dtype=bool), "order_id": pd.Series(dtype=object)})
+    return {
+        "run_id": run_id,
+        "started_at": now,
+        "finished_at": now,
+        "duration_seconds": 0.0,
+        **count_run(empty, [], {}, orders_built=0, dry_run=options.dry_run),
+        "errors_by_field": {},
+        "warnings": 0,
+        "warnings_by_reason": {},
+        "files": [],
+        "dry_run": options.dry_run,
+        "destination": None,
+        "throughput_orders_per_second": 0.0,
+        "top_reasons": [],
+        "nothing_to_do": f"no settled export files in {source}",
+        "report": None,
+    }
 
 
 def _summary(

@@ -7,11 +7,14 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from flows import settings
+from flows.config import Settings
 from flows.exceptions import UniloadError
-from flows.reports import DEFAULT_LOCATION, ReportStore, RunInfo
+
+if TYPE_CHECKING:  # flows.reports imports pandas: only when a command runs, not for --help
+    from flows.reports import RunInfo
 
 DOWNLOAD_PREFIX: Final = "uniload-report-"
 LIST_HEADER: Final = ("run id", "finished", "rows read", "failed", "path")
@@ -35,12 +38,14 @@ def _add_location(parser: argparse.ArgumentParser) -> None:
         "--report-dir",
         metavar="LOCATION",
         help=f"report folder or fsspec URL (default: ${settings.ENV_REPORT_DIR} or "
-        f"{DEFAULT_LOCATION})",
+        f"{settings.DEFAULT_REPORT_DIR}, relative to $UNILOAD_HOME)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run `reports list` or `reports download`; 0 on success, 1 with a message on failure."""
+    from flows.reports import ReportStore
+
     try:
         store = ReportStore(report_location(args.report_dir))
         if args.reports_command == "list":
@@ -57,8 +62,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report_location(given: str | None, environ: Mapping[str, str] = os.environ) -> str:
-    """The report location: the option, else $UNILOAD_REPORT_DIR, else "reports"."""
-    return given or environ.get(settings.ENV_REPORT_DIR) or DEFAULT_LOCATION
+    """The report location: the option, else $UNILOAD_REPORT_DIR, else "reports" (in the home)."""
+    if given:
+        return given
+    env = Settings.from_env(environ)
+    return env.locate(env.report_dir)
 
 
 def print_runs(runs: Sequence[RunInfo], location: str) -> None:

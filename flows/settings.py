@@ -18,10 +18,19 @@ DEFAULT_RATE: Final = 20.0  # requests per second
 DEFAULT_CONCURRENCY: Final = 8
 DEFAULT_CRON: Final = "0 2 * * *"
 DEFAULT_INBOX: Final = "inbox"
+DEFAULT_TIMEZONE: Final = "Asia/Kolkata"  # of the nightly schedule: sellers are in India
+DEFAULT_CLAIM_TIMEOUT_SECONDS: Final = 6 * 3600.0  # a claimed inbox file's run is presumed dead
+DEFAULT_REPORTS_PORT: Final = 8787
 EXPORT_SUFFIXES: Final = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".gz", ".zip")
 
 # Environment variables a run reads (besides UNIWARE_* credentials, read by uniware.config).
+ENV_HOME: Final = "UNILOAD_HOME"
 ENV_PROFILES_DIR: Final = "UNILOAD_PROFILES_DIR"
+ENV_LEDGER_SECRET: Final = "UNILOAD_LEDGER_SECRET"  # noqa: S105 (a variable name)
+ENV_REPORTS_URL: Final = "UNILOAD_REPORTS_URL"
+ENV_INBOX: Final = "UNILOAD_INBOX"
+ENV_FACILITY_MAP: Final = "UNILOAD_FACILITY_MAP"
+ENV_CLAIM_TIMEOUT: Final = "UNILOAD_CLAIM_TIMEOUT_SECONDS"
 ENV_REPORT_DIR: Final = "UNILOAD_REPORT_DIR"
 ENV_LEDGER: Final = "UNILOAD_LEDGER"
 ENV_RATE: Final = "UNILOAD_RATE"

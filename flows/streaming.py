@@ -47,7 +47,7 @@ from transforms.lines import FAILED
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Payloads
-from transforms.report import failure_table, neutralise_formulas, summary_markdown
+from transforms.report import failure_table, neutralise_formulas, reason_entries, summary_markdown
 from transforms.tally import PREVIEW_ROWS as PREVIEW_ROWS
 from transforms.tally import REASONS_KEPT as REASONS_KEPT
 from transforms.tally import XLSX_MAX_FAILURES as XLSX_MAX_FAILURES
@@ -302,6 +302,7 @@ def finish_stream_task(
     """failures.xlsx when small enough, summary.md and summary.json (last), then artifacts."""
     progress.start("report")
     reasons = tally.top_reasons()
+    summary = {**summary, "top_reasons": reason_entries(reasons)}
     report.close_failures()
     if tally.xlsx_errors is not None:
         name = str(summary["files"][0]["name"])

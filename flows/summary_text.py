@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 TOP_FIELDS = 8
+MAX_MESSAGE = 300  # a state message is a line in the runs list, not the report
 
 
 def summary_lines(summary: Mapping[str, Any]) -> list[str]:
@@ -45,3 +46,16 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
     if s.get("report"):
         lines.append(f"report: {s['report']}")
     return lines
+
+
+def outcome_message(summary: Mapping[str, Any]) -> str:
+    """One line for the run's state: ``12 of 300 rows failed: top reason …`` or all is well."""
+    read, failed = summary.get("rows_read", 0), summary.get("rows_failed", 0)
+    if summary.get("nothing_to_do"):
+        return f"nothing to do: {summary.get('nothing_to_do')}"
+    if failed:
+        reasons = summary.get("top_reasons") or []
+        top = f": top reason ({reasons[0]['rows']} rows) {reasons[0]['reason']}" if reasons else ""
+        return f"{failed} of {read} rows failed{top}"[:MAX_MESSAGE]
+    verb = "valid (dry run)" if summary.get("dry_run") else "accepted"
+    return f"all {read} rows {verb}"

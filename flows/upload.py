@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,17 +15,18 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE  # tables pass between tasks in memory: never hash
 from prefect.client.schemas.objects import State
-from prefect.states import Failed
+from prefect.states import Completed, Failed
 
-from flows import settings
-from flows.config import RunOptions, load_facility_map
-from flows.exceptions import UniloadError
-from flows.inbox import file_away, ready_files
+from flows.config import RunOptions, Settings, load_facility_map, resolve_options
+from flows.exceptions import ConfigError, UniloadError
+from flows.inbox import claim_files, file_away, finish_claim, release_claim, release_stale_claims
+from flows.naming import name_this_run, run_name
 from flows.pipeline import Validated, group_and_build, read_exports, validate_exports
 from flows.profiles import load_profiles
 from flows.progress import progress
 from flows.readers import RawExport
-from flows.reporting import RunReport, finish_run
+from flows.reporting import RunReport, finish_run, nothing_to_do
+from flows.summary_text import outcome_message
 from transforms.payloads import Built
 from uniware.config import UniwareConfig
 from uniware.delivery import Delivery
@@ -40,15 +43,17 @@ def read_task(paths: list[str], options: RunOptions) -> list[RawExport]:
 
 
 @task(name="read-inbox", cache_policy=NO_CACHE, persist_result=False)
-def read_inbox_task(inbox: str, options: RunOptions, run_id: str) -> list[RawExport]:
-    """Read the inbox's settled files; an unreadable one goes to failed/ with its reason."""
+def read_inbox_task(
+    claimed: list[Path], inbox: Path, options: RunOptions, run_id: str
+) -> list[RawExport]:
+    """Read the claimed inbox files; an unreadable one goes to failed/ with its reason."""
     profiles = load_profiles()
     exports = []
-    for path in ready_files(Path(inbox)):
+    for path in claimed:
         try:
             exports += read_exports([str(path)], profiles, sheet=options.sheet)
         except UniloadError as err:
-            moved = file_away(path, run_id=run_id, to="failed", note=str(err))
+            moved = file_away(path, inbox=inbox, run_id=run_id, to="failed", note=str(err))
             get_run_logger().warning("%s: unreadable, moved to %s", path.name, moved)
     return exports
 
@@ -125,17 +130,17 @@ def current_run_id() -> str:
     return str(run_id) if run_id else uuid.uuid4().hex
 
 
-@flow(name="upload-orders", validate_parameters=True)
+@flow(name="upload-orders", flow_run_name=run_name, validate_parameters=True)
 def upload_orders(
-    paths: list[str],
+    paths: list[str] | None = None,
     profile: str | None = None,
     facility_map: str | None = None,
     dry_run: bool = False,
-    report_dir: str = settings.DEFAULT_REPORT_DIR,
-    ledger: str = settings.DEFAULT_LEDGER,
-    rate: float | None = settings.DEFAULT_RATE,
-    concurrency: int = settings.DEFAULT_CONCURRENCY,
-    target_zone: str = settings.DEFAULT_TARGET_ZONE,
+    report_dir: str | None = None,
+    ledger: str | None = None,
+    rate: float | None = None,
+    concurrency: int | None = None,
+    target_zone: str | None = None,
     shared_limit: str | None = None,
     sheet: str | None = None,
     inbox: str | None = None,
@@ -143,54 +148,111 @@ def upload_orders(
 ) -> dict[str, Any] | State[Any]:
     """Upload marketplace order exports to Uniware; returns the run summary.
 
-    Expected failures of the whole run (bad configuration, unreadable file, Uniware
-    unreachable or refusing the credentials) end the run Failed with a plain message.
-    With `inbox`, the settled files of that folder are the input (the nightly deployment),
-    each moved to `archive/` once its rows are all accepted or reported.
+    A parameter left out (None) takes the value of the environment of the process running
+    the flow (UNILOAD_*, see flows.config.Settings), else the default. With ``paths`` those
+    files are the input; without, the inbox's settled files are (the nightly deployment),
+    each claimed, then moved to ``archive/`` once its rows are all accepted or reported.
+    Expected failures of the whole run end it Failed with a plain message; a run with failed
+    rows ends Completed, named "Completed with failures", its message saying how many and why.
     """
     logger = get_run_logger()
     try:
-        options = RunOptions(
-            profile=profile,
-            facility_map=facility_map,
-            dry_run=dry_run,
-            report_dir=report_dir,
-            ledger=ledger,
-            rate=rate,
-            concurrency=concurrency,
-            target_zone=target_zone,
-            shared_limit=shared_limit,
-            sheet=sheet,
-            chunk_rows=chunk_rows,
-        )
-        return _run(paths, options, logger, inbox)
+        env = Settings.from_env()
+        given = {
+            "profile": profile,
+            "facility_map": facility_map,
+            "report_dir": report_dir,
+            "ledger": ledger,
+            "rate": rate,
+            "concurrency": concurrency,
+            "target_zone": target_zone,
+            "shared_limit": shared_limit,
+            "sheet": sheet,
+            "chunk_rows": chunk_rows,
+        }
+        options = resolve_options(given, env, dry_run=dry_run, read_secret=read_secret_block)
+        if paths:
+            summary = _run(paths, options, logger)
+        else:
+            summary = _run_inbox(Path(env.locate(inbox or env.inbox)), options, env, logger)
     except (UniloadError, UniwareError) as err:
-        logger.error(str(err))
-        return Failed(message=str(err))
+        message = scrub(str(err))
+        logger.error(message)
+        return Failed(message=message)
+    return final_state(summary)
 
 
-def _run(
-    paths: Sequence[str], options: RunOptions, logger: Any, inbox: str | None
-) -> dict[str, Any]:
-    started = datetime.now(UTC)
-    clock = time.perf_counter()
+def read_secret_block(name: str) -> str:
+    """The value of the Prefect Secret block ``name`` (a ledger URL with its password)."""
+    from prefect.blocks.system import Secret
+
+    try:
+        block: Any = Secret.load(name)  # sync here: the flow is synchronous
+        value = block.get()
+    except ValueError as err:
+        raise ConfigError(f"no Prefect Secret block named {name!r}: create it first") from err
+    return str(value)
+
+
+def scrub(text: str) -> str:
+    """A message without any URL password (e.g. of a ledger URL in a driver's error)."""
+    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
+
+
+def final_state(summary: dict[str, Any]) -> State[Any]:
+    """Completed; named "Completed with failures" (a distinct state in the UI) when rows failed."""
+    message = outcome_message(summary)
+    name = "Completed with failures" if summary.get("rows_failed") else "Completed"
+    return Completed(data=summary, name=name, message=message)
+
+
+def _run_inbox(inbox: Path, options: RunOptions, env: Settings, logger: Any) -> dict[str, Any]:
+    """Claim the inbox's settled files, run them, then archive them (or release on failure)."""
     run_id = current_run_id()
-    config = None if options.dry_run else UniwareConfig.from_env()
+    released = release_stale_claims(inbox, timeout_seconds=env.claim_timeout_seconds)
+    if released:
+        logger.warning("released %d file(s) of runs that died: %s", len(released), released)
+    claimed = claim_files(inbox, run_id=run_id) if inbox.is_dir() else []
+    if not claimed:
+        logger.info("inbox %s: no settled export files, nothing to do", inbox)
+        return nothing_to_do(run_id, options, source=str(inbox))
+    name_this_run([p.name for p in claimed])
+    logger.info("inbox %s: claimed %s", inbox, ", ".join(p.name for p in claimed))
+    try:
+        exports = read_inbox_task(claimed, inbox, options, run_id)
+        summary = _run_exports(exports, options, logger, run_id) if exports else None
+    except BaseException:
+        release_claim(inbox, run_id=run_id)  # the next run takes them again
+        raise
+    for export in exports:
+        file_away(export.path, inbox=inbox, run_id=run_id, to="archive")
+    finish_claim(inbox, run_id=run_id)
+    return summary or nothing_to_do(run_id, options, source=str(inbox))
+
+
+def _run(paths: Sequence[str], options: RunOptions, logger: Any) -> dict[str, Any]:
+    run_id = current_run_id()
     load_facility_map(options.facility_map)  # fail on a bad map before reading anything
     if options.chunk_rows is not None:  # streaming mode: one export file, chunk by chunk
         from flows.streaming import stream_export
 
-        return stream_export(paths, options, run_id=run_id, config=config, inbox=inbox)
-    if inbox:
-        exports = read_inbox_task(inbox, options, run_id)
-        if not exports:
-            logger.info("inbox %s: no settled export files", inbox)
-    else:
-        exports = read_task(list(paths), options)
+        config = None if options.dry_run else UniwareConfig.from_env()
+        return stream_export(paths, options, run_id=run_id, config=config, inbox=None)
+    return _run_exports(read_task(list(paths), options), options, logger, run_id)
+
+
+def _run_exports(
+    exports: list[RawExport], options: RunOptions, logger: Any, run_id: str
+) -> dict[str, Any]:
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    config = None if options.dry_run else UniwareConfig.from_env()
+    load_facility_map(options.facility_map)
+    logger.info("read %d file(s): %d rows", len(exports), sum(len(e.table) for e in exports))
     validated = validate_task(exports, options)
     built = build_task(validated, options)
     logger.info(
-        "%d rows read, %d orders ready, %d rows failed before posting",
+        "validated and built: %d rows, %d orders ready, %d rows failed before posting",
         len(validated.lines),
         len(built.payloads),
         len({(e.file, e.row) for e in validated.errors}),
@@ -198,6 +260,8 @@ def _run(
     posted = Posted([])
     if config is not None and built.payloads:
         posted = post_task(built.payloads, config, options, run_id)
+        outcomes = Counter(d.outcome for d in posted.deliveries)
+        logger.info("posted: %s", ", ".join(f"{n} {k}" for k, n in outcomes.items()) or "none")
     run = RunReport(
         run_id=run_id,
         options=options,
@@ -209,12 +273,10 @@ def _run(
         destination=config.base_url if config else None,
     )
     summary = report_task(run)
+    logger.info("%s; report: %s", outcome_message(summary), summary["report"])
     if posted.stopped:
         raise RunStopped(
             f"{posted.stopped}\nPosting stopped; what was sent is in the ledger and the report "
             f"{summary['report']}. Nothing is lost: run again once this is fixed."
         )
-    if inbox:
-        for export in exports:
-            file_away(export.path, run_id=run_id, to="archive")
     return summary

@@ -144,6 +144,14 @@ def top_reasons(errors: Iterable[RowError], n: int = TOP_REASONS) -> list[Reason
     ]
 
 
+def reason_entries(reasons: Sequence[ReasonCount], limit: int = 3) -> list[dict[str, Any]]:
+    """The top reasons as plain summary entries, personal data masked."""
+    return [
+        {"stage": r.stage, "field": r.field, "reason": mask_personal(r.reason), "rows": r.rows}
+        for r in reasons[:limit]
+    ]
+
+
 def mask_personal(text: str) -> str:
     """Hide e-mail addresses (j***@example.com) and phone numbers (all but the last 2 digits)."""
     masked = _EMAIL.sub(r"\1***@\2", text)

@@ -69,7 +69,7 @@ def _run(export: Path, folder: Path, **params: Any) -> dict[str, Any]:
         facility_map=str(OKER_FACILITY_MAP),
         report_dir=str(folder / "reports"),
         ledger=str(folder / "ledger.db"),
-        rate=None,
+        rate=0,
         return_state=True,
         **params,
     )
