@@ -49,8 +49,7 @@ class PrefectServer:
             PREFECT_API_URL=self.api_url,
             PREFECT_HOME=str(self.home / "client"),
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
-            PREFECT_LOGGING_LEVEL="WARNING",
-        )
+        )  # logging levels as uniload sets them: INFO to the server, warnings on the console
         env.update(extra)
         return env
 

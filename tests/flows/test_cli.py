@@ -392,3 +392,18 @@ def test_samples_against_the_sandbox_process_are_posted_once(
     assert stats["accepted"] == summary["orders_accepted"]
     assert stats["requests"] == summary["orders_accepted"]
     assert stats["duplicate_ids_received"] == []
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, contextlib, io\n"
+        "from flows.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['serve', '--help'])\n"
+        "heavy = ('pandas', 'numpy', 'prefect', 'httpx', 'sqlalchemy', 'openpyxl', 'pandera')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
