@@ -8,11 +8,6 @@ from pathlib import Path
 from typing import Any, Final
 
 import pandas as pd
-from prefect.artifacts import (
-    create_link_artifact,
-    create_markdown_artifact,
-    create_table_artifact,
-)
 
 from transforms.report import ReasonCount, mask_personal, summary_markdown
 
@@ -38,6 +33,12 @@ def publish_run_artifacts(
     top_reasons: Sequence[ReasonCount],
 ) -> None:
     """Publish the run's artifacts (call inside a flow run); e-mails and phones are masked."""
+    from prefect.artifacts import (  # here: a local check (uniload validate) never loads Prefect
+        create_link_artifact,
+        create_markdown_artifact,
+        create_table_artifact,
+    )
+
     masked = [dataclasses.replace(r, reason=mask_personal(r.reason)) for r in top_reasons]
     create_markdown_artifact(
         markdown=summary_markdown(summary, masked),

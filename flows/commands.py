@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from flows import settings
-from flows.config import Settings, load_facility_map, resolve_options
+from flows.config import RunOptions, Settings, load_facility_map, resolve_options
 from flows.exceptions import UniloadError
 from flows.summary_text import summary_lines
 from uniware.exceptions import UniwareError
@@ -59,9 +59,11 @@ def upload(paths: Sequence[str], given: Mapping[str, Any], *, dry_run: bool) -> 
 
 
 def _upload(
-    paths: Sequence[str], given: Mapping[str, Any], *, dry_run: bool
+    paths: Sequence[str], given: Mapping[str, Any], *, dry_run: bool, local: bool = False
 ) -> tuple[int, dict[str, Any] | None]:
     """The exit code and the summary (None when the run failed as a whole).
+
+    ``local``: a check of files (``uniload validate``), the same steps without Prefect.
 
     Only the options given explicitly travel as flow parameters; the flow run resolves the
     rest from the environment itself (flows.config.Settings), as a deployment run does.
@@ -85,20 +87,41 @@ def _upload(
     except (UniloadError, UniwareError) as err:
         return _fail(str(err)), None
     from flows.progress import progress
-    from flows.upload import upload_orders
 
     inputs = [str(Path(p).absolute()) for p in paths]
     progress.enable()
     try:
-        with _plain_failures():
-            state = upload_orders(paths=inputs, dry_run=dry_run, return_state=True, **given)
+        if local and options.chunk_rows is None:
+            summary = _check_locally(inputs, options)
+        else:
+            summary = _run_flow(inputs, given, dry_run=dry_run)
+    except (UniloadError, UniwareError) as err:
+        return _fail(str(err)), None
     finally:
         progress.stop()
-    if state.is_failed():
-        return _fail(state.message or "the run failed"), None
-    summary = cast("dict[str, Any]", state.result())
     print("\n".join(summary_lines(summary)))
     return (EXIT_OK if summary["rows_failed"] == 0 else EXIT_ROWS_FAILED), summary
+
+
+def _check_locally(inputs: Sequence[str], options: RunOptions) -> dict[str, Any]:
+    from flows.checking import check_files
+
+    return check_files(inputs, options)
+
+
+def _run_flow(inputs: Sequence[str], given: Mapping[str, Any], *, dry_run: bool) -> dict[str, Any]:
+    """One flow run of upload-orders; a run that failed as a whole raises RunFailed."""
+    from flows.upload import upload_orders
+
+    with _plain_failures():
+        state = upload_orders(paths=list(inputs), dry_run=dry_run, return_state=True, **given)
+    if state.is_failed():
+        raise RunFailed(state.message or "the run failed")
+    return cast("dict[str, Any]", state.result())
+
+
+class RunFailed(UniloadError):
+    """A flow run that ended Failed; its state message says why."""
 
 
 def _no_secret(name: str) -> str:
@@ -128,8 +151,9 @@ def _plain_failures() -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     """`uniload run` (or `validate`, a dry run that prints errors per column)."""
-    dry_run = args.command == "validate" or getattr(args, "dry_run", False)
-    return upload(args.paths, _given(args), dry_run=dry_run)
+    local = args.command == "validate"
+    dry_run = local or getattr(args, "dry_run", False)
+    return _upload(args.paths, _given(args), dry_run=dry_run, local=local)[0]
 
 
 @contextmanager

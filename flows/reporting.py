@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -18,7 +18,9 @@ from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Built
 from transforms.report import reason_entries, top_reasons
-from uniware.delivery import Delivery
+
+if TYPE_CHECKING:  # a local check (uniload validate) needs neither httpx nor the ledger
+    from uniware.delivery import Delivery
 
 NOT_SENT = "not sent: the run stopped before this order; run again to send it"
 
@@ -37,8 +39,8 @@ class RunReport:
     destination: str | None
 
 
-def finish_run(run: RunReport) -> dict[str, Any]:
-    """Write the run's report folder and artifacts; return the summary (with `report` path)."""
+def finish_run(run: RunReport, *, publish: bool = True) -> dict[str, Any]:
+    """Write the run's report folder (and, in a flow run, its artifacts); return the summary."""
     validated = run.validated
     outcomes: dict[str, tuple[str, str]] = {
         d.order_id: (d.outcome, d.message) for d in run.deliveries
@@ -58,7 +60,8 @@ def finish_run(run: RunReport) -> dict[str, Any]:
     )
     summary["report"] = str(paths.folder)
     preview = pd.concat([t.head(PREVIEW_ROWS) for _, t in tables]) if tables else pd.DataFrame()
-    publish_run_artifacts(summary, preview, str(paths.folder), reasons)
+    if publish:
+        publish_run_artifacts(summary, preview, str(paths.folder), reasons)
     return summary
 
 

@@ -407,3 +407,18 @@ def test_help_imports_nothing_heavy() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_validate_checks_files_without_prefect(tmp_path: Path) -> None:
+    export = Path(__file__).parents[1] / "fixtures" / "exports" / "oker-orders.csv"
+    code = (
+        "import sys\n"
+        "from flows.cli import main\n"
+        f"code = main(['validate', {str(export)!r}, '--report-dir', {str(tmp_path)!r}])\n"
+        "heavy = ('prefect', 'httpx', 'sqlalchemy')\n"
+        "print('LOADED', ','.join(m for m in heavy if m in sys.modules), code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "LOADED  2"  # rows failed, nothing loaded
+    (folder,) = tmp_path.iterdir()
+    assert (folder / "failures.csv").is_file() and (folder / "summary.json").is_file()
