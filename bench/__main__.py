@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from bench.exports import write_oker_export
+from bench.report_writers import measure_report_writers
 from bench.measure import (
     measure_dry_run,
     measure_help,
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rate", type=float, default=40.0)
     parser.add_argument("--chunk-rows", type=int, default=50_000, help="streaming chunk size")
+    parser.add_argument(
+        "--report-rows", type=int, default=100_000, help="failed rows of the report writers"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="uniload-bench-") as tmp:
         export = Path(tmp) / "orders.csv"
@@ -54,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         rate = measure_rate(Path(tmp), orders=int(args.rate * 5), rate=args.rate)
         overhead = measure_run_overhead(Path(tmp))
     help_seconds = measure_help()
+    report = measure_report_writers(rows=args.report_rows)
     results = {
         "rows": args.rows,
         "dry_run_seconds": dry["seconds"],
@@ -76,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "busiest_second": rate["busiest_second"],
         "help_seconds": help_seconds,
         "run_overhead_seconds": overhead,
+        **report,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     width = max(len(k) for k in results)

@@ -89,7 +89,7 @@ def streaming_note(tally: Tally, chunk_rows: int) -> str:
     if tally.xlsx_errors is None:
         lines.append(
             f"failures.xlsx was not written: {tally.failed_rows:,} rows failed, more than the "
-            f"{tally.xlsx_limit:,} a workbook is made for in streaming mode. failures.csv "
+            f"{tally.xlsx_limit:,} rows an Excel sheet holds. failures.csv "
             "holds every failed row."
         )
     return "\n".join([*lines, ""])

@@ -3,7 +3,7 @@
 Each block of whole orders (transforms.chunks) goes validate -> group/build -> post, its
 failed rows are appended to failures.csv, and only counts are kept: never all lines,
 payloads or raw rows. The summary has the keys of a normal run. failures.xlsx is written
-when at most XLSX_MAX_FAILURES rows failed (else summary.md says why it is missing).
+when at most XLSX_MAX_FAILURES rows failed (Excel's sheet limit; else summary.md says why).
 Once Uniware stops answering, later blocks are still checked and reported, not posted.
 CSV/TSV (also inside .gz/.zip) stream from disk; an Excel sheet is read whole, then cut.
 The report writer lives in flows.streamed_report and the totals in transforms.tally; both

@@ -12,11 +12,13 @@ from typing import Any
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from flows import reports_cli
 from flows.exceptions import ConfigError
 from flows.reports import ReportStore, write_private
 from transforms.errors import RowError
+from transforms.report import ERROR_COLUMNS
 
 FILE = "oker.csv"
 
@@ -93,8 +95,12 @@ def test_the_xlsx_flags_each_offending_cell_with_its_reason(tmp_path: Path) -> N
     assert sheet.cell(row=3, column=header.index("Note") + 1).value == "'=1+1"
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == "A1:I3"
-    bold = {c.value: bool(c.font.b) for c in sheet[1]}
-    assert bold["error_reason"] and not bold["Order ID"]
+    assert all(c.font.b for c in sheet[1]), "the whole header is bold"
+    assert header[: len(ERROR_COLUMNS)] == list(ERROR_COLUMNS), "the reason on the first screen"
+    widths = {
+        c: sheet.column_dimensions[get_column_letter(header.index(c) + 1)].width for c in header
+    }
+    assert widths["error_reason"] > widths["Note"], "columns sized to their content"
 
 
 def test_several_inputs_get_one_csv_and_one_sheet_each_with_safe_names(tmp_path: Path) -> None:
