@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 
 from bench.exports import write_oker_export
-from bench.report_writers import measure_report_writers
 from bench.measure import (
     measure_dry_run,
     measure_help,
@@ -20,6 +19,7 @@ from bench.measure import (
     measure_run_overhead,
     measure_streaming,
 )
+from bench.report_writers import measure_report_writers
 
 RESULTS = Path(__file__).parent / "results.json"
 
