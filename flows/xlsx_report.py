@@ -4,31 +4,30 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
+from xml.sax.saxutils import escape
 
+import numpy as np
 import pandas as pd
-import xlsxwriter
 
+from flows import xlsx_package as package
 from transforms.errors import RowError
 from transforms.report import ERROR_COLUMNS, ERROR_PREFIX, cell_notes
 
 XLSX_SHEET: Final = "failures"
 SHEET_LIMIT: Final = 31
 XLSX_MAX_ROWS: Final = 1_048_575  # Excel's rows per sheet, less the header
-HIGHLIGHT: Final = "#FFC7CE"
-NOTE_OPTIONS: Final = {"author": "uniload", "x_scale": 2.2, "y_scale": 1.6}
 MIN_WIDTH: Final = 6
 MAX_WIDTH: Final = 60
 WIDTH_SAMPLE_ROWS: Final = 1000
-WORKBOOK_OPTIONS: Final = {
-    "constant_memory": True,  # rows stream to a temporary file: flat memory
-    "strings_to_formulas": False,  # a cell "=1+1" stays text (no formula injection)
-    "strings_to_urls": False,
-    "strings_to_numbers": False,
-}
+BLOCK_ROWS: Final = 20_000  # rows of sheet XML built and compressed at a time
+ZIP_LEVEL: Final = 1  # fast deflate: the report is written once, opened a few times
+CELL_OPEN: Final = '" t="inlineStr"><is><t xml:space="preserve">'
+FLAGGED_OPEN: Final = '" s="2" t="inlineStr"><is><t xml:space="preserve">'
+CELL_CLOSE: Final = "</t></is></c>"
 _SHEET_UNSAFE: Final = re.compile(r"[\\/?*:\[\]']+")
 _XLSX_ILLEGAL: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
@@ -41,19 +40,35 @@ def render_failures_xlsx(
     The ``error_*`` columns come first (the reason is on the first screen; feeding the file
     back matches columns by name), the header is bold, frozen and filtered, columns are
     sized to their content, and each cell named by an error's field is filled light red with
-    the reasons as a comment. XlsxWriter in constant-memory mode streams rows to disk, so
-    memory stays flat up to Excel's row limit (the CSV has every row beyond it).
+    the reasons as a note. Every cell is an inline string (no formula, whatever it starts
+    with). The sheet XML is built a block of rows at a time from whole columns and streamed
+    into the zip, so time and memory grow with the data, not with Python calls per cell.
     """
+    names = sheet_names([n for n, _ in tables])
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, WORKBOOK_OPTIONS)
-    styles = _Styles(
-        header=book.add_format({"bold": True}),
-        flagged=book.add_format({"bg_color": HIGHLIGHT}),
-    )
-    for sheet, (name, table) in zip(sheet_names([n for n, _ in tables]), tables, strict=True):
-        worksheet = book.add_worksheet(sheet)
-        _write_sheet(worksheet, _xlsx_safe(_errors_first(table)), cell_notes(errors, name), styles)
-    book.close()
+    filters, with_notes, block = [], [], 1
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as book:
+        for index, (name, table) in enumerate(tables, start=1):
+            table = _xlsx_safe(_errors_first(table)).head(XLSX_MAX_ROWS)
+            notes = _note_cells(table, cell_notes(errors, name))
+            filters.append(_write_sheet(book, index, table, notes))
+            with_notes.append(bool(notes))
+            if notes:
+                refs = [(f"{package.column_letter(c)}{r + 1}", t) for r, c, t in notes]
+                book.writestr(f"xl/comments{index}.xml", package.comments(refs))
+                cells = [(r, c) for r, c, _ in notes]
+                book.writestr(
+                    f"xl/drawings/vmlDrawing{index}.vml", package.vml_shapes(cells, block)
+                )
+                book.writestr(
+                    f"xl/worksheets/_rels/sheet{index}.xml.rels", package.sheet_rels(index)
+                )
+                block += package.shape_blocks(len(notes))
+        book.writestr("[Content_Types].xml", package.content_types(len(tables), with_notes))
+        book.writestr("_rels/.rels", package.ROOT_RELS)
+        book.writestr("xl/workbook.xml", package.workbook(names, filters))
+        book.writestr("xl/_rels/workbook.xml.rels", package.workbook_rels(len(tables)))
+        book.writestr("xl/styles.xml", package.STYLES)
     return buffer.getvalue()
 
 
@@ -65,35 +80,86 @@ def sheet_names(inputs: Sequence[str]) -> list[str]:
     return unique_names(stems, SHEET_LIMIT)
 
 
-@dataclass(frozen=True)
-class _Styles:
-    header: Any
-    flagged: Any
-
-
 def _write_sheet(
-    sheet: Any, table: pd.DataFrame, notes: Mapping[int, Mapping[str, str]], styles: _Styles
-) -> None:
+    book: zipfile.ZipFile, index: int, table: pd.DataFrame, notes: Sequence[tuple[int, int, str]]
+) -> str:
+    """Stream one worksheet into the zip; returns its filter range (A1:Xn)."""
     columns = [str(c) for c in table.columns]
-    where = {name: i for i, name in reversed(list(enumerate(columns)))}
-    rows = table.head(XLSX_MAX_ROWS)
-    for i, width in enumerate(_widths(rows, columns)):
-        sheet.set_column(i, i, width)
-    sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, len(rows), len(columns) - 1)
-    sheet.write_row(0, 0, columns, styles.header)
-    write = sheet.write_string
-    for r, (values, row) in enumerate(
-        zip(rows.itertuples(index=False, name=None), rows["error_row"], strict=True), start=1
-    ):
-        for c, value in enumerate(values):
-            if value != "":
-                write(r, c, value)
+    last = f"{package.column_letter(len(columns) - 1)}{len(table) + 1}"
+    widths = "".join(
+        f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
+        for i, w in enumerate(_widths(table, columns), start=1)
+    )
+    flagged = np.zeros(table.shape, dtype=bool)
+    for row, column, _ in notes:
+        flagged[row - 1, column] = True
+    with book.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True) as out:
+        out.write(
+            (
+                package.DECLARATION + f'<worksheet xmlns="{package.MAIN}" '
+                f'xmlns:r="{package.REL}"><dimension ref="A1:{last}"/>'
+                '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+                'activePane="bottomLeft" state="frozen"/><selection pane="bottomLeft"/>'
+                '</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>'
+                f"<cols>{widths}</cols><sheetData>{_header_row(columns)}"
+            ).encode()
+        )
+        for start in range(0, len(table), BLOCK_ROWS):
+            part = table.iloc[start : start + BLOCK_ROWS]
+            out.write(_rows_xml(part, flagged[start : start + BLOCK_ROWS], start + 2).encode())
+        drawing = '<legacyDrawing r:id="rId1"/>' if notes else ""
+        out.write(f'</sheetData><autoFilter ref="A1:{last}"/>{drawing}</worksheet>'.encode())
+    return f"A1:{last}"
+
+
+def _header_row(columns: Sequence[str]) -> str:
+    cells = "".join(
+        f'<c r="{package.column_letter(i)}1" s="1" t="inlineStr"><is><t xml:space="preserve">'
+        f"{escape(name)}</t></is></c>"
+        for i, name in enumerate(columns)
+    )
+    return f'<row r="1">{cells}</row>'
+
+
+def _rows_xml(part: pd.DataFrame, flagged: np.ndarray, first_row: int) -> str:
+    """The <row> elements of a block, built from whole columns and joined once."""
+    n, width = part.shape
+    numbers = np.array([str(r) for r in range(first_row, first_row + n)], dtype=object)
+    pieces = np.empty((n, 2 + 5 * width), dtype=object)
+    pieces[:, 0] = '<row r="' + numbers + '">'
+    pieces[:, -1] = "</row>"
+    for j in range(width):
+        values = _escaped(part.iloc[:, j])
+        flag = flagged[:, j]
+        present = (values != "") | flag
+        base = 1 + 5 * j
+        pieces[:, base] = np.where(present, f'<c r="{package.column_letter(j)}', "")
+        pieces[:, base + 1] = np.where(present, numbers, "")
+        pieces[:, base + 2] = np.where(flag, FLAGGED_OPEN, np.where(present, CELL_OPEN, ""))
+        pieces[:, base + 3] = values
+        pieces[:, base + 4] = np.where(present, CELL_CLOSE, "")
+    return "".join(pieces.ravel().tolist())
+
+
+def _escaped(column: pd.Series) -> np.ndarray:
+    text = column
+    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
+        if text.str.contains(raw, regex=False).any():
+            text = text.str.replace(raw, entity, regex=False)
+    return text.to_numpy(dtype=object)
+
+
+def _note_cells(
+    table: pd.DataFrame, notes: Mapping[int, Mapping[str, str]]
+) -> list[tuple[int, int, str]]:
+    """(0-based sheet row, column, reason) of every flagged cell, in sheet order."""
+    where = {name: i for i, name in reversed(list(enumerate(map(str, table.columns))))}
+    found = []
+    for position, row in enumerate(table["error_row"]):
         for field, note in notes.get(int(row), {}).items():
             if field in where and not field.startswith(ERROR_PREFIX):
-                c = where[field]
-                write(r, c, values[c], styles.flagged)
-                sheet.write_comment(r, c, note, NOTE_OPTIONS)
+                found.append((position + 1, where[field], note))
+    return found
 
 
 def _errors_first(table: pd.DataFrame) -> pd.DataFrame:

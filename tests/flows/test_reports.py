@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 from pathlib import Path
@@ -16,7 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from flows import reports_cli
 from flows.exceptions import ConfigError
-from flows.reports import ReportStore, write_private
+from flows.reports import ReportStore, build_failure_tables, write_private
 from transforms.errors import RowError
 from transforms.report import ERROR_COLUMNS
 
@@ -261,3 +262,36 @@ def test_report_json_keeps_non_ascii_text(tmp_path: Path) -> None:
     summary = {**_summary("r"), "files": [{"name": "ऑर्डर.csv"}]}
     paths = ReportStore(str(tmp_path)).write_run_report("r", [("ऑर्डर.csv", RAW)], [], summary)
     assert "ऑर्डर.csv" in Path(paths.summary_json).read_text(encoding="utf-8")
+
+
+def test_every_part_of_the_workbook_is_well_formed_with_unique_note_shapes(tmp_path: Path) -> None:
+    import re
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    from flows.xlsx_report import render_failures_xlsx
+
+    rows = 1500  # past one block of 1024 VML shape ids
+    raw = pd.DataFrame({"Order ID": [f"o{i}" for i in range(rows)], "Note": ["a<&>b"] * rows})
+    raw.index = pd.RangeIndex(2, rows + 2)
+    tables, errors = [], []
+    for name in ("first.csv", "second.csv"):
+        errs = [RowError(name, r, "validate", "Note", "x", "bad & <odd>") for r in raw.index]
+        errors += errs
+        tables.append((name, build_failure_tables([(name, raw)], errs)[0][1]))
+    data = render_failures_xlsx(tables, errors)
+    shape_ids: list[str] = []
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        for part in book.namelist():
+            text = book.read(part).decode()
+            if part.endswith(".vml"):
+                shape_ids += re.findall(r'<v:shape id="([^"]+)"', text)
+            else:
+                ET.fromstring(text)  # well-formed XML
+    assert len(shape_ids) == len(set(shape_ids)) == 2 * rows
+    workbook = load_workbook(io.BytesIO(data))
+    for sheet in workbook.worksheets:
+        assert sheet.max_row == rows + 1
+        header = [c.value for c in sheet[1]]
+        note = sheet.cell(row=rows + 1, column=header.index("Note") + 1)
+        assert note.value == "a<&>b" and note.comment.text == "bad & <odd>"
