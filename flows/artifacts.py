@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import os
+import posixpath
+from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+import fsspec
 import pandas as pd
 from prefect.artifacts import (
     create_link_artifact,
@@ -14,6 +17,8 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 
+from flows.exceptions import ConfigError
+from flows.report_hosting import local_root, reports_base_url, run_page_url
 from transforms.report import ReasonCount, mask_personal, summary_markdown
 
 SUMMARY_KEY: Final = "uniload-summary"
@@ -29,6 +34,16 @@ PREVIEW_COLUMNS: Final = (
     "error_reason",
 )
 MASKED_COLUMNS: Final = ("error_reason",)
+SIGNED_SECONDS: Final = 7 * 24 * 3600  # the longest an S3 pre-signed URL may live
+LINKED_FILES: Final = ("failures.xlsx", "failures.csv", "summary.md")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReportLink:
+    """The report artifact's link and the description that says how to get the report."""
+
+    url: str
+    description: str
 
 
 def publish_run_artifacts(
@@ -49,11 +64,13 @@ def publish_run_artifacts(
         key=FAILURES_KEY,
         description=f"The first {PREVIEW_ROWS} failed rows (the report has them all)",
     )
+    run_id = str(summary.get("run_id") or posixpath.basename(report_location.rstrip("/")))
+    link = report_link(report_location, run_id)
     create_link_artifact(
-        link=report_url(report_location),
-        link_text=f"Failure report and summary of run {summary.get('run_id', '')}",
+        link=link.url,
+        link_text=f"Failure report and summary of run {run_id}",
         key=REPORT_KEY,
-        description="Folder holding failures.csv, failures.xlsx, summary.json and summary.md",
+        description=link.description,
     )
 
 
@@ -69,8 +86,44 @@ def preview_rows(failures: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def report_url(location: str) -> str:
-    """A link to the report folder: the URL itself, or a file:// URL for a local folder."""
-    if "://" in location:
-        return location
-    return Path(location).resolve().as_uri()
+def report_link(
+    location: str, run_id: str, environ: MutableMapping[str, str] = os.environ
+) -> ReportLink:
+    """Where a browser gets the report: the report server's run page, a signed URL, or a note."""
+    problem = ""
+    try:
+        base_url = reports_base_url(environ)
+    except ConfigError as err:
+        base_url, problem = None, f" ({err})"
+    if base_url:
+        return ReportLink(
+            run_page_url(base_url, run_id),
+            f"Page of run {run_id}: download failures.xlsx, the failure CSVs and the summary.",
+        )
+    if local_root(location) is None:
+        return _store_link(location, run_id)
+    return ReportLink(
+        Path(location).resolve().as_uri(),
+        "A folder on the host that ran this flow: a browser cannot download from it. There, "
+        f"`uniload reports download {run_id} --report-dir {Path(location).parent}` copies the "
+        "report; or "
+        "serve the reports (`uniload serve`, `uniload reports serve`) and set "
+        f"UNILOAD_REPORTS_URL for the flow runs{problem}.",
+    )
+
+
+def _store_link(location: str, run_id: str) -> ReportLink:
+    """A pre-signed URL of the main report file when the store can sign, else the URL itself."""
+    fs, folder = fsspec.core.url_to_fs(location)
+    fetch = f"`uniload reports download {run_id} --report-dir {posixpath.dirname(location)}`"
+    for name in LINKED_FILES:
+        path = posixpath.join(folder, name)
+        try:
+            if fs.exists(path):
+                url = str(fs.sign(path, expiration=SIGNED_SECONDS))
+                days = SIGNED_SECONDS // 86400
+                note = f"Download of {name}, valid {days} days. Every file: {fetch}."
+                return ReportLink(url, note)
+        except (NotImplementedError, OSError, ValueError):
+            break
+    return ReportLink(location, f"A folder in the report store; get the report with {fetch}.")

@@ -218,6 +218,14 @@ def serve(args: argparse.Namespace) -> int:
     """`uniload serve`: the nightly deployment, served by this process."""
     from flows.nightly import serve_nightly
 
-    return serve_nightly(
-        inbox=args.inbox, cron=args.cron, facility_map=args.facility_map, report_dir=args.report_dir
-    )
+    try:
+        return serve_nightly(
+            inbox=args.inbox,
+            cron=args.cron,
+            facility_map=args.facility_map,
+            report_dir=args.report_dir,
+            reports_host=args.reports_host,
+            reports_port=args.reports_port,
+        )
+    except UniloadError as err:  # the report server's port is taken, or a bad reports URL
+        return _fail(str(err))

@@ -53,17 +53,29 @@ def _local_zone() -> str:
 
 
 def serve_nightly(
-    *, inbox: str, cron: str, facility_map: str | None, report_dir: str | None
+    *,
+    inbox: str,
+    cron: str,
+    facility_map: str | None,
+    report_dir: str | None,
+    reports_host: str = settings.DEFAULT_REPORTS_HOST,
+    reports_port: int = settings.DEFAULT_REPORTS_PORT,
 ) -> int:
-    """Serve the nightly deployment from this process until Ctrl-C (`uniload serve`)."""
+    """Serve the nightly deployment, and the reports over HTTP, until Ctrl-C (`uniload serve`)."""
     from prefect import serve
+
+    from flows.report_hosting import serve_beside
 
     deployment = nightly_deployment(
         inbox=inbox, cron=cron, facility_map=facility_map, report_dir=report_dir
     )
+    reports = serve_beside(report_dir, host=reports_host, port=reports_port)
     print(f"serving upload-orders/{DEPLOYMENT_NAME}: inbox {inbox}, cron {cron!r}; Ctrl-C stops")
     try:
         serve(deployment)
     except KeyboardInterrupt:
         print("stopped")
+    finally:
+        if reports is not None:
+            reports.stop()
     return 0

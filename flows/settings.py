@@ -18,6 +18,8 @@ DEFAULT_RATE: Final = 20.0  # requests per second
 DEFAULT_CONCURRENCY: Final = 8
 DEFAULT_CRON: Final = "0 2 * * *"
 DEFAULT_INBOX: Final = "inbox"
+DEFAULT_REPORTS_HOST: Final = "127.0.0.1"  # the report server: loopback unless asked
+DEFAULT_REPORTS_PORT: Final = 8787
 EXPORT_SUFFIXES: Final = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".gz", ".zip")
 
 # Environment variables a run reads (besides UNIWARE_* credentials, read by uniware.config).
@@ -28,3 +30,4 @@ ENV_RATE: Final = "UNILOAD_RATE"
 ENV_CONCURRENCY: Final = "UNILOAD_CONCURRENCY"
 ENV_TARGET_ZONE: Final = "UNILOAD_TARGET_ZONE"
 ENV_SHARED_LIMIT: Final = "UNILOAD_SHARED_LIMIT"
+ENV_REPORTS_URL: Final = "UNILOAD_REPORTS_URL"  # where a browser reaches the report server
