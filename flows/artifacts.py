@@ -6,7 +6,6 @@ import dataclasses
 import os
 import posixpath
 from collections.abc import Mapping, MutableMapping, Sequence
-from pathlib import Path
 from typing import Any, Final
 
 import fsspec
@@ -89,41 +88,50 @@ def preview_rows(failures: pd.DataFrame) -> list[dict[str, Any]]:
 def report_link(
     location: str, run_id: str, environ: MutableMapping[str, str] = os.environ
 ) -> ReportLink:
-    """Where a browser gets the report: the report server's run page, a signed URL, or a note."""
+    """Where a browser gets the report: a signed URL, the report server's run page, or a note."""
     problem = ""
     try:
         base_url = reports_base_url(environ)
     except ConfigError as err:
         base_url, problem = None, f" ({err})"
+    folder = local_root(location)
+    signed = _signed_link(location, run_id) if folder is None else None
+    if signed is not None:
+        return signed
     if base_url:
         return ReportLink(
             run_page_url(base_url, run_id),
             f"Page of run {run_id}: download failures.xlsx, the failure CSVs and the summary.",
         )
-    if local_root(location) is None:
-        return _store_link(location, run_id)
+    if folder is None:
+        fetch = _fetch_command(run_id, posixpath.dirname(location.rstrip("/")))
+        return ReportLink(location, f"A folder in the report store: {fetch} copies it{problem}.")
     return ReportLink(
-        Path(location).resolve().as_uri(),
+        folder.resolve().as_uri(),
         "A folder on the host that ran this flow: a browser cannot download from it. There, "
-        f"`uniload reports download {run_id} --report-dir {Path(location).parent}` copies the "
-        "report; or "
-        "serve the reports (`uniload serve`, `uniload reports serve`) and set "
-        f"UNILOAD_REPORTS_URL for the flow runs{problem}.",
+        f"{_fetch_command(run_id, str(folder.parent))} copies the report; or serve the reports "
+        "(`uniload serve`, `uniload reports serve`) and set UNILOAD_REPORTS_URL for the flow "
+        f"runs{problem}.",
     )
 
 
-def _store_link(location: str, run_id: str) -> ReportLink:
-    """A pre-signed URL of the main report file when the store can sign, else the URL itself."""
+def _fetch_command(run_id: str, store: str) -> str:
+    return f"`uniload reports download {run_id} --report-dir {store}`"
+
+
+def _signed_link(location: str, run_id: str) -> ReportLink | None:
+    """A pre-signed URL of the run's main report file, when the store can sign one."""
     fs, folder = fsspec.core.url_to_fs(location)
-    fetch = f"`uniload reports download {run_id} --report-dir {posixpath.dirname(location)}`"
+    fetch = _fetch_command(run_id, posixpath.dirname(location.rstrip("/")))
     for name in LINKED_FILES:
         path = posixpath.join(folder, name)
         try:
             if fs.exists(path):
                 url = str(fs.sign(path, expiration=SIGNED_SECONDS))
                 days = SIGNED_SECONDS // 86400
-                note = f"Download of {name}, valid {days} days. Every file: {fetch}."
-                return ReportLink(url, note)
+                return ReportLink(
+                    url, f"Download of {name}, valid {days} days. Every file: {fetch}."
+                )
         except (NotImplementedError, OSError, ValueError):
-            break
-    return ReportLink(location, f"A folder in the report store; get the report with {fetch}.")
+            return None
+    return None

@@ -59,12 +59,18 @@ def list_runs(root: Path) -> list[RunEntry]:
         entries = list(os.scandir(root))
     except OSError:
         return []
-    runs = [
-        RunEntry(e.name, read_summary(Path(e.path)), e.stat(follow_symlinks=False).st_mtime)
-        for e in entries
-        if RUN_ID.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
-    ]
-    return sorted(runs, key=RunEntry.sort_key, reverse=True)
+    runs = [_run_entry(e) for e in entries if RUN_ID.fullmatch(e.name)]
+    return sorted((r for r in runs if r is not None), key=RunEntry.sort_key, reverse=True)
+
+
+def _run_entry(entry: os.DirEntry[str]) -> RunEntry | None:
+    try:  # a folder removed while listing is simply not listed
+        if not entry.is_dir(follow_symlinks=False):
+            return None
+        modified = entry.stat(follow_symlinks=False).st_mtime
+    except OSError:
+        return None
+    return RunEntry(entry.name, read_summary(Path(entry.path)), modified)
 
 
 def report_files(folder: Path) -> list[str]:

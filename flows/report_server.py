@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 import threading
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -22,6 +23,7 @@ from flows.report_pages import REPORT_FILE, RUN_ID, index_page, run_page
 from flows.settings import DEFAULT_REPORTS_HOST, DEFAULT_REPORTS_PORT
 
 HTML: Final = "text/html; charset=utf-8"
+NOT_FOUND: Final = b"<!doctype html><title>Not found</title><p>Not found.</p>"
 CONTENT_TYPES: Final = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".csv": "text/csv; charset=utf-8",
@@ -70,7 +72,7 @@ def answer(root: Path, raw_path: str) -> Answer | None:
     if folder is None or not folder.is_dir():
         return None
     if len(parts) == 3:
-        return Answer(redirect=f"/runs/{parts[2]}/")
+        return Answer(redirect=f"{parts[2]}/")  # relative: works behind a path prefix
     if parts[3] == "":
         return Answer(body=run_page(parts[2], folder))
     return _file_answer(root, parts[2], parts[3])
@@ -111,7 +113,7 @@ class ReportHandler(BaseHTTPRequestHandler):
         root = cast("ReportHTTPServer", self.server).root
         found = answer(root, self.path)
         if found is None:
-            self._send(HTTPStatus.NOT_FOUND, HTML, b"<!doctype html><p>Not found.</p>", body)
+            self._send(HTTPStatus.NOT_FOUND, HTML, NOT_FOUND, body)
         elif found.redirect:
             self.send_response(HTTPStatus.MOVED_PERMANENTLY)
             self.send_header("Location", found.redirect)
@@ -129,7 +131,12 @@ class ReportHandler(BaseHTTPRequestHandler):
 
     def _send_file(self, found: Answer, body: bool) -> None:
         assert found.file is not None
-        with open(found.file, "rb") as source:
+        try:
+            source = open(found.file, "rb")  # noqa: SIM115 (closed below)
+        except OSError:  # removed since it was found (a rerun replacing its report)
+            self._send(HTTPStatus.NOT_FOUND, HTML, NOT_FOUND, body)
+            return
+        with source:
             self._head(HTTPStatus.OK, found.content_type, os.fstat(source.fileno()).st_size, found)
             if body:
                 shutil.copyfileobj(source, self.wfile)
@@ -157,6 +164,11 @@ class ReportHTTPServer(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.root = root
         super().__init__(address, ReportHandler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A browser that hangs up mid-download is no error worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 @dataclass

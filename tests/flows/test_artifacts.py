@@ -109,6 +109,12 @@ def test_without_a_reports_url_a_local_folder_link_says_how_to_get_the_report() 
     assert "`uniload reports download r1 --report-dir /srv/reports`" in link.description
 
 
+def test_a_file_url_store_is_a_local_folder() -> None:
+    link = report_link("file:///srv/reports/r1", "r1", {})
+    assert link.url == "file:///srv/reports/r1"
+    assert "--report-dir /srv/reports`" in link.description
+
+
 def test_a_reports_url_that_is_no_web_address_is_named_not_linked() -> None:
     link = report_link("/srv/reports/r1", "r1", {"UNILOAD_REPORTS_URL": "reports-host:8787"})
     assert link.url == "file:///srv/reports/r1"
@@ -146,4 +152,6 @@ def test_a_store_that_cannot_sign_links_its_own_url_and_says_how_to_download() -
     fsspec.filesystem("memory").pipe_file("/reports/r8/failures.xlsx", b"PK")
     link = report_link("memory://reports/r8", "r8", {})
     assert link.url == "memory://reports/r8"
-    assert "uniload reports download r8 --report-dir memory://reports" in link.description
+    assert "`uniload reports download r8 --report-dir memory://reports`" in link.description
+    served = report_link("memory://reports/r8", "r8", {"UNILOAD_REPORTS_URL": "http://h:1"})
+    assert served.url == "http://h:1/runs/r8/"

@@ -149,7 +149,8 @@ def test_head_sends_the_headers_of_get_and_no_body(server: ReportServer, store: 
 def test_a_run_without_its_slash_is_redirected(server: ReportServer) -> None:
     got = httpx.get(f"{server.url}/runs/newer")
     assert got.status_code == 301
-    assert got.headers["location"] == "/runs/newer/"
+    assert got.headers["location"] == "newer/"
+    assert httpx.get(f"{server.url}/runs/newer", follow_redirects=True).url.path == "/runs/newer/"
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
