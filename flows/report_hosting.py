@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from flows import settings
 from flows.exceptions import ConfigError
-from flows.report_server import ReportServer, start_report_server
+
+if TYPE_CHECKING:  # http.server loads only when serving: `uniload --help` stays light
+    from flows.report_server import ReportServer
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 Say = Callable[[str], None]
@@ -72,6 +75,8 @@ def serve_beside(
         why = "--reports-port 0" if port == 0 else f"{location} is not a local folder"
         say(f"reports: not served here ({why}); links use {configured or 'the store itself'}")
         return None
+    from flows.report_server import start_report_server
+
     try:
         server = start_report_server(root, host=host, port=port)
     except OSError as err:
@@ -102,6 +107,8 @@ def serve_reports(location: str, *, host: str, port: int, say: Say = _say) -> in
             f"{location} is not a local folder: its links are the store's own (pre-signed) "
             "URLs; `uniload reports serve` serves local folders only"
         )
+    from flows.report_server import start_report_server
+
     try:
         server = start_report_server(root, host=host, port=port)
     except OSError as err:
