@@ -91,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--facility-map", metavar="FILE")
     serve.add_argument("--report-dir", metavar="LOCATION")
+    serve.add_argument(
+        "--reports-host",
+        metavar="HOST",
+        default=settings.DEFAULT_REPORTS_HOST,
+        help="address the report server listens on (default: this machine only)",
+    )
+    serve.add_argument(
+        "--reports-port",
+        metavar="PORT",
+        type=int,
+        default=settings.DEFAULT_REPORTS_PORT,
+        help=f"report server port (default {settings.DEFAULT_REPORTS_PORT}; 0: no server)",
+    )
     return parser
 
 

@@ -279,6 +279,8 @@ def serve(args: argparse.Namespace) -> int:
             facility_map=absolute(args.facility_map),
             report_dir=absolute(args.report_dir),
             timezone=args.timezone,
+            reports_host=args.reports_host,
+            reports_port=args.reports_port,
         )
-    except UniloadError as err:
+    except UniloadError as err:  # a bad schedule, the report server's port taken, a bad URL
         return _fail(str(err))

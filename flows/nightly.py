@@ -87,9 +87,13 @@ def serve_nightly(
     facility_map: str | None,
     report_dir: str | None,
     timezone: str = settings.DEFAULT_TIMEZONE,
+    reports_host: str = settings.DEFAULT_REPORTS_HOST,
+    reports_port: int = settings.DEFAULT_REPORTS_PORT,
 ) -> int:
-    """Serve the nightly deployment from this process until Ctrl-C (`uniload serve`)."""
+    """Serve the nightly deployment, and the reports over HTTP, until Ctrl-C (`uniload serve`)."""
     from prefect import serve
+
+    from flows.report_hosting import serve_beside
 
     following = next_run(cron, timezone)
     deployment = nightly_deployment(
@@ -100,8 +104,12 @@ def serve_nightly(
         f"next run {following:%Y-%m-%d %H:%M %Z}; Ctrl-C stops",
         flush=True,
     )
+    reports = serve_beside(report_dir, host=reports_host, port=reports_port)
     try:
         serve(deployment)
     except KeyboardInterrupt:
         print("stopped")
+    finally:
+        if reports is not None:
+            reports.stop()
     return 0

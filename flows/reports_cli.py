@@ -1,17 +1,17 @@
-"""`uniload reports list` and `uniload reports download`: see and fetch past run reports."""
+"""`uniload reports list|download|serve`: see, fetch and serve past run reports."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from flows import settings
-from flows.config import Settings
 from flows.exceptions import UniloadError
+from flows.report_hosting import report_location as report_location
+from flows.report_hosting import serve_reports
 
 if TYPE_CHECKING:  # flows.reports imports pandas: only when a command runs, not for --help
     from flows.reports import RunInfo
@@ -21,7 +21,7 @@ LIST_HEADER: Final = ("run id", "finished", "rows read", "failed", "path")
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the `list` and `download` subcommands to the `reports` parser."""
+    """Add the `list`, `download` and `serve` subcommands to the `reports` parser."""
     commands = parser.add_subparsers(dest="reports_command", required=True, metavar="COMMAND")
     listing = commands.add_parser("list", help="list past runs, newest first")
     _add_location(listing)
@@ -31,6 +31,19 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--to", type=Path, metavar="DIR", help=f"target folder (default: ./{DOWNLOAD_PREFIX}<id>)"
     )
     _add_location(fetch)
+    serve = commands.add_parser("serve", help="serve the reports read-only over HTTP")
+    serve.add_argument(
+        "--host",
+        default=settings.DEFAULT_REPORTS_HOST,
+        help=f"address to listen on (default {settings.DEFAULT_REPORTS_HOST}: this machine only)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=settings.DEFAULT_REPORTS_PORT,
+        help=f"port (default {settings.DEFAULT_REPORTS_PORT}; 0: any free port)",
+    )
+    _add_location(serve)
 
 
 def _add_location(parser: argparse.ArgumentParser) -> None:
@@ -43,10 +56,12 @@ def _add_location(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run `reports list` or `reports download`; 0 on success, 1 with a message on failure."""
+    """Run `reports list`, `download` or `serve`; 0 on success, 1 with a message on failure."""
     from flows.reports import ReportStore
 
     try:
+        if args.reports_command == "serve":
+            return serve_reports(report_location(args.report_dir), host=args.host, port=args.port)
         store = ReportStore(report_location(args.report_dir))
         if args.reports_command == "list":
             print_runs(store.list_runs(), store.location)
@@ -59,14 +74,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"uniload: {err}", file=sys.stderr)
         return 1
     return 0
-
-
-def report_location(given: str | None, environ: Mapping[str, str] = os.environ) -> str:
-    """The report location: the option, else $UNILOAD_REPORT_DIR, else "reports" (in the home)."""
-    if given:
-        return given
-    env = Settings.from_env(environ)
-    return env.locate(env.report_dir)
 
 
 def print_runs(runs: Sequence[RunInfo], location: str) -> None:

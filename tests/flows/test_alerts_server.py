@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from flows.settings import DATA
-from tests.conftest import PrefectServer
+from tests.prefect_server import PrefectServer
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "exports"
 RECIPE = DATA / "automations" / "alert-on-failed-rows.json"

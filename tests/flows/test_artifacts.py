@@ -7,14 +7,16 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import fsspec
 import pandas as pd
 import pytest
+from fsspec.implementations.memory import MemoryFileSystem
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.runtime import flow_run
 
-from flows.artifacts import preview_rows, publish_run_artifacts, report_url
+from flows.artifacts import SIGNED_SECONDS, preview_rows, publish_run_artifacts, report_link
 from transforms.report import ReasonCount
 
 SUMMARY: dict[str, Any] = {
@@ -58,7 +60,10 @@ async def _read(run_id: str) -> dict[str, Any]:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness")
-def test_a_flow_run_publishes_summary_failures_and_report_link(tmp_path: Path) -> None:
+def test_a_flow_run_publishes_summary_failures_and_report_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UNILOAD_REPORTS_URL", "http://reports-host:8787/")
     run_id = publish(str(tmp_path / "reports" / "run-artifacts"))
     artifacts = asyncio.run(_read(run_id))
     assert set(artifacts) == {"uniload-summary", "uniload-failures", "uniload-report"}
@@ -70,8 +75,9 @@ def test_a_flow_run_publishes_summary_failures_and_report_link(tmp_path: Path) -
     assert "O49" in table and "O50" not in table
     assert "********10 is not reachable" in table
     assert "9876543210" not in table
-    link = str(artifacts["uniload-report"].data)
-    assert (tmp_path / "reports" / "run-artifacts").as_uri() in link
+    link = artifacts["uniload-report"]
+    assert "(http://reports-host:8787/runs/run-artifacts/)" in str(link.data)
+    assert "download failures.xlsx" in str(link.description)
 
 
 def test_the_preview_keeps_50_rows_and_only_error_columns_masked() -> None:
@@ -90,6 +96,62 @@ def test_the_preview_keeps_50_rows_and_only_error_columns_masked() -> None:
     assert preview_rows(_failures(0)) == []
 
 
-def test_report_links_point_at_the_folder() -> None:
-    assert report_url("s3://bucket/reports/r1") == "s3://bucket/reports/r1"
-    assert report_url("/srv/reports/r1") == "file:///srv/reports/r1"
+def test_with_a_reports_url_the_link_is_the_run_page_on_the_report_server() -> None:
+    env = {"UNILOAD_REPORTS_URL": "https://reports.example.in/uniload/"}
+    link = report_link("/srv/reports/r 1", "r 1", env)
+    assert link.url == "https://reports.example.in/uniload/runs/r%201/"
+
+
+def test_without_a_reports_url_a_local_folder_link_says_how_to_get_the_report() -> None:
+    link = report_link("/srv/reports/r1", "r1", {})
+    assert link.url == "file:///srv/reports/r1"
+    assert "a browser cannot download from it" in link.description
+    assert "`uniload reports download r1 --report-dir /srv/reports`" in link.description
+
+
+def test_a_file_url_store_is_a_local_folder() -> None:
+    link = report_link("file:///srv/reports/r1", "r1", {})
+    assert link.url == "file:///srv/reports/r1"
+    assert "--report-dir /srv/reports`" in link.description
+
+
+def test_a_reports_url_that_is_no_web_address_is_named_not_linked() -> None:
+    link = report_link("/srv/reports/r1", "r1", {"UNILOAD_REPORTS_URL": "reports-host:8787"})
+    assert link.url == "file:///srv/reports/r1"
+    assert "UNILOAD_REPORTS_URL='reports-host:8787' is not an http(s) address" in link.description
+
+
+class SigningMemoryFS(MemoryFileSystem):
+    """An in-memory store that signs URLs the way S3 does (a query string with an expiry)."""
+
+    protocol = ("signingmem",)
+
+    @classmethod
+    def _strip_protocol(cls, path: str) -> str:
+        return str(MemoryFileSystem._strip_protocol(str(path).removeprefix("signingmem://")))
+
+    def sign(self, path: str, expiration: int = 100, **kwargs: Any) -> str:
+        return f"https://store.example/{path.lstrip('/')}?X-Amz-Expires={expiration}&sig=abc"
+
+
+def test_a_store_that_signs_links_a_pre_signed_download_of_the_workbook() -> None:
+    fsspec.register_implementation("signingmem", SigningMemoryFS, clobber=True)
+    fs = fsspec.filesystem("signingmem")
+    fs.pipe_file("/bucket/reports/r9/failures.xlsx", b"PK")
+    link = report_link("signingmem://bucket/reports/r9", "r9", {})
+    assert link.url == (
+        f"https://store.example/bucket/reports/r9/failures.xlsx?X-Amz-Expires={SIGNED_SECONDS}&sig=abc"
+    )
+    assert "valid 7 days" in link.description
+    assert (
+        "uniload reports download r9 --report-dir signingmem://bucket/reports" in link.description
+    )
+
+
+def test_a_store_that_cannot_sign_links_its_own_url_and_says_how_to_download() -> None:
+    fsspec.filesystem("memory").pipe_file("/reports/r8/failures.xlsx", b"PK")
+    link = report_link("memory://reports/r8", "r8", {})
+    assert link.url == "memory://reports/r8"
+    assert "`uniload reports download r8 --report-dir memory://reports`" in link.description
+    served = report_link("memory://reports/r8", "r8", {"UNILOAD_REPORTS_URL": "http://h:1"})
+    assert served.url == "http://h:1/runs/r8/"

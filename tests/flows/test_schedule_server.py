@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from flows.settings import OKER_FACILITY_MAP
-from tests.conftest import PrefectServer
+from tests.prefect_server import PrefectServer, free_port
 from uniware.config import demo_credentials
 from uniware.sandbox import running_sandbox
 
@@ -102,6 +102,8 @@ def _serving(env: dict[str, str], inbox: Path, log: Path) -> Iterator[None]:
         "* * * * *",
         "--facility-map",
         str(OKER_FACILITY_MAP),
+        "--reports-port",
+        str(free_port()),
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(

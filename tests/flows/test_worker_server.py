@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from flows.settings import DATA, REPO
-from tests.conftest import PrefectServer
+from tests.prefect_server import PrefectServer
 from uniware.config import demo_credentials
 from uniware.sandbox import running_sandbox
 
