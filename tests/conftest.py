@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import PostgresServer, pg_bin, running_postgres
+
 SERVER_START_SECONDS = 180  # a first start migrates a new database
 
 # Prefect reads its home at import: give the test session its own, never ~/.prefect.
@@ -110,3 +112,27 @@ def _wait_healthy(api: str, process: subprocess.Popen[bytes], log: Path) -> None
             pass
         time.sleep(0.5)
     pytest.fail(f"prefect server not healthy in {SERVER_START_SECONDS} s")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (Debian's binaries; skipped if absent)."""
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
+    with running_postgres(_free_port()) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return postgres_server.fresh_url()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh ledger location: an SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.db")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.fresh_url()

@@ -71,7 +71,7 @@ STILL_IN_FLIGHT: Final = (
     "run: run again once that run has finished"
 )
 WAIT_LIMIT_SECONDS: Final = 900.0
-WAIT_POLL_SECONDS: Final = (0.02, 1.0)  # first and longest pause between looks at a held order
+WAIT_POLL_SECONDS: Final = (0.02, 0.25)  # first and longest pause between looks at a held order
 
 logger = logging.getLogger("uniware.delivery")
 
