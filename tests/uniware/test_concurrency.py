@@ -31,8 +31,10 @@ ALL_IDS = {f"CONC-{n}" for n in range(ORDERS)}
 SETTLED = {"accepted", "already_accepted"}
 UNKNOWN = {"accepted_answer_dropped", "server_error", "dropped", "hang"}
 CREATED = {"accepted", "accepted_answer_dropped"}
-FAULTS = Faults(  # every fault the sandbox has but hangslatency_ms=20, p5xx=0.05, pdrop=0.03, p429=0.03, retry_after=0.1, seed=11,
-                p_drop_after_commit=0.05)  # fmt: skip
+FAULTS = Faults(  # every fault the sandbox has but hangs
+    latency_ms=20, p5xx=0.05, pdrop=0.03, p429=0.03, retry_after=0.1, seed=11,
+    p_drop_after_commit=0.05,
+)  # fmt: skip
 CALM = Faults(latency_ms=20)
 
 
