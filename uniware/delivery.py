@@ -247,9 +247,18 @@ async def _deliver(order: _Order, run: _Run) -> Delivery | None:
         except _Held as held:
             if held.entry.state == "accepted":
                 return _skipped(order, held.entry.payload_hash)
+            holder = held.entry
             if not order.deferred:
+                logger.info(
+                    "order %s is in flight in run %s (%s): put back, tried again later",
+                    order.id, holder.run_id, holder.owner,
+                )  # fmt: skip
                 run.deferred.append(replace(order, deferred=True))
                 return None
+            logger.info(
+                "order %s is still in flight in run %s (%s): waiting for its outcome",
+                order.id, holder.run_id, holder.owner,
+            )  # fmt: skip
             settled = await _wait_out(order, held.entry, run, waited)
             if settled is not None:
                 return settled
