@@ -26,7 +26,7 @@ from uniware.sandbox import Faults, SandboxProcess
 
 pytestmark = pytest.mark.slow
 
-ROWS = 240
+ROWS = 160
 RUNS = 2
 UNILOAD = Path(sys.executable).with_name("uniload")
 
