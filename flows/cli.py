@@ -132,6 +132,10 @@ def _add_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     show = actions.add_parser("show", help="every delivery of one order id")
     show.add_argument("order_id")
     actions.add_parser("summary", help="counts per destination and state")
+    actions.add_parser("init", help="create (or upgrade) the ledger's tables, then exit")
+    actions.add_parser(
+        "pending", help="orders left 'sending': in flight now, or in doubt after a run died"
+    )
 
 
 def _dispatch(args: argparse.Namespace) -> int:

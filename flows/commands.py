@@ -231,7 +231,7 @@ def profiles(args: argparse.Namespace) -> int:
 
 
 def ledger(args: argparse.Namespace) -> int:
-    """`uniload ledger show ORDER_ID|summary`."""
+    """`uniload ledger show ORDER_ID|summary|pending|init`."""
     from uniware.ledger import Ledger
 
     try:
@@ -239,21 +239,40 @@ def ledger(args: argparse.Namespace) -> int:
         url = args.ledger or env.locate(env.ledger)
     except UniloadError as err:
         return _fail(str(err))
-    if "://" not in url and not Path(url).expanduser().is_file():  # never create one to look
+    if args.action != "init" and "://" not in url and not Path(url).expanduser().is_file():
         return _fail(f"no ledger at {url}: pass the --ledger (or UNILOAD_LEDGER) the runs used")
-    book = Ledger.open(url)
     try:
-        if args.action == "show":
-            entries = book.get(None, args.order_id)
-            if not entries:
-                return _fail(f"order {args.order_id} is not in the ledger {url}")
-            for entry in entries:
-                print(json.dumps(_jsonable(entry), default=str))
-        else:
-            for row in book.summary():
-                print(json.dumps(_jsonable(row), default=str))
+        book = Ledger.open(url)
+    except RuntimeError as err:  # a ledger from a newer uniload
+        return _fail(str(err))
+    try:
+        return _ledger_action(book, args, url)
     finally:
         book.close()
+
+
+def _ledger_action(book: Any, args: argparse.Namespace, url: str) -> int:
+    """Print what one `uniload ledger` action asks for."""
+    from flows.ledger_views import pending_line, scrub_url
+    from uniware.ledger_schema import SCHEMA_VERSION
+
+    if args.action == "init":
+        print(f"ledger ready at {scrub_url(url)} (schema version {SCHEMA_VERSION})")
+    elif args.action == "pending":
+        entries = book.pending()
+        for entry in entries:
+            print(json.dumps(pending_line(entry), default=str))
+        if not entries:
+            print("no order is pending: every order in the ledger has a final outcome")
+    elif args.action == "show":
+        entries = book.get(None, args.order_id)
+        if not entries:
+            return _fail(f"order {args.order_id} is not in the ledger {url}")
+        for entry in entries:
+            print(json.dumps(_jsonable(entry), default=str))
+    else:
+        for row in book.summary():
+            print(json.dumps(_jsonable(row), default=str))
     return EXIT_OK
 
 

@@ -3,12 +3,20 @@
 Per order:
 - accepted in the ledger for this destination with the same payload hash: ``already_accepted``,
   no request; with another hash: ``changed_since_accepted``, reported and NOT resent.
-- otherwise the intent is committed (state ``sending``), then the request goes out.
+- otherwise the order is claimed in the ledger right before its first request leaves (after
+  every throttle and shared-limit wait): state ``sending``, this run and process as owner, and a
+  lease that a heartbeat renews while the request (and its retries) are in flight. The outcome
+  is written only while the claim holds (compare-and-set on its token).
+- an order another run holds (a live lease) is put back and tried again after this run's other
+  orders; if still held then, this run waits for that run's outcome and reports it: accepted
+  there (``already_accepted``, "was in flight in run X"), failed there, or released in doubt
+  (then it is claimed and sent here). A lease whose owner died is taken over.
 - a ``DUPLICATE_SALE_ORDER`` answer counts as accepted when an earlier request for the same
   contents got no definitive answer (the ledger said ``sending``, or this run's earlier try timed
   out, dropped or met a 5xx, which a gateway may send after Uniware committed); when only other
-  contents were in doubt it is ``changed_since_accepted``; for an order this tool never sent it
-  is a failure (someone else created that id).
+  contents were in doubt it is ``changed_since_accepted``; for an order no run of this tool ever
+  claimed at this destination it is a failure (someone else created that id); for one claimed
+  before whose requests all ended definitively, a failure that says so.
 - a failure whose contents may still have reached Uniware stays ``sending`` in the ledger, so a
   rerun resolves it safely; a definitive one is ``failed``.
 
@@ -23,10 +31,13 @@ memory stays bounded whatever the number of orders; deliveries come in completio
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
 from typing import Any, Final, Literal
@@ -34,7 +45,8 @@ from typing import Any, Final, Literal
 from uniware.client import PostResponse, UniwareClient
 from uniware.config import Destination
 from uniware.exceptions import CredentialsRefused, UniwareError, UniwareUnreachable
-from uniware.ledger import LOOKUP_CHUNK, Ledger, LedgerState, hash_payload
+from uniware.ledger import LOOKUP_CHUNK, Ledger, LedgerEntry, LedgerState, hash_payload
+from uniware.owners import this_owner
 from uniware.retry import Attempts, RetryPolicy
 from uniware.throttle import Throttle
 
@@ -50,6 +62,18 @@ CHANGED: Final = (
     "post the new version under a new order id"
 )
 NOT_SENT: Final = "not sent: the run stopped before this order ({reason})"
+IN_FLIGHT_ACCEPTED: Final = (
+    "was in flight in run {run} ({owner}) when this run reached it; accepted there, not sent again"
+)
+IN_FLIGHT_FAILED: Final = "was in flight in run {run} ({owner}); it failed there: {message}"
+STILL_IN_FLIGHT: Final = (
+    "still in flight in run {run} ({owner}) after {seconds:.0f} s of waiting; not sent by this "
+    "run: run again once that run has finished"
+)
+WAIT_LIMIT_SECONDS: Final = 900.0
+WAIT_POLL_SECONDS: Final = (0.02, 0.25)  # first and longest pause between looks at a held order
+
+logger = logging.getLogger("uniware.delivery")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +94,27 @@ class _Order:
     id: str
     payload: Mapping[str, Any]
     hash: str
+    deferred: bool = False
+
+
+@dataclass(slots=True)
+class _Hold:
+    """This run's claim on one order, once granted: its token and the entry it replaced."""
+
+    token: str | None = None
+    prior: LedgerEntry | None = None
+
+
+class _Held(Exception):
+    """The order is not ours to send: accepted meanwhile, or held by another run's live lease."""
+
+    def __init__(self, entry: LedgerEntry) -> None:
+        super().__init__(entry.order_id)
+        self.entry = entry
+
+
+class _Halted(Exception):
+    """The run stopped while this order waited for its turn: it was never claimed or sent."""
 
 
 @dataclass(slots=True)
@@ -87,6 +132,9 @@ class _Run:
     stop: UniwareError | None = None
     answered: bool = False
     pending: deque[_Order] = field(default_factory=deque)
+    deferred: deque[_Order] = field(default_factory=deque)
+    leases: set[str] = field(default_factory=set)
+    owner: str = field(default_factory=this_owner)
 
     def report(self, delivery: Delivery) -> None:
         """Keep one order's delivery and pass it on."""
@@ -118,6 +166,7 @@ async def deliver_orders(
     run = _Run(client, ledger, destination, run_id, throttle, retry, on_delivery)
     source = iter(payloads)
     workers = [asyncio.create_task(_work(source, run)) for _ in range(throttle.concurrency)]
+    heartbeat = asyncio.create_task(_heartbeat(run))
     try:
         await asyncio.gather(*workers)
     except BaseException:  # a bug or a cancellation: requests in doubt stay "sending"
@@ -125,6 +174,9 @@ async def deliver_orders(
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
         raise
+    finally:
+        heartbeat.cancel()
+        await asyncio.gather(heartbeat, return_exceptions=True)
     if run.stop is not None:
         while (order := _next_order(source, run)) is not None:
             run.report(Delivery(order.id, "not_sent", NOT_SENT.format(reason=run.stop)))
@@ -132,18 +184,34 @@ async def deliver_orders(
     return run.deliveries
 
 
+async def _heartbeat(run: _Run) -> None:
+    """Renew the leases of this run's orders in flight, a few times per lease."""
+    pause = run.ledger.lease_seconds / 4
+    while True:
+        await asyncio.sleep(pause)
+        try:
+            run.ledger.renew(list(run.leases))
+        except Exception:  # a busy database: the next beat tries again, the lease has margin
+            logger.warning("could not renew the leases of %d orders", len(run.leases))
+
+
 async def _work(source: Iterator[Mapping[str, Any]], run: _Run) -> None:
     """Deliver orders one after the other until none are left or the run stops."""
     while run.going() and (order := _next_order(source, run)) is not None:
-        run.report(await _deliver(order, run))
+        delivery = await _deliver(order, run)
+        if delivery is not None:
+            run.report(delivery)
 
 
 def _next_order(source: Iterator[Mapping[str, Any]], run: _Run) -> _Order | None:
-    """The next order to send; ledger-accepted and id-less ones are reported on the way."""
+    """The next order to send; ledger-accepted and id-less ones are reported on the way.
+
+    Orders another run held when first tried come back once the source is exhausted.
+    """
     while not run.pending:
         chunk = list(islice(source, LOOKUP_CHUNK))
         if not chunk:
-            return None
+            return run.deferred.popleft() if run.deferred else None
         orders: list[_Order] = []
         for payload in chunk:
             order_id = payload.get("id")
@@ -167,38 +235,105 @@ def _skipped(order: _Order, accepted_hash: str) -> Delivery:
     return Delivery(order.id, "changed_since_accepted", CHANGED)
 
 
-async def _deliver(order: _Order, run: _Run) -> Delivery:
-    """Commit the intent, send with retries, record and return the outcome."""
-    prior = run.ledger.record_intent(
-        run.destination, order.id, payload_hash=order.hash, run_id=run.run_id
-    )
-    if prior is not None and prior.state == "accepted":  # another process got there first
-        return _skipped(order, prior.payload_hash)
+async def _deliver(order: _Order, run: _Run) -> Delivery | None:
+    """Claim, send with retries, record and return the outcome (None: put back for later)."""
+    hold = _Hold()
+    waited = time.monotonic()
+    while True:
+        try:
+            tries = await run.retry.run(partial(_send, order, hold, run), proceed=run.going)
+        except _Halted:
+            return Delivery(order.id, "not_sent", NOT_SENT.format(reason=run.stop))
+        except _Held as held:
+            if held.entry.state == "accepted":
+                return _skipped(order, held.entry.payload_hash)
+            holder = held.entry
+            if not order.deferred:
+                logger.info(
+                    "order %s is in flight in run %s (%s): put back, tried again later",
+                    order.id, holder.run_id, holder.owner,
+                )  # fmt: skip
+                run.deferred.append(replace(order, deferred=True))
+                return None
+            logger.info(
+                "order %s is still in flight in run %s (%s): waiting for its outcome",
+                order.id, holder.run_id, holder.owner,
+            )  # fmt: skip
+            settled = await _wait_out(order, held.entry, run, waited)
+            if settled is not None:
+                return settled
+            continue
+        break
+    prior = hold.prior
     unsure = {prior.payload_hash} if prior is not None and prior.state == "sending" else set()
-    tries = await run.retry.run(partial(_send, order.payload, run), proceed=run.going)
     if tries.unanswered:
         unsure.add(order.hash)
-    return _settle(order, tries, unsure, run)
+    return _settle(order, tries, unsure, hold, run)
 
 
-async def _send(payload: Mapping[str, Any], run: _Run) -> PostResponse:
-    """One throttled request."""
+async def _wait_out(order: _Order, holder: LedgerEntry, run: _Run, since: float) -> Delivery | None:
+    """Wait while another run holds the order; its outcome, or None once the order is free."""
+    pause = WAIT_POLL_SECONDS[0]
+    while run.going():
+        waited = time.monotonic() - since
+        if waited > WAIT_LIMIT_SECONDS:
+            message = STILL_IN_FLIGHT.format(run=holder.run_id, owner=holder.owner, seconds=waited)
+            return Delivery(order.id, "failed", message)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, WAIT_POLL_SECONDS[1])
+        [entry] = run.ledger.get(run.destination, order.id)
+        if entry.state == "accepted":
+            if entry.payload_hash != order.hash:
+                return _skipped(order, entry.payload_hash)
+            message = IN_FLIGHT_ACCEPTED.format(run=entry.run_id, owner=entry.owner)
+            return Delivery(order.id, "already_accepted", message)
+        if entry.state == "failed" and entry.claim_token == holder.claim_token:
+            message = IN_FLIGHT_FAILED.format(
+                run=entry.run_id, owner=entry.owner, message=entry.message
+            )
+            return Delivery(order.id, "failed", message, 0, entry.http_status)
+        if entry.state != "sending" or not entry.lease_live(_now()):
+            return None
+        holder = entry
+    return Delivery(order.id, "not_sent", NOT_SENT.format(reason=run.stop))
+
+
+async def _send(order: _Order, hold: _Hold, run: _Run) -> PostResponse:
+    """One throttled request; the first one claims the order once its turn has come."""
     async with run.throttle:
-        answer = await run.client.post_order(payload)
+        if hold.token is None:
+            _claim(order, hold, run)
+        answer = await run.client.post_order(order.payload)
     run.answered = True
     return answer
 
 
-def _settle(order: _Order, tries: Attempts[PostResponse], unsure: set[str], run: _Run) -> Delivery:
+def _claim(order: _Order, hold: _Hold, run: _Run) -> None:
+    """Claim the order for this run now, or raise why it cannot be sent."""
+    if not run.going():
+        raise _Halted
+    claim = run.ledger.claim(
+        run.destination, order.id, payload_hash=order.hash, run_id=run.run_id, owner=run.owner
+    )
+    if claim.token is None:
+        assert claim.prior is not None
+        raise _Held(claim.prior)
+    hold.token, hold.prior = claim.token, claim.prior
+    run.leases.add(claim.token)
+
+
+def _settle(
+    order: _Order, tries: Attempts[PostResponse], unsure: set[str], hold: _Hold, run: _Run
+) -> Delivery:
     """Turn the last answer (or error) into a Delivery and the ledger's outcome."""
     answer = tries.answer
     if answer is None:
         if not run.answered:
             run.halt(UniwareUnreachable.at(run.destination.base_url, _describe(tries)))
         message = f"no answer from Uniware ({_describe(tries)}); a rerun settles it safely"
-        return _record(order, "failed", message, tries, run, state="sending")
+        return _record(order, "failed", message, tries, hold, run, state="sending")
     if answer.ok:
-        return _record(order, "accepted", answer.message, tries, run, state="accepted")
+        return _record(order, "accepted", answer.message, tries, hold, run, state="accepted")
     if answer.credentials_refused:
         run.halt(
             CredentialsRefused.for_merchant(
@@ -208,32 +343,42 @@ def _settle(order: _Order, tries: Attempts[PostResponse], unsure: set[str], run:
             )
         )
     elif DUPLICATE_ORDER.search(answer.message):
-        return _duplicate(order, tries, unsure, run)
+        return _duplicate(order, tries, unsure, hold, run)
     elif answer.transient and answer.http_status != 429:
         unsure = unsure | {order.hash}
-    return _record(order, "failed", answer.message, tries, run, state=_doubt(unsure))
+    return _record(order, "failed", answer.message, tries, hold, run, state=_doubt(unsure))
 
 
 def _duplicate(
-    order: _Order, tries: Attempts[PostResponse], unsure: set[str], run: _Run
+    order: _Order, tries: Attempts[PostResponse], unsure: set[str], hold: _Hold, run: _Run
 ) -> Delivery:
     """Uniware already has this id: ours (earlier answer lost), ours changed, or someone else's."""
     assert tries.answer is not None
     said = tries.answer.message
     if order.hash in unsure:
         note = f"{said} (an earlier request's answer was lost: Uniware has it, counted as accepted)"
-        return _record(order, "accepted", note, tries, run, state="accepted")
+        return _record(order, "accepted", note, tries, hold, run, state="accepted")
     if unsure:
         message = f"{said}: {CHANGED}"
         kept = next(iter(unsure))
         return _record(
-            order, "changed_since_accepted", message, tries, run, state="accepted", kept=kept
+            order, "changed_since_accepted", message, tries, hold, run, state="accepted", kept=kept
         )
-    message = (
-        f"{said}: this tool never sent order {order.id} to {run.destination.key}, so someone "
-        "else created it in Uniware; check that order in Uniware (this version was not posted)"
-    )
-    return _record(order, "failed", message, tries, run, state="failed")
+    prior = hold.prior
+    if prior is None:
+        message = (
+            f"{said}: no run of this tool ever sent order {order.id} to {run.destination.key}, "
+            "so someone else created it in Uniware; check that order in Uniware (this version "
+            "was not posted)"
+        )
+    else:
+        message = (
+            f"{said}: this tool sent order {order.id} before ({prior.claims} claim(s) since "
+            f"{prior.first_claimed_at}, last in run {prior.run_id}) and every earlier request "
+            f"ended without creating it ({prior.message or prior.state}); check that order in "
+            "Uniware (this version was not posted)"
+        )
+    return _record(order, "failed", message, tries, hold, run, state="failed")
 
 
 def _record(
@@ -241,23 +386,34 @@ def _record(
     outcome: DeliveryOutcome,
     message: str,
     tries: Attempts[PostResponse],
+    hold: _Hold,
     run: _Run,
     *,
     state: LedgerState,
     kept: str | None = None,
 ) -> Delivery:
-    """Commit the ledger outcome and return the matching Delivery."""
+    """Commit the ledger outcome (while our claim holds) and return the matching Delivery."""
     status = None if tries.answer is None else tries.answer.http_status
-    run.ledger.record_outcome(
+    assert hold.token is not None, "an order is always claimed before its first request"
+    run.leases.discard(hold.token)
+    held = run.ledger.settle(
         run.destination,
         order.id,
+        token=hold.token,
         state=state,
         message=message,
         attempts=tries.count,
         http_status=status,
         payload_hash=kept,
     )
+    if not held:  # our lease ran out and another run took the order over: its record stands
+        logger.warning("order %s: claim taken over by another run; outcome not recorded", order.id)
     return Delivery(order.id, outcome, message, tries.count, status)
+
+
+def _now() -> datetime:
+    """The current time, in UTC."""
+    return datetime.now(UTC)
 
 
 def _doubt(unsure: set[str]) -> LedgerState:

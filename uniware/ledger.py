@@ -1,9 +1,18 @@
 """The exactly-once ledger: what was sent where, with which contents, and what Uniware answered.
 
-One row per (destination key, order id). Before a request goes out its INTENT is committed
-(state ``sending``, run id, payload hash); after the answer its OUTCOME (``accepted`` or
-``failed``, the server's message verbatim, attempts, HTTP status). An order left in ``sending``
-was sent (or about to be) without a definitive answer: a crash, a timeout, a dropped connection.
+One row per (destination key, order id). Right before a request goes out the order is CLAIMED
+(state ``sending``, run id, owner ``host:pid``, a claim token, payload hash, a lease); after the
+answer its OUTCOME (``accepted`` or ``failed``, the server's message verbatim, attempts, HTTP
+status) is written by the claim's owner only (compare-and-set on the token), and the lease is
+released. An order left in ``sending`` was sent (or about to be) without a definitive answer: a
+crash, a timeout, a dropped connection.
+
+Claims (see ``claim``): a live lease belongs to its owner, which renews it while its request is in
+flight; no other run takes it, it waits for the outcome instead. A lease that ran out (its owner
+stopped renewing) or whose owner process is gone (same host, pid no longer alive) is taken over.
+A row exists only because some run of this tool claimed the order, and ``claims`` /
+``first_claimed_at`` keep that history: the delivery rules tell "Uniware has it because we sent
+it" from "someone else created it" with it.
 
 Any SQLAlchemy URL works (``postgresql://...``); a plain path means SQLite in WAL mode with a busy
 timeout and ``synchronous=NORMAL``: every commit is in the WAL file before the call returns, so a
@@ -18,9 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, cast
@@ -30,12 +40,16 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from uniware.config import Destination
+from uniware.ledger_schema import ensure_schema
+from uniware.owners import OWNER_SPACE, owner_gone, this_owner
 
 LedgerState = Literal["sending", "accepted", "failed"]
+ClaimStatus = Literal["granted", "accepted", "busy"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_SYNCHRONOUS = "NORMAL"
 LOOKUP_CHUNK = 500
+LEASE_SECONDS = 60.0
 
 metadata = sa.MetaData()
 ledger_table = sa.Table(
@@ -51,6 +65,12 @@ ledger_table = sa.Table(
     sa.Column("run_id", sa.String(255), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("owner", sa.String(255), nullable=True),
+    sa.Column("owner_space", sa.String(255), nullable=True),
+    sa.Column("claim_token", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("claims", sa.Integer, nullable=False, server_default=sa.text("1")),
+    sa.Column("first_claimed_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index("ix_uniload_ledger_state", "destination", "state"),
 )
 
@@ -62,6 +82,7 @@ _THIS_ROW = (
 _NOW = sa.bindparam("now", type_=sa.DateTime(timezone=True))
 _SELECT_ROW = sa.select(ledger_table).where(*_THIS_ROW).with_for_update()
 _INSERT_ROW = sa.insert(ledger_table)
+_LEASE = sa.bindparam("lease", type_=sa.DateTime(timezone=True))
 _CLAIM_ROW = (
     sa.update(ledger_table)
     .where(*_THIS_ROW)
@@ -69,6 +90,12 @@ _CLAIM_ROW = (
         state="sending",
         payload_hash=sa.bindparam("new_hash"),
         run_id=sa.bindparam("new_run"),
+        owner=sa.bindparam("new_owner"),
+        owner_space=sa.bindparam("space"),
+        claim_token=sa.bindparam("token"),
+        lease_until=_LEASE,
+        claims=ledger_table.c.claims + 1,
+        first_claimed_at=sa.func.coalesce(ledger_table.c.first_claimed_at, _NOW),
         updated_at=_NOW,
     )
 )
@@ -76,6 +103,7 @@ _SETTLE_ROW = (
     sa.update(ledger_table)
     .where(*_THIS_ROW)
     .values(
+        lease_until=None,
         state=sa.bindparam("new_state"),
         message=sa.bindparam("new_message"),
         http_status=sa.bindparam("new_status", type_=sa.Integer),
@@ -102,6 +130,31 @@ class LedgerEntry:
     run_id: str
     created_at: datetime
     updated_at: datetime
+    owner: str | None = None
+    owner_space: str | None = None
+    claim_token: str | None = None
+    lease_until: datetime | None = None
+    claims: int = 1
+    first_claimed_at: datetime | None = None
+
+    def lease_live(self, now: datetime) -> bool:
+        """True while a run holds this order: lease not run out, owner not known to be gone."""
+        if self.state != "sending" or self.lease_until is None or self.lease_until <= now:
+            return False
+        return not owner_gone(self.owner, self.owner_space)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The answer to a claim: ``granted`` (with its token), or why not and who holds the order.
+
+    ``prior`` is the entry as it was before (None: no run of this tool ever claimed the order
+    at this destination); for ``accepted`` and ``busy`` it is the entry as it is.
+    """
+
+    status: ClaimStatus
+    token: str | None
+    prior: LedgerEntry | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +177,13 @@ def hash_payload(payload: Mapping[str, Any]) -> str:
 class Ledger:
     """The ledger database; open with ``Ledger.open(url_or_path)``, close when done."""
 
-    def __init__(self, *, engine: Engine) -> None:
+    def __init__(self, *, engine: Engine, lease_seconds: float = LEASE_SECONDS) -> None:
         self._engine = engine
+        self.lease_seconds = lease_seconds
 
     @classmethod
-    def open(cls, url_or_path: str) -> Ledger:
-        """Open (creating if needed) the ledger at an SQLAlchemy URL or an SQLite file path."""
+    def open(cls, url_or_path: str, *, lease_seconds: float = LEASE_SECONDS) -> Ledger:
+        """Open (creating or upgrading if needed) the ledger at a SQLAlchemy URL or SQLite path."""
         if "://" in url_or_path:
             url = url_or_path
         else:
@@ -139,8 +193,13 @@ class Ledger:
         engine = sa.create_engine(url)
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
-        metadata.create_all(engine)
-        return cls(engine=engine)
+        ensure_schema(engine, metadata, _backfill)
+        return cls(engine=engine, lease_seconds=lease_seconds)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite``, ``postgresql``, ..."""
+        return self._engine.dialect.name
 
     def close(self) -> None:
         """Release every connection."""
@@ -170,27 +229,113 @@ class Ledger:
                 found.update({row.order_id: row.payload_hash for row in conn.execute(query)})
         return found
 
+    def claim(
+        self,
+        destination: Destination,
+        order_id: str,
+        *,
+        payload_hash: str,
+        run_id: str,
+        owner: str | None = None,
+    ) -> Claim:
+        """Claim the order for one request: ``granted`` unless accepted or held by a live lease.
+
+        A granted claim commits ``sending`` with a fresh token and a lease of ``lease_seconds``
+        (renew it with ``renew`` while the request is in flight; write the outcome with
+        ``settle``). An expired lease, or one whose owner process is gone, is taken over.
+        """
+        return self._claim(destination, order_id, payload_hash, run_id, owner or this_owner())
+
+    def _claim(
+        self,
+        destination: Destination,
+        order_id: str,
+        payload_hash: str,
+        run_id: str,
+        owner: str,
+        *,
+        lease: bool = True,
+    ) -> Claim:
+        """One claim transaction (``lease=False``: a leaseless intent, taken whatever holds it)."""
+        now = datetime.now(UTC)
+        token = secrets.token_hex(16)
+        claim = {
+            "key": destination.key,
+            "oid": order_id,
+            "new_hash": payload_hash,
+            "new_run": run_id,
+            "new_owner": owner,
+            "space": OWNER_SPACE,
+            "token": token,
+            "lease": now + timedelta(seconds=self.lease_seconds) if lease else None,
+            "now": now,
+        }
+        try:
+            with self._engine.begin() as conn:
+                found = conn.execute(_SELECT_ROW, claim).first()
+                prior = None if found is None else _to_entry(found)
+                if prior is not None and prior.state == "accepted":
+                    return Claim("accepted", None, prior)
+                if lease and prior is not None and prior.lease_live(now):
+                    return Claim("busy", None, prior)
+                if prior is None:
+                    conn.execute(_INSERT_ROW, _new_row(claim))
+                else:
+                    conn.execute(_CLAIM_ROW, claim)
+        except IntegrityError:  # another process inserted the same order meanwhile
+            return self._claim(destination, order_id, payload_hash, run_id, owner, lease=lease)
+        return Claim("granted", token, prior)
+
+    def renew(self, tokens: Iterable[str]) -> int:
+        """Extend the leases of these claims by ``lease_seconds``; how many were still held."""
+        held = list(tokens)
+        if not held:
+            return 0
+        now = datetime.now(UTC)
+        query = (
+            sa.update(ledger_table)
+            .where(
+                ledger_table.c.claim_token.in_(held),
+                ledger_table.c.state == "sending",
+                ledger_table.c.lease_until.is_not(None),
+            )
+            .values(lease_until=now + timedelta(seconds=self.lease_seconds), updated_at=now)
+        )
+        with self._engine.begin() as conn:
+            return int(conn.execute(query).rowcount)
+
+    def settle(
+        self,
+        destination: Destination,
+        order_id: str,
+        *,
+        token: str,
+        state: LedgerState,
+        message: str,
+        attempts: int,
+        http_status: int | None,
+        payload_hash: str | None = None,
+    ) -> bool:
+        """Write the outcome if ``token`` still holds the claim, releasing the lease; False if not.
+
+        ``attempts`` adds to the ones recorded; ``payload_hash``, when given, replaces the
+        recorded one (the contents Uniware holds).
+        """
+        outcome = _outcome(destination, order_id, state, message, attempts, http_status)
+        query = _SETTLE_ROW.where(ledger_table.c.claim_token == sa.bindparam("token"))
+        with self._engine.begin() as conn:
+            done = conn.execute(query, {**outcome, "kept": payload_hash, "token": token})
+        return bool(done.rowcount == 1)
+
     def record_intent(
         self, destination: Destination, order_id: str, *, payload_hash: str, run_id: str
     ) -> LedgerEntry | None:
-        """Commit ``sending`` before the request goes out; return the entry as it was before.
+        """A leaseless claim (tools and tests): ``sending`` unless accepted; the prior entry.
 
         An ``accepted`` entry is left untouched (the caller must not send that order again).
         """
-        row = {"key": destination.key, "oid": order_id}
-        try:
-            with self._engine.begin() as conn:
-                found = conn.execute(_SELECT_ROW, row).first()
-                if found is None:
-                    conn.execute(_INSERT_ROW, _new_row(destination, order_id, payload_hash, run_id))
-                elif found.state != "accepted":
-                    claim = {"new_hash": payload_hash, "new_run": run_id, "now": datetime.now(UTC)}
-                    conn.execute(_CLAIM_ROW, {**row, **claim})
-        except IntegrityError:  # another process inserted the same order meanwhile
-            return self.record_intent(
-                destination, order_id, payload_hash=payload_hash, run_id=run_id
-            )
-        return None if found is None else _to_entry(found)
+        claim = self._claim(destination, order_id, payload_hash, run_id, this_owner(), lease=False)
+        return claim.prior
 
     def record_outcome(
         self,
@@ -203,22 +348,13 @@ class Ledger:
         http_status: int | None,
         payload_hash: str | None = None,
     ) -> None:
-        """Commit what came of the order's requests; ``attempts`` adds to the ones recorded.
+        """Commit what came of the order's requests whoever holds it (tools and tests).
 
-        ``payload_hash``, when given, replaces the recorded one (the contents Uniware holds).
+        Runs use ``settle``, which writes only while their claim holds.
         """
-        outcome = {
-            "key": destination.key,
-            "oid": order_id,
-            "new_state": state,
-            "new_message": message,
-            "new_status": http_status,
-            "tries": attempts,
-            "kept": payload_hash,
-            "now": datetime.now(UTC),
-        }
+        outcome = _outcome(destination, order_id, state, message, attempts, http_status)
         with self._engine.begin() as conn:
-            conn.execute(_SETTLE_ROW, outcome)
+            conn.execute(_SETTLE_ROW, {**outcome, "kept": payload_hash})
 
     def get(self, destination: Destination | None, order_id: str) -> list[LedgerEntry]:
         """The entries of ``order_id`` at ``destination`` (or at every destination if None)."""
@@ -227,6 +363,17 @@ class Ledger:
             query = query.where(ledger_table.c.destination == destination.key)
         with self._engine.begin() as conn:
             rows = conn.execute(query.order_by(ledger_table.c.destination)).all()
+        return [_to_entry(row) for row in rows]
+
+    def pending(self) -> list[LedgerEntry]:
+        """Every order left ``sending`` (in flight now, or in doubt after a crash), oldest first."""
+        query = (
+            sa.select(ledger_table)
+            .where(ledger_table.c.state == "sending")
+            .order_by(ledger_table.c.updated_at, ledger_table.c.order_id)
+        )
+        with self._engine.begin() as conn:
+            rows = conn.execute(query).all()
         return [_to_entry(row) for row in rows]
 
     def summary(self) -> list[LedgerCount]:
@@ -259,22 +406,66 @@ def _begin_immediate(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _new_row(
-    destination: Destination, order_id: str, payload_hash: str, run_id: str
-) -> dict[str, Any]:
-    """All columns of a fresh ``sending`` row."""
-    now = datetime.now(UTC)
+def _new_row(claim: Mapping[str, Any]) -> dict[str, Any]:
+    """All columns of a fresh ``sending`` row for a claim's parameters."""
+    now = claim["now"]
     fresh = LedgerEntry(
-        destination.key, order_id, payload_hash, "sending", "", 0, None, run_id, now, now
+        claim["key"],
+        claim["oid"],
+        claim["new_hash"],
+        "sending",
+        "",
+        0,
+        None,
+        claim["new_run"],
+        now,
+        now,
+        owner=claim["new_owner"],
+        owner_space=claim["space"],
+        claim_token=claim["token"],
+        lease_until=claim["lease"],
+        claims=1,
+        first_claimed_at=now,
     )
     return asdict(fresh)
+
+
+def _outcome(
+    destination: Destination,
+    order_id: str,
+    state: LedgerState,
+    message: str,
+    attempts: int,
+    http_status: int | None,
+) -> dict[str, Any]:
+    """Parameters of ``_SETTLE_ROW`` but ``kept``."""
+    return {
+        "key": destination.key,
+        "oid": order_id,
+        "new_state": state,
+        "new_message": message,
+        "new_status": http_status,
+        "tries": attempts,
+        "now": datetime.now(UTC),
+    }
+
+
+def _backfill(conn: Connection) -> None:
+    """Rows of a ledger from before claim history: first claimed when created."""
+    column = ledger_table.c.first_claimed_at
+    conn.execute(
+        sa.update(ledger_table)
+        .where(column.is_(None))
+        .values(first_claimed_at=ledger_table.c.created_at)
+    )
 
 
 def _to_entry(row: Row[Any]) -> LedgerEntry:
     """A ledger row as data (SQLite hands back naive datetimes: they are UTC)."""
     data = dict(row._mapping)
-    for name in ("created_at", "updated_at"):
-        data[name] = _as_utc(data[name])
+    for name in ("created_at", "updated_at", "lease_until", "first_claimed_at"):
+        if data[name] is not None:
+            data[name] = _as_utc(data[name])
     return LedgerEntry(**data)
 
 

@@ -38,7 +38,7 @@ def test_two_posters_sharing_a_prefect_rate_limit_stay_under_it_together(tmp_pat
     with running_sandbox(db_path=tmp_path / "sandbox.db") as sandbox:
         config = UniwareConfig(base_url=sandbox.base_url, credentials=demo_credentials())
         options = RunOptions(
-            rate=0, concurrency=4, shared_limit="uniware-posts-test",
+            rate=None, concurrency=4, shared_limit="uniware-posts-test",
             ledger=str(tmp_path / "ledger.db"),
         )  # fmt: skip
 
