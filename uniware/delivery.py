@@ -35,6 +35,7 @@ from uniware.client import PostResponse, UniwareClient
 from uniware.config import Destination
 from uniware.exceptions import CredentialsRefused, UniwareError, UniwareUnreachable
 from uniware.ledger import LOOKUP_CHUNK, Ledger, LedgerState, hash_payload
+from uniware.lifecycle_ledger import remember_items
 from uniware.retry import Attempts, RetryPolicy
 from uniware.throttle import Throttle
 
@@ -257,6 +258,8 @@ def _record(
         http_status=status,
         payload_hash=kept,
     )
+    if outcome == "accepted":  # Uniware holds this very payload: remember its items
+        remember_items(run.ledger, run.destination, order.id, order.payload)
     return Delivery(order.id, outcome, message, tries.count, status)
 
 

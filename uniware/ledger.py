@@ -142,6 +142,11 @@ class Ledger:
         metadata.create_all(engine)
         return cls(engine=engine)
 
+    @property
+    def engine(self) -> Engine:
+        """The database engine (uniware/lifecycle_ledger.py keeps its tables beside this one)."""
+        return self._engine
+
     def close(self) -> None:
         """Release every connection."""
         self._engine.dispose()
