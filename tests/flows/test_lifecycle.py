@@ -19,6 +19,7 @@ import pytest
 
 from flows.upload import upload_orders
 from tests.flows.sandboxes import point_at
+from uniware.config import demo_credentials
 from uniware.sandbox import SandboxProcess
 
 REPO = Path(__file__).parents[2]
@@ -31,7 +32,7 @@ ITEM_STATUS = """
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def sandbox() -> Iterator[SandboxProcess]:
     with SandboxProcess(facility_map=FACILITY_MAP) as process:
         yield process
@@ -81,9 +82,7 @@ def _failures(summary: dict[str, Any]) -> list[dict[str, str]]:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness", "env")
-def test_cancellations_after_posting_are_sent_once(
-    tmp_path: Path, sandbox: SandboxProcess
-) -> None:
+def test_cancellations_after_posting_are_sent_once(tmp_path: Path, sandbox: SandboxProcess) -> None:
     first = _run(tmp_path, FIXTURES / "oker-orders.csv")
     assert (first["orders_accepted"], first["rows_failed"], first["cancelled"]) == (4, 0, 0)
     before = len(_requests(sandbox))
@@ -120,3 +119,42 @@ def test_cancellations_after_posting_are_sent_once(
     assert _requests(sandbox)[before + len(new) :] == []  # a rerun sends nothing
     assert (third["cancelled"], third["changed_after_posting"], third["rows_failed"]) == (0, 1, 1)
     assert _items(sandbox, "OKR000091002")["OKI00009100202"] == (3, 3, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness", "env")
+def test_a_refused_cancellation_is_reported_with_uniwares_reason_and_not_resent(
+    tmp_path: Path, sandbox: SandboxProcess
+) -> None:
+    _run(tmp_path, FIXTURES / "oker-orders.csv")
+    headers = demo_credentials().as_headers()
+    by_hand = {  # someone cancelled the whole order in Uniware already
+        "saleOrderCode": "OKR000091001",
+        "cancellationReason": "customer called",
+        "cancelledSkuCodes": [
+            {"quantity": 1, "productId": "OKP00005", "variantId": "OKV000015"},
+            {"quantity": 2, "productId": "OKP00007", "variantId": "OKV000022"},
+        ],
+    }
+    assert httpx.post(f"{sandbox.base_url}/uc/v1/order/cancel", json=by_hand, headers=headers)
+    before = len(_requests(sandbox))
+
+    second = _run(tmp_path, FIXTURES / "oker-reexport.csv")
+    said = "ORDER_ALREADY_CANCELLED: order OKR000091001 is already cancelled"
+    assert (second["cancelled"], second["cancel_failed"]) == (1, 1)
+    refused = [f for f in _failures(second) if f["Order ID"] == "OKR000091001"]
+    assert [(f["error_row"], f["error_stage"], f["error_reason"]) for f in refused] == [
+        ("2", "sync", said),
+        ("3", "sync", said),
+    ]
+    assert second["rows_read"] == second["rows_accepted"] + second["rows_failed"]
+
+    sent = len(_requests(sandbox))
+    third = _run(tmp_path, FIXTURES / "oker-reexport.csv")
+    assert len(_requests(sandbox)) == sent == before + 2  # nothing resent
+    assert third["cancel_failed"] == 1
+    again = [f["error_reason"] for f in _failures(third) if f["Order ID"] == "OKR000091001"]
+    assert (
+        again
+        == [f"Uniware refused this cancel in an earlier run and it was not sent again: {said}"] * 2
+    )
