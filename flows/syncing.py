@@ -57,8 +57,7 @@ async def _sync(
     destination = config.destination
     ledger = Ledger.open(options.ledger)
     try:
-        order_ids = lines["order_id"].dropna().astype("str").unique().tolist()
-        posted = posted_orders(ledger, destination, order_ids)
+        posted = posted_orders(ledger, destination, _candidates(lines, deliveries))
         if not posted:
             return []
         states = change_states(ledger, destination, posted)
@@ -86,6 +85,16 @@ async def _sync(
             )
     finally:
         ledger.close()
+
+
+def _candidates(lines: pd.DataFrame, deliveries: Sequence[Delivery]) -> list[str]:
+    """Order ids that may have changed since accepted: not accepted as they stand now.
+
+    An order accepted in this run, or found accepted with this very payload, is as posted.
+    """
+    settled = {d.order_id for d in deliveries if d.outcome in ("accepted", "already_accepted")}
+    order_ids = lines["order_id"].dropna().astype("str").unique().tolist()
+    return [order_id for order_id in order_ids if order_id not in settled]
 
 
 def _other_changes(

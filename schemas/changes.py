@@ -97,7 +97,6 @@ ChangeOutcome = Literal[
     "cancel_failed",  # Uniware answered failure (now or in an earlier run: not resent)
     "return_failed",
     "unsure",  # no definitive answer: the next run sends it again
-    "not_sent",  # the run stopped before this change
     "changed_after_posting",  # a change Uniware has no API for: the seller updates it there
     "in_sync",  # differs from the accepted version only in what Uniware was told or keeps itself
 ]

@@ -13,14 +13,13 @@ from transforms.errors import RowError
 from transforms.lines import FAILED, FILE, ROW
 
 SENT: Final = frozenset({"cancelled", "returned"})
-ITEM_FAILURES: Final = frozenset({"cancel_failed", "return_failed", "unsure", "not_sent"})
+ITEM_FAILURES: Final = frozenset({"cancel_failed", "return_failed", "unsure"})
 SYNC_COUNTS: Final = {  # summary key -> outcome counted
     "cancelled": "cancelled",
     "returned": "returned",
     "cancel_failed": "cancel_failed",
     "return_failed": "return_failed",
     "changes_unanswered": "unsure",
-    "changes_not_sent": "not_sent",
 }
 
 
