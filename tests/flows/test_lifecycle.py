@@ -111,6 +111,8 @@ def test_cancellations_after_posting_are_sent_once(tmp_path: Path, sandbox: Sand
         1,
     )
     assert second["rows_read"] == second["rows_accepted"] + second["rows_failed"] == 6
+    told = (Path(second["report"]) / "summary.md").read_text(encoding="utf-8")
+    assert "- After posting: cancelled 2, changed after posting (update in Uniware) 1" in told
     [changed] = _failures(second)  # the address edit: reported, never resent
     assert (changed["Order ID"], changed["error_stage"]) == ("OKR000091004", "sync")
     assert changed["error_reason"].startswith("changed after posting: update it in Uniware")
