@@ -7,7 +7,9 @@ seller acts in Uniware). Otherwise the intent is committed, the request goes out
 run's throttle with the run's retry policy, and the outcome is committed: ``accepted`` (its
 effect on the items with it), ``failed`` on a ``failure`` answer (kept verbatim), or left
 ``sending`` when no definitive answer came (the next run sends it again).
-A credentials refusal stops the run (``CredentialsRefused``), as for orders.
+A refusal of a change sent again after an unanswered request may mean the first one was
+applied: the report says so. A credentials refusal stops the run (``CredentialsRefused``).
+``throttle.concurrency`` workers take the changes in turn.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from uniware.throttle import Throttle
 FAILED: dict[str, ChangeOutcome] = {"cancel": "cancel_failed", "return": "return_failed"}
 DONE: dict[str, ChangeOutcome] = {"cancel": "cancelled", "return": "returned"}
 REFUSED_EARLIER = "Uniware refused this {kind} in an earlier run and it was not sent again: {said}"
+IN_DOUBT = (
+    " (an earlier request for this {kind} got no answer and may have been applied: "
+    "check the order in Uniware)"
+)
 SENT_EARLIER = "{kind} accepted by Uniware in an earlier run; not sent again"
 
 
@@ -54,8 +60,15 @@ async def send_changes(
 ) -> list[ChangeResult]:
     """Send each change at most once per destination; one ``ChangeResult`` per change."""
     run = _Run(client, ledger, destination, run_id, throttle, retry)
-    results = await asyncio.gather(*(_one(change, run) for change in changes))
-    return list(results)
+    results: list[ChangeResult] = []
+    source = iter(changes)
+
+    async def work() -> None:
+        for change in source:  # workers share one iterator: each change once
+            results.append(await _one(change, run))
+
+    await asyncio.gather(*(work() for _ in range(throttle.concurrency)))
+    return results
 
 
 async def _one(change: Change, run: _Run) -> ChangeResult:
@@ -67,7 +80,7 @@ async def _one(change: Change, run: _Run) -> ChangeResult:
         said = REFUSED_EARLIER.format(kind=change.kind, said=prior[1])
         return _result(change, FAILED[change.kind], said)
     tries = await run.retry.run(partial(_send, change, run))
-    return _settle(change, tries, run)
+    return _settle(change, tries, run, resent=prior is not None or tries.unanswered > 0)
 
 
 async def _send(change: Change, run: _Run) -> PostResponse:
@@ -77,7 +90,9 @@ async def _send(change: Change, run: _Run) -> PostResponse:
         return await run.client.post_return(change.body)
 
 
-def _settle(change: Change, tries: Attempts[PostResponse], run: _Run) -> ChangeResult:
+def _settle(
+    change: Change, tries: Attempts[PostResponse], run: _Run, *, resent: bool
+) -> ChangeResult:
     answer = tries.answer
     if answer is not None and answer.credentials_refused:
         raise CredentialsRefused.for_merchant(
@@ -94,8 +109,9 @@ def _settle(change: Change, tries: Attempts[PostResponse], run: _Run) -> ChangeR
     if answer.ok:
         _record(change, "accepted", answer.message, tries, run)
         return _result(change, DONE[change.kind], answer.message, tries.count, status)
-    _record(change, "failed", answer.message, tries, run)
-    return _result(change, FAILED[change.kind], answer.message, tries.count, status)
+    message = answer.message + (IN_DOUBT.format(kind=change.kind) if resent else "")
+    _record(change, "failed", message, tries, run)
+    return _result(change, FAILED[change.kind], message, tries.count, status)
 
 
 def _record(

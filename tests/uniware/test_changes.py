@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
@@ -206,3 +207,19 @@ def test_a_return_adds_units_and_a_cancellation_keeps_the_largest(ledger: Ledger
             )
     [red, blue] = posted_orders(ledger, here, ["OKR-1"])["OKR-1"].items
     assert (red.cancelled, red.returned, red.open, blue.open) == (1, 1, 0, 1)
+
+
+def test_a_refusal_after_a_lost_answer_says_the_first_may_have_been_applied(
+    ledger: Ledger,
+) -> None:
+    with running_sandbox(faults=Faults(p_drop_after_commit=1.0)) as server:
+        server.store.accept("OKR-1", json.dumps(ORDER), 0.0)
+        remember_items(ledger, shop(server), "OKR-1", ORDER)
+        [result] = run(server, ledger, cancel_red(2, target=2), attempts=2)
+        states = [(r.outcome, r.status) for r in server.store.requests(kind="cancel")]
+        held = server.store.order("OKR-1")
+    assert states == [("accepted_answer_dropped", 0), ("refused", 200)]
+    assert held is not None and held.items[0]["cancelled"] == 2  # the first one was applied
+    assert result.outcome == "cancel_failed"
+    assert result.message.startswith("INVALID_QUANTITY: cannot cancel 2 of SKU-RED-M")
+    assert result.message.endswith("may have been applied: check the order in Uniware)")

@@ -173,6 +173,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if refused:
             self._fail(200, refused)
             return 200, "refused"
+        if self.server.dice.drop_after_commit():
+            self._drop()
+            return DROPPED_STATUS, "accepted_answer_dropped"
         self._send(200, {"status": "success", "message": CHANGED_MESSAGES[kind], "data": None})
         return 200, "cancelled" if kind == "cancel" else "returned"
 
