@@ -233,6 +233,7 @@ def profiles(args: argparse.Namespace) -> int:
 def ledger(args: argparse.Namespace) -> int:
     """`uniload ledger show ORDER_ID|summary`."""
     from uniware.ledger import Ledger
+    from uniware.lifecycle_ledger import order_history
 
     try:
         env = Settings.from_env()
@@ -248,7 +249,8 @@ def ledger(args: argparse.Namespace) -> int:
             if not entries:
                 return _fail(f"order {args.order_id} is not in the ledger {url}")
             for entry in entries:
-                print(json.dumps(_jsonable(entry), default=str))
+                history = order_history(book, entry.destination, entry.order_id)
+                print(json.dumps({**_jsonable(entry), **history}, default=str))
         else:
             for row in book.summary():
                 print(json.dumps(_jsonable(row), default=str))

@@ -101,6 +101,26 @@ def remember_items(
         return
 
 
+def order_history(ledger: Ledger, destination_key: str, order_id: str) -> dict[str, Any]:
+    """The order's items as posted and its changes (for ``uniload ledger show``; read only)."""
+    engine = ledger.engine
+    if not sa.inspect(engine).has_table(changes_table.name):  # a ledger from before
+        return {"items": [], "changes": []}
+    found: dict[str, Any] = {}
+    for name, table, order in (
+        ("items", items_table, items_table.c.position),
+        ("changes", changes_table, changes_table.c.created_at),
+    ):
+        query = sa.select(table).where(
+            table.c.destination == destination_key, table.c.order_id == order_id
+        )
+        with engine.begin() as conn:
+            rows = conn.execute(query.order_by(order)).all()
+        hidden = {"destination", "order_id", "position"}
+        found[name] = [{k: v for k, v in r._mapping.items() if k not in hidden} for r in rows]
+    return found
+
+
 def posted_orders(
     ledger: Ledger, destination: Destination, order_ids: Iterable[str]
 ) -> dict[str, PostedOrder]:

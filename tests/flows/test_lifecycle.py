@@ -10,6 +10,7 @@ of the re-export sends nothing. The fixture is the Oker layout with an `Item Sta
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from flows.cli import main
 from flows.upload import upload_orders
 from tests.flows.sandboxes import point_at
 from uniware.config import demo_credentials
@@ -82,7 +84,9 @@ def _failures(summary: dict[str, Any]) -> list[dict[str, str]]:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("prefect_harness", "env")
-def test_cancellations_after_posting_are_sent_once(tmp_path: Path, sandbox: SandboxProcess) -> None:
+def test_cancellations_after_posting_are_sent_once(
+    tmp_path: Path, sandbox: SandboxProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
     first = _run(tmp_path, FIXTURES / "oker-orders.csv")
     assert (first["orders_accepted"], first["rows_failed"], first["cancelled"]) == (4, 0, 0)
     before = len(_requests(sandbox))
@@ -116,6 +120,15 @@ def test_cancellations_after_posting_are_sent_once(tmp_path: Path, sandbox: Sand
     [changed] = _failures(second)  # the address edit: reported, never resent
     assert (changed["Order ID"], changed["error_stage"]) == ("OKR000091004", "sync")
     assert changed["error_reason"].startswith("changed after posting: update it in Uniware")
+
+    book = ["ledger", "--ledger", str(tmp_path / "ledger.db"), "show", "OKR000091002"]
+    assert main(book) == 0
+    [shown] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(i["item_id"], i["quantity"], i["cancelled"]) for i in shown["items"]] == [
+        ("OKI00009100201", 1, 0),
+        ("OKI00009100202", 3, 3),
+    ]
+    assert [(c["kind"], c["state"]) for c in shown["changes"]] == [("cancel", "accepted")]
 
     third = _run(tmp_path, FIXTURES / "oker-reexport.csv")
     assert _requests(sandbox)[before + len(new) :] == []  # a rerun sends nothing
