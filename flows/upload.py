@@ -143,6 +143,9 @@ def sync_task(
     except UniwareError as err:
         return Synced([], stopped=str(err))
     progress.finish("sync")
+    said = Counter(r.outcome for r in results)
+    if said:
+        get_run_logger().info("after posting: %s", ", ".join(f"{n} {k}" for k, n in said.items()))
     return Synced(results)
 
 
