@@ -255,6 +255,7 @@ def _ledger_action(book: Any, args: argparse.Namespace, url: str) -> int:
     """Print what one `uniload ledger` action asks for."""
     from flows.ledger_views import pending_line, scrub_url
     from uniware.ledger_schema import SCHEMA_VERSION
+    from uniware.lifecycle_ledger import order_history
 
     if args.action == "init":
         print(f"ledger ready at {scrub_url(url)} (schema version {SCHEMA_VERSION})")
@@ -269,7 +270,8 @@ def _ledger_action(book: Any, args: argparse.Namespace, url: str) -> int:
         if not entries:
             return _fail(f"order {args.order_id} is not in the ledger {url}")
         for entry in entries:
-            print(json.dumps(_jsonable(entry), default=str))
+            history = order_history(book, entry.destination, entry.order_id)
+            print(json.dumps({**_jsonable(entry), **history}, default=str))
     else:
         for row in book.summary():
             print(json.dumps(_jsonable(row), default=str))

@@ -11,6 +11,7 @@ STAGE_LABELS = {
     "validate": "validate rows",
     "build": "group & build orders",
     "post": "post to Uniware",
+    "sync": "send cancellations & returns",
     "report": "write report",
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,11 +13,13 @@ from flows.artifacts import PREVIEW_ROWS, publish_run_artifacts
 from flows.config import RunOptions
 from flows.pipeline import Validated
 from flows.reports import ReportStore, build_failure_tables
+from schemas.changes import ChangeResult
 from transforms.lines import FAILED
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Built
 from transforms.report import reason_entries, top_reasons
+from transforms.sync_report import count_sync, sync_errors, sync_outcomes
 
 if TYPE_CHECKING:  # a local check (uniload validate) needs neither httpx nor the ledger
     from uniware.delivery import Delivery
@@ -37,6 +39,7 @@ class RunReport:
     started: datetime
     seconds: float
     destination: str | None
+    synced: list[ChangeResult] = field(default_factory=list)  # the sync step's results
 
 
 def finish_run(run: RunReport, *, publish: bool = True) -> dict[str, Any]:
@@ -48,7 +51,9 @@ def finish_run(run: RunReport, *, publish: bool = True) -> dict[str, Any]:
     if not run.options.dry_run:  # an order with no answer at all is never silently dropped
         for order_id in run.built.payloads.order_ids:
             outcomes.setdefault(order_id, ("not_sent", NOT_SENT))
+    outcomes.update(sync_outcomes(run.synced))
     errors = validated.errors + post_errors(validated.lines, outcomes)
+    errors += sync_errors(validated.lines, run.synced)
     mark_failed(validated.lines, errors)
     summary = _summary(run, errors, outcomes)
     store = ReportStore(run.options.report_dir)
@@ -75,6 +80,7 @@ def nothing_to_do(run_id: str, options: RunOptions, *, source: str) -> dict[str,
         "finished_at": now,
         "duration_seconds": 0.0,
         **count_run(empty, [], {}, orders_built=0, dry_run=options.dry_run),
+        **count_sync([]),
         "errors_by_field": {},
         "warnings": 0,
         "warnings_by_reason": {},
@@ -118,6 +124,7 @@ def _summary(
         "finished_at": datetime.now(UTC).isoformat(),
         "duration_seconds": round(run.seconds, 3),
         **counts,
+        **count_sync(run.synced),
         "errors_by_field": dict(Counter(e.field for e in errors).most_common()),
         "warnings": sum(validated.warnings.values()),
         "warnings_by_reason": dict(validated.warnings.most_common()),

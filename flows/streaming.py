@@ -48,6 +48,7 @@ from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Payloads
 from transforms.report import failure_table, neutralise_formulas, reason_entries, summary_markdown
+from transforms.sync_report import count_sync
 from transforms.tally import PREVIEW_ROWS as PREVIEW_ROWS
 from transforms.tally import REASONS_KEPT as REASONS_KEPT
 from transforms.tally import XLSX_MAX_FAILURES as XLSX_MAX_FAILURES
@@ -278,6 +279,7 @@ def stream_summary(
         "finished_at": datetime.now(UTC).isoformat(),
         "duration_seconds": round(seconds, 3),
         **counts,
+        **count_sync([]),  # the sync step does not run in streaming mode (yet)
         "errors_by_field": dict(tally.fields.most_common()),
         "warnings": sum(tally.warnings.values()),
         "warnings_by_reason": dict(tally.warnings.most_common()),

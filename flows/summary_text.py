@@ -31,6 +31,7 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
         f"  rows failed      {s['rows_failed']:>8}  in {s['orders_failed']} orders"
         + (f"  ({by_stage})" if by_stage else "")
     )
+    lines += sync_line(s)
     fields = list(s.get("errors_by_field", {}).items())[:TOP_FIELDS]
     for field, count in fields:
         lines.append(f"      {count:>6}  {field or '(whole order)'}")
@@ -59,3 +60,19 @@ def outcome_message(summary: Mapping[str, Any]) -> str:
         return f"{failed} of {read} rows failed{top}"[:MAX_MESSAGE]
     verb = "valid (dry run)" if summary.get("dry_run") else "accepted"
     return f"all {read} rows {verb}"
+
+
+SYNC_KEYS = (
+    "cancelled",
+    "returned",
+    "cancel_failed",
+    "return_failed",
+    "changes_unanswered",
+    "changed_after_posting",
+)
+
+
+def sync_line(summary: Mapping[str, Any]) -> list[str]:
+    """What the sync step told Uniware about earlier orders (nothing when it had nothing)."""
+    said = [f"{key.replace('_', ' ')} {summary[key]}" for key in SYNC_KEYS if summary.get(key)]
+    return [f"  after posting    {', '.join(said)}"] if said else []

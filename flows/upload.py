@@ -27,6 +27,7 @@ from flows.progress import progress
 from flows.readers import RawExport
 from flows.reporting import RunReport, finish_run, nothing_to_do
 from flows.summary_text import outcome_message
+from schemas.changes import ChangeResult
 from transforms.payloads import Built
 from uniware.config import UniwareConfig
 from uniware.delivery import Delivery
@@ -107,6 +108,45 @@ def post_task(
         return Posted(seen, stopped=str(err))
     progress.finish("post")
     return Posted(deliveries)
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What the sync step did; `stopped` says why it stopped early (credentials refused)."""
+
+    results: list[ChangeResult]
+    stopped: str | None = None
+
+
+@task(name="sync-changes", cache_policy=NO_CACHE, persist_result=False)
+def sync_task(
+    validated: Validated,
+    built: Built,
+    posted: Posted,
+    config: UniwareConfig,
+    options: RunOptions,
+    run_id: str,
+) -> Synced:
+    """Send cancellations/returns of orders accepted in earlier runs, once each (ledger-keyed)."""
+    from flows.syncing import sync_changes
+
+    progress.start("sync")
+    try:
+        results = sync_changes(
+            validated.lines,
+            built.payloads,
+            posted.deliveries,
+            config=config,
+            options=options,
+            run_id=run_id,
+        )
+    except UniwareError as err:
+        return Synced([], stopped=str(err))
+    progress.finish("sync")
+    said = Counter(r.outcome for r in results)
+    if said:
+        get_run_logger().info("after posting: %s", ", ".join(f"{n} {k}" for k, n in said.items()))
+    return Synced(results)
 
 
 @task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
@@ -262,6 +302,9 @@ def _run_exports(
         posted = post_task(built.payloads, config, options, run_id)
         outcomes = Counter(d.outcome for d in posted.deliveries)
         logger.info("posted: %s", ", ".join(f"{n} {k}" for k, n in outcomes.items()) or "none")
+    synced = Synced([])
+    if config is not None and not posted.stopped:
+        synced = sync_task(validated, built, posted, config, options, run_id)
     run = RunReport(
         run_id=run_id,
         options=options,
@@ -271,12 +314,14 @@ def _run_exports(
         started=started,
         seconds=time.perf_counter() - clock,
         destination=config.base_url if config else None,
+        synced=synced.results,
     )
     summary = report_task(run)
     logger.info("%s; report: %s", outcome_message(summary), summary["report"])
-    if posted.stopped:
+    stopped = posted.stopped or synced.stopped
+    if stopped:
         raise RunStopped(
-            f"{posted.stopped}\nPosting stopped; what was sent is in the ledger and the report "
+            f"{stopped}\nPosting stopped; what was sent is in the ledger and the report "
             f"{summary['report']}. Nothing is lost: run again once this is fixed."
         )
     return summary

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Stage = Literal["read", "validate", "group", "build", "post"]
-STAGES: tuple[Stage, ...] = ("read", "validate", "group", "build", "post")
+Stage = Literal["read", "validate", "group", "build", "post", "sync"]
+STAGES: tuple[Stage, ...] = ("read", "validate", "group", "build", "post", "sync")
 
 
 @dataclass(frozen=True, slots=True)

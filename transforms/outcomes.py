@@ -8,10 +8,11 @@ from typing import Any
 
 import pandas as pd
 
-from transforms.errors import STAGES, RowError
+from transforms.errors import STAGES, RowError, Stage
 from transforms.lines import FAILED, FILE, ROW
 
-ACCEPTED_OUTCOMES = frozenset({"accepted", "already_accepted"})
+ACCEPTED_OUTCOMES = frozenset({"accepted", "already_accepted", "synced"})
+SYNC_STAGE_OUTCOMES = frozenset({"changed_after_posting"})  # set by the sync step
 
 
 def post_errors(lines: pd.DataFrame, outcomes: Mapping[str, tuple[str, str]]) -> list[RowError]:
@@ -19,11 +20,15 @@ def post_errors(lines: pd.DataFrame, outcomes: Mapping[str, tuple[str, str]]) ->
     failed = {o: m for o, (outcome, m) in outcomes.items() if outcome not in ACCEPTED_OUTCOMES}
     rows = lines[~lines[FAILED] & lines["order_id"].isin(list(failed))]
     return [
-        RowError(f, int(r), "post", "", "", failed[o], str(o), str(i))
+        RowError(f, int(r), _stage(outcomes[o][0]), "", "", failed[o], str(o), str(i))
         for f, r, o, i in zip(
             rows[FILE], rows[ROW], rows["order_id"], rows["order_item_id"], strict=True
         )
     ]
+
+
+def _stage(outcome: str) -> Stage:
+    return "sync" if outcome in SYNC_STAGE_OUTCOMES else "post"
 
 
 def count_run(
@@ -49,7 +54,7 @@ def count_run(
     rows_failed = len(first_stage)
     return {
         "rows_read": len(lines),
-        "rows_accepted": int(lines["order_id"].isin(accepted_ids).sum()),
+        "rows_accepted": int((lines["order_id"].isin(accepted_ids) & ~lines[FAILED]).sum()),
         "rows_already_accepted": int(lines["order_id"].isin(earlier_ids).sum()),
         "rows_failed": rows_failed,
         "rows_ready": len(lines) - rows_failed if dry_run else 0,

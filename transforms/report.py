@@ -177,6 +177,7 @@ def summary_markdown(summary: Mapping[str, Any], top_reasons: Sequence[ReasonCou
         [
             *_headline(summary),
             *_counts(summary),
+            *_sync(summary),
             *_by_stage(summary),
             *_by_file(summary),
             *_reasons(top_reasons),
@@ -197,6 +198,17 @@ def _headline(summary: Mapping[str, Any]) -> list[str]:
         f"- Warnings (values normalised): {_n(summary.get('warnings'))}",
         "",
     ]
+
+
+def _sync(summary: Mapping[str, Any]) -> list[str]:
+    """Cancellations and returns of earlier orders, when the run had any."""
+    keys = ("cancelled", "returned", "cancel_failed", "return_failed", "changes_unanswered")
+    said = [f"{key.replace('_', ' ')} {_n(summary.get(key))}" for key in keys if summary.get(key)]
+    if summary.get("changed_after_posting"):
+        said.append(
+            f"changed after posting (update in Uniware) {_n(summary['changed_after_posting'])}"
+        )
+    return [f"- After posting: {', '.join(said)}", ""] if said else []
 
 
 def _counts(summary: Mapping[str, Any]) -> list[str]:

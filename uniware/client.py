@@ -74,6 +74,22 @@ class UniwareClient:
         logger.debug("order %s: HTTP %d %s", payload.get("id"), answer.http_status, answer.status)
         return answer
 
+    async def post_cancel(self, body: Mapping[str, Any]) -> PostResponse:
+        """POST one cancellation (Post Cancel to UC); answered like an order."""
+        return await self._post_change(settings.CANCEL_PATH, body)
+
+    async def post_return(self, body: Mapping[str, Any]) -> PostResponse:
+        """POST one return (Post Return to UC); answered like an order."""
+        return await self._post_change(settings.RETURN_PATH, body)
+
+    async def _post_change(self, path: str, body: Mapping[str, Any]) -> PostResponse:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        response = await self._http.post(path, content=text.encode("utf-8"), headers=self._headers)
+        answer = read_response(response)
+        code = body.get("saleOrderCode")
+        logger.debug("%s %s: HTTP %d %s", path, code, answer.http_status, answer.status)
+        return answer
+
 
 def read_response(response: httpx.Response) -> PostResponse:
     """Turn any HTTP response into a ``PostResponse`` (odd bodies become failures)."""

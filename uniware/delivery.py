@@ -46,6 +46,7 @@ from uniware.client import PostResponse, UniwareClient
 from uniware.config import Destination
 from uniware.exceptions import CredentialsRefused, UniwareError, UniwareUnreachable
 from uniware.ledger import LOOKUP_CHUNK, Ledger, LedgerEntry, LedgerState, hash_payload
+from uniware.lifecycle_ledger import remember_items
 from uniware.owners import this_owner
 from uniware.retry import Attempts, RetryPolicy
 from uniware.throttle import Throttle
@@ -408,6 +409,8 @@ def _record(
     )
     if not held:  # our lease ran out and another run took the order over: its record stands
         logger.warning("order %s: claim taken over by another run; outcome not recorded", order.id)
+    elif outcome == "accepted":  # Uniware holds this very payload: remember its items
+        remember_items(run.ledger, run.destination, order.id, order.payload)
     return Delivery(order.id, outcome, message, tries.count, status)
 
 

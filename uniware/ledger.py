@@ -193,6 +193,8 @@ class Ledger:
         engine = sa.create_engine(url)
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
+        import uniware.lifecycle_ledger  # noqa: F401  (its tables join this metadata)
+
         ensure_schema(engine, metadata, _backfill)
         return cls(engine=engine, lease_seconds=lease_seconds)
 
@@ -200,6 +202,11 @@ class Ledger:
     def dialect(self) -> str:
         """``sqlite``, ``postgresql``, ..."""
         return self._engine.dialect.name
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine (uniware/lifecycle_ledger.py keeps its tables beside this one)."""
+        return self._engine
 
     def close(self) -> None:
         """Release every connection."""

@@ -17,7 +17,7 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-SCHEMA_VERSION: Final = 2  # 1: the ledger table alone; 2: claims with owner, lease and history
+SCHEMA_VERSION: Final = 3  # 1: ledger alone; 2: claims, leases, history; 3: items, changes
 SCHEMA_NAME: Final = "ledger"
 ADVISORY_LOCK_KEY: Final = 0x756E696C6F6164  # "uniload"
 

@@ -6,6 +6,8 @@ from typing import Final
 
 PRODUCTION_BASE_URL: Final = "https://genericproxy.unicommerce.com"
 ORDER_PATH: Final = "/uc/v1/order"
+CANCEL_PATH: Final = "/uc/v1/order/cancel"  # Post Cancel to UC
+RETURN_PATH: Final = "/uc/v1/returns"  # Post Return to UC
 
 HEADER_CLIENT_ID: Final = "clientid"
 HEADER_MERCHANT_ID: Final = "merchantid"

@@ -54,7 +54,15 @@ def test_a_valid_order_is_created_and_kept(sandbox: SandboxServer) -> None:
     assert response.message == "Order created successfully"
     assert inspect(sandbox, "/_sandbox/orders") == {"count": 1, "ids": ["OKR-1"]}
     kept = inspect(sandbox, "/_sandbox/orders/OKR-1")
-    assert kept == {"id": "OKR-1", "payload": make_order("OKR-1"), "requests": 1}
+    item = {"orderItemId": "OKR-1001-1", "productId": "SKU-RED-M", "variantId": "SKU-RED-M"}
+    states = {"quantity": 2, "cancelled": 0, "returned": 0, "open": 2}
+    assert kept == {
+        "id": "OKR-1",
+        "payload": make_order("OKR-1"),
+        "requests": 1,
+        "items": [{**item, **states}],
+        "returns": [],
+    }
 
 
 @pytest.mark.parametrize(
@@ -223,6 +231,7 @@ def test_requests_log_and_reset(sandbox: SandboxServer) -> None:
     assert inspect(sandbox, "/_sandbox/stats") == {
         "accepted": 0,
         "requests": 0,
+        "requests_by_kind": {},
         "duplicate_ids_received": [],
         "answer_lost_ids": [],
     }

@@ -1,4 +1,9 @@
-"""The sandbox's HTTP handler: auth, faults, contract, duplicates, facility map, inspection."""
+"""The sandbox's HTTP handler: auth, faults, contract, duplicates, facility map, inspection.
+
+Cancellations and returns (``/uc/v1/order/cancel``, ``/uc/v1/returns``) pass the same auth and
+fault gate as orders, are held to their contract (schemas/changes.py), then change the
+order's item states (uniware/sandbox/items.py) or are refused with a ``failure`` message.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from schemas.changes import check_cancel, check_return
 from schemas.contract import check_order
 from uniware import settings
-from uniware.sandbox.store import DROPPED_STATUS, Outcome, RequestRecord
+from uniware.sandbox.store import DROPPED_STATUS, Outcome, RequestKind, RequestRecord
 
 if TYPE_CHECKING:
     from uniware.sandbox.server import SandboxServer
@@ -22,6 +28,14 @@ if TYPE_CHECKING:
 SHOWN_VIOLATIONS: Final = 5
 ORDERS_PATH: Final = "/_sandbox/orders"
 CREATED_MESSAGE: Final = "Order created successfully"
+CHANGED_MESSAGES: Final = {
+    "cancel": "Successfully updated Order detail",
+    "return": "Return created successfully",
+}
+CHANGE_PATHS: Final[dict[str, RequestKind]] = {
+    settings.CANCEL_PATH: "cancel",
+    settings.RETURN_PATH: "return",
+}
 NOT_JSON: Final = object()  # the parse result of a body that is not JSON
 
 
@@ -41,6 +55,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == settings.ORDER_PATH:
             self._post_order(body, time.time())
+        elif path in CHANGE_PATHS:
+            self._post_change(CHANGE_PATHS[path], body, time.time())
         elif path == "/_sandbox/reset":
             self.server.store.reset()
             self._send(200, {"status": "success", "message": "sandbox reset", "data": None})
@@ -57,10 +73,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
         elif parts.path.startswith(ORDERS_PATH + "/"):
             self._get_order(unquote(parts.path[len(ORDERS_PATH) + 1 :]))
         elif parts.path == "/_sandbox/requests":
-            wanted = parse_qs(parts.query).get("id", [None])[0]
+            query = parse_qs(parts.query)
+            wanted, kind = query.get("id", [None])[0], query.get("kind", [None])[0]
             records = [
-                {"t": r.t, "id": r.order_id, "status": r.status, "outcome": r.outcome}
-                for r in store.requests(wanted)
+                {
+                    "t": r.t,
+                    "id": r.order_id,
+                    "status": r.status,
+                    "outcome": r.outcome,
+                    "kind": r.kind,
+                }
+                for r in store.requests(wanted, kind)
             ]
             self._send(200, {"requests": records})
         elif parts.path == "/_sandbox/stats":
@@ -73,7 +96,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if found is None:
             self._send(404, {"status": "failure", "message": f"no order {order_id!r}"})
         else:
-            body = {"id": found.id, "payload": found.payload, "requests": found.requests}
+            body = {
+                "id": found.id,
+                "payload": found.payload,
+                "requests": found.requests,
+                "items": found.items,
+                "returns": found.returns,
+            }
             self._send(200, body)
 
     def _post_order(self, body: bytes, received: float) -> None:
@@ -85,6 +114,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self, body: bytes, order_id: str | None, payload: object
     ) -> tuple[int, Outcome]:
         """Decide and send (or withhold) the answer; return what was done."""
+        stopped = self._gate(payload)
+        if stopped is not None:
+            return stopped
+        violations = check_order(cast(Mapping[str, Any], payload))  # it checks the type too
+        if violations:
+            return self._invalid(violations)
+        assert order_id is not None  # check_order requires a text id
+        return self._create(order_id, payload, body)
+
+    def _gate(self, payload: object) -> tuple[int, Outcome] | None:
+        """Auth, injected faults and JSON, as for every request: what was done, or None."""
         refusal = self._refusal()
         if refusal:
             self._fail(401, f"AUTHENTICATION_FAILURE: {refusal}")
@@ -95,14 +135,49 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if payload is NOT_JSON:
             self._fail(400, "INVALID_FORMAT: the request body is not a valid JSON document")
             return 400, "bad_json"
-        violations = check_order(cast(Mapping[str, Any], payload))  # it checks the type too
+        return None
+
+    def _invalid(self, violations: list[Any]) -> tuple[int, Outcome]:
+        shown = [f"{v.code}: {v.message}" for v in violations[:SHOWN_VIOLATIONS]]
+        more = len(violations) - len(shown)
+        self._fail(200, "; ".join(shown) + (f" (and {more} more)" if more > 0 else ""))
+        return 200, "invalid"
+
+    def _post_change(self, kind: RequestKind, body: bytes, received: float) -> None:
+        payload = _json(body)
+        code = payload.get("saleOrderCode") if isinstance(payload, dict) else None
+        status, outcome = self._answer_change(kind, payload)
+        order_id = code if isinstance(code, str) else None
+        self.server.store.log_request(RequestRecord(received, order_id, status, outcome, kind))
+
+    def _answer_change(self, kind: RequestKind, payload: Any) -> tuple[int, Outcome]:
+        """Gate, contract, then the change to the order's item states (or why not)."""
+        stopped = self._gate(payload)
+        if stopped is not None:
+            return stopped
+        violations = (check_cancel if kind == "cancel" else check_return)(payload)
         if violations:
-            shown = [f"{v.code}: {v.message}" for v in violations[:SHOWN_VIOLATIONS]]
-            more = len(violations) - len(shown)
-            self._fail(200, "; ".join(shown) + (f" (and {more} more)" if more > 0 else ""))
-            return 200, "invalid"
-        assert order_id is not None  # check_order requires a text id
-        return self._create(order_id, payload, body)
+            return self._invalid(violations)
+        store, order_id = self.server.store, payload["saleOrderCode"]
+        if kind == "cancel":
+            units = [
+                (f"{i['productId']}/{i['variantId']}", i["quantity"])
+                for i in payload["cancelledSkuCodes"]
+            ]
+            refused = store.cancel(order_id, units)
+        else:
+            returned = [
+                (i["channelProductId"], i["quantity"]) for i in payload.get("orderItems") or []
+            ]
+            refused = store.add_return(order_id, payload["returnID"], payload["type"], returned)
+        if refused:
+            self._fail(200, refused)
+            return 200, "refused"
+        if self.server.dice.drop_after_commit():
+            self._drop()
+            return DROPPED_STATUS, "accepted_answer_dropped"
+        self._send(200, {"status": "success", "message": CHANGED_MESSAGES[kind], "data": None})
+        return 200, "cancelled" if kind == "cancel" else "returned"
 
     def _create(self, order_id: str, payload: Any, body: bytes) -> tuple[int, Outcome]:
         store = self.server.store
@@ -196,11 +271,18 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client is gone (killed): what was done is logged
 
 
+def _json(body: bytes) -> Any:
+    """The parsed body, or NOT_JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return NOT_JSON
+
+
 def _parse(body: bytes) -> tuple[str | None, object]:
     """(order id if any, parsed JSON or NOT_JSON)."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    payload = _json(body)
+    if payload is NOT_JSON:
         return None, NOT_JSON
     order_id = payload.get("id") if isinstance(payload, dict) else None
     return (order_id if isinstance(order_id, str) else None), payload

@@ -1,13 +1,17 @@
-"""The sandbox's memory in SQLite: accepted orders and a log of every order request."""
+"""The sandbox's memory in SQLite: accepted orders, their item states, a log of every request."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
+
+from uniware.sandbox import items
 
 Outcome = Literal[
     "accepted",
@@ -22,7 +26,11 @@ Outcome = Literal[
     "duplicate",
     "invalid_facility",
     "not_found",
+    "cancelled",
+    "returned",
+    "refused",
 ]
+RequestKind = Literal["order", "cancel", "return"]
 DROPPED_STATUS: Final = 0
 IN_MEMORY: Final = ":memory:"
 
@@ -52,15 +60,18 @@ class RequestRecord:
     order_id: str | None
     status: int
     outcome: Outcome
+    kind: RequestKind = "order"
 
 
 @dataclass(frozen=True)
 class AcceptedOrder:
-    """An order the sandbox created, with how many requests arrived for its id."""
+    """An order the sandbox created, how many requests arrived for its id, its item states."""
 
     id: str
     payload: dict[str, Any]
     requests: int
+    items: list[dict[str, Any]] = field(default_factory=list)
+    returns: list[dict[str, Any]] = field(default_factory=list)
 
 
 class SandboxStore:
@@ -73,7 +84,10 @@ class SandboxStore:
         self._db = sqlite3.connect(str(db_path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + items.SCHEMA)
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(requests)")]
+        if "kind" not in columns:  # a sandbox file from before cancellations and returns
+            self._db.execute("ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT 'order'")
 
     def close(self) -> None:
         """Release the database."""
@@ -83,7 +97,9 @@ class SandboxStore:
     def reset(self) -> None:
         """Forget every order and request."""
         with self._lock:
-            self._db.executescript("DELETE FROM orders; DELETE FROM requests;")
+            self._db.executescript(
+                "DELETE FROM orders; DELETE FROM requests; DELETE FROM items; DELETE FROM returns;"
+            )
 
     def has_order(self, order_id: str) -> bool:
         """Whether an order with this id was already created."""
@@ -93,19 +109,42 @@ class SandboxStore:
 
     def accept(self, order_id: str, payload: str, t: float) -> bool:
         """Store a new order; False (nothing stored) when the id already exists."""
-        with self._lock:
+        with self._lock, self._transaction():
             cursor = self._db.execute(
                 "INSERT OR IGNORE INTO orders (id, payload, accepted_at) VALUES (?, ?, ?)",
                 (order_id, payload, t),
             )
+            if cursor.rowcount == 1:
+                items.record_items(self._db, order_id, payload)
         return cursor.rowcount == 1
+
+    def cancel(self, order_id: str, units: list[items.Unit]) -> str:
+        """Cancel ``(productId/variantId, units)`` of an order: "" when done, else why not."""
+        with self._lock, self._transaction():
+            return items.cancel(self._db, order_id, units)
+
+    def add_return(self, order_id: str, return_id: str, kind: str, units: list[items.Unit]) -> str:
+        """Record a return of ``(productId, units)`` (all open units if none): "" or why not."""
+        with self._lock, self._transaction():
+            return items.add_return(self._db, order_id, return_id, kind, units)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction (the connection is in autocommit mode otherwise)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def log_request(self, record: RequestRecord) -> None:
         """Append one request to the log."""
         with self._lock:
             self._db.execute(
-                "INSERT INTO requests (t, order_id, status, outcome) VALUES (?, ?, ?, ?)",
-                (record.t, record.order_id, record.status, record.outcome),
+                "INSERT INTO requests (t, order_id, status, outcome, kind) VALUES (?, ?, ?, ?, ?)",
+                (record.t, record.order_id, record.status, record.outcome, record.kind),
             )
 
     def accepted_ids(self) -> list[str]:
@@ -120,16 +159,22 @@ class SandboxStore:
             row = self._db.execute("SELECT payload FROM orders WHERE id = ?", (order_id,))
             found = row.fetchone()
             count = self._db.execute(
-                "SELECT COUNT(*) FROM requests WHERE order_id = ?", (order_id,)
+                "SELECT COUNT(*) FROM requests WHERE order_id = ? AND kind = 'order'", (order_id,)
             ).fetchone()[0]
-        return None if found is None else AcceptedOrder(order_id, json.loads(found[0]), count)
+            states = items.item_states(self._db, order_id)
+            returns = items.returns_of(self._db, order_id)
+        if found is None:
+            return None
+        return AcceptedOrder(order_id, json.loads(found[0]), count, states, returns)
 
-    def requests(self, order_id: str | None = None) -> list[RequestRecord]:
-        """The request log, oldest first (only ``order_id``'s requests when given)."""
-        query = "SELECT t, order_id, status, outcome FROM requests"
+    def requests(self, order_id: str | None = None, kind: str | None = None) -> list[RequestRecord]:
+        """The request log, oldest first (only ``order_id``'s / ``kind``'s requests when given)."""
+        query = "SELECT t, order_id, status, outcome, kind FROM requests WHERE 1 = 1"
         params: tuple[str, ...] = ()
         if order_id is not None:
-            query, params = query + " WHERE order_id = ?", (order_id,)
+            query, params = query + " AND order_id = ?", (order_id,)
+        if kind is not None:
+            query, params = query + " AND kind = ?", (*params, kind)
         with self._lock:
             rows = self._db.execute(query + " ORDER BY seq", params).fetchall()
         return [RequestRecord(*row) for row in rows]
@@ -139,11 +184,13 @@ class SandboxStore:
         with self._lock:
             accepted = self._db.execute("SELECT COUNT(*) FROM orders").fetchone()[0]
             requests = self._db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+            by_kind = dict(self._db.execute("SELECT kind, COUNT(*) FROM requests GROUP BY kind"))
             duplicates = self._ids_with("duplicate")
             lost = self._ids_with("accepted_answer_dropped")
         return {
             "accepted": accepted,
             "requests": requests,
+            "requests_by_kind": by_kind,
             "duplicate_ids_received": duplicates,
             "answer_lost_ids": lost,
         }

@@ -1,0 +1,121 @@
+"""The `sync` step: tell Uniware what changed since earlier runs on orders it accepted.
+
+After posting, every order of this run's export that the ledger remembers as accepted (item by
+item) is compared with the export: cancellations and returns are planned
+(transforms/lifecycle.py) and sent once each (uniware/changes.py) through a throttle built like
+posting's (same rate, concurrency and shared limit); any other difference from the accepted
+version (address, prices...) is reported "changed after posting", never resent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from flows.config import RunOptions
+from flows.posting import PrefectRateLimit
+from schemas.changes import ChangeResult, PostedOrder
+from transforms.lifecycle import CHANGED, plan_changes, restore_posted
+from uniware.changes import send_changes
+from uniware.client import UniwareClient
+from uniware.config import Destination, UniwareConfig
+from uniware.delivery import Delivery
+from uniware.ledger import Ledger, hash_payload
+from uniware.lifecycle_ledger import change_states, posted_orders
+from uniware.retry import RetryPolicy
+from uniware.throttle import Throttle
+
+OTHER_CHANGES = "address, prices or other details differ from the version Uniware accepted"
+IN_SYNC = "accepted in an earlier run; Uniware has been told of its cancellations and returns"
+
+
+def sync_changes(
+    lines: pd.DataFrame,
+    payloads: Iterable[dict[str, Any]],
+    deliveries: Sequence[Delivery],
+    *,
+    config: UniwareConfig,
+    options: RunOptions,
+    run_id: str,
+) -> list[ChangeResult]:
+    """Plan and send the changes of earlier-accepted orders; one result per change or note."""
+    return asyncio.run(_sync(lines, payloads, deliveries, config, options, run_id))
+
+
+async def _sync(
+    lines: pd.DataFrame,
+    payloads: Iterable[dict[str, Any]],
+    deliveries: Sequence[Delivery],
+    config: UniwareConfig,
+    options: RunOptions,
+    run_id: str,
+) -> list[ChangeResult]:
+    destination = config.destination
+    ledger = Ledger.open(options.ledger)
+    try:
+        posted = posted_orders(ledger, destination, _candidates(lines, deliveries))
+        if not posted:
+            return []
+        states = change_states(ledger, destination, posted)
+        plan = plan_changes(
+            lines, posted, done={k for k, (s, _) in states.items() if s == "accepted"}
+        )
+        changed = {d.order_id for d in deliveries if d.outcome == "changed_since_accepted"}
+        results = plan.unsendable + _other_changes(payloads, changed, posted, ledger, destination)
+        if not plan.changes:
+            return results
+        shared = PrefectRateLimit(options.shared_limit) if options.shared_limit else None
+        throttle = Throttle(rate=options.rate, concurrency=options.concurrency, shared=shared)
+        async with httpx.AsyncClient(
+            base_url=config.base_url, timeout=config.timeout_seconds
+        ) as http:
+            client = UniwareClient(http, credentials=config.credentials)
+            return results + await send_changes(
+                plan.changes,
+                client=client,
+                ledger=ledger,
+                destination=destination,
+                run_id=run_id,
+                throttle=throttle,
+                retry=RetryPolicy(),
+            )
+    finally:
+        ledger.close()
+
+
+def _candidates(lines: pd.DataFrame, deliveries: Sequence[Delivery]) -> list[str]:
+    """Order ids that may have changed since accepted: not accepted as they stand now.
+
+    An order accepted in this run, or found accepted with this very payload, is as posted.
+    """
+    settled = {d.order_id for d in deliveries if d.outcome in ("accepted", "already_accepted")}
+    order_ids = lines["order_id"].dropna().astype("str").unique().tolist()
+    return [order_id for order_id in order_ids if order_id not in settled]
+
+
+def _other_changes(
+    payloads: Iterable[dict[str, Any]],
+    changed: set[str],
+    posted: dict[str, PostedOrder],
+    ledger: Ledger,
+    destination: Destination,
+) -> list[ChangeResult]:
+    """Changed orders: ``in_sync`` when only statuses and quantities differ, else reported."""
+    wanted = changed & set(posted)
+    if not wanted:
+        return []
+    accepted = ledger.accepted_hashes(destination, wanted)
+    found = []
+    for payload in payloads:
+        order_id = payload.get("id")
+        if order_id in wanted and order_id in accepted:
+            if hash_payload(restore_posted(payload, posted[order_id])) == accepted[order_id]:
+                found.append(ChangeResult(order_id, "in_sync", IN_SYNC))
+            else:
+                message = CHANGED.format(detail=OTHER_CHANGES)
+                found.append(ChangeResult(order_id, "changed_after_posting", message))
+    return found
