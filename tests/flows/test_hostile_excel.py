@@ -56,14 +56,14 @@ def test_empty_rows_in_the_middle_keep_row_numbers(tmp_path: Path) -> None:
 
 
 def test_a_cell_past_the_declared_columns_is_read(tmp_path: Path) -> None:
-    rows = [(1, [*HEADER, "Notes"]), (2, ["OD-1", "A", 1, 5, 560001, "fragile"])]
+    rows: list[Row] = [(1, [*HEADER, "Notes"]), (2, ["OD-1", "A", 1, 5, 560001, "fragile"])]
     path = write_crafted_xlsx(tmp_path / "orders.xlsx", rows, dimension="A1:C2")
     assert read_export(path).table.loc[2, "Notes"] == "fragile"
 
 
 @pytest.mark.parametrize("order", [[3, 2], [2, 2]], ids=["out-of-order", "twice"])
 def test_rows_out_of_order_or_twice_are_refused(tmp_path: Path, order: list[int]) -> None:
-    rows = [(1, list(HEADER)), *[(n, [f"OD-{n}", "A", 1, 5, 1]) for n in order]]
+    rows: list[Row] = [(1, list(HEADER)), *[(n, [f"OD-{n}", "A", 1, 5, 1]) for n in order]]
     path = write_crafted_xlsx(tmp_path / "orders.xlsx", rows, dimension="A1:E3")
     with pytest.raises(UnreadableExport, match=r"orders\.xlsx.*sheet row 2"):
         read_export(path)
