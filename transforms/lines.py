@@ -179,8 +179,11 @@ def _parse(
         values, expected = _parse_kind(distinct, kind, profile)
         if kind == "number":
             empty |= parse.not_applicable(distinct)
-        bad = (values.isna() & ~empty).to_numpy()[codes]
+        bad_distinct = values.isna() & ~empty
+        wild = _out_of_range(distinct, bad_distinct, kind, profile)
+        bad = (bad_distinct & ~wild).to_numpy()[codes]
         errors += _parse_errors(column[bad], columns.label(name), expected, file=file)
+        errors += _range_errors(column[wild.to_numpy()[codes]], columns.label(name), kind, file)
         typed[name] = pd.Series(values.array.take(codes), index=text.index)
     return typed
 
@@ -204,6 +207,32 @@ def _parse_kind(distinct: pd.Series, kind: FieldKind, profile: Profile) -> tuple
     if kind == "integer":
         return parse.parse_integers(distinct), "a whole number"
     return parse.parse_booleans(distinct), "true or false"
+
+
+def _out_of_range(
+    distinct: pd.Series, bad: pd.Series, kind: FieldKind, profile: Profile
+) -> pd.Series:
+    """Among the distinct cells that did not parse, those that are values out of range."""
+    wild = pd.Series(False, index=distinct.index)
+    if not bad.any() or kind not in ("datetime", "number"):
+        return wild
+    cells = distinct[bad]
+    if kind == "datetime":
+        wild[bad] = parse.dates_out_of_range(cells, formats=profile.dates.formats)
+    else:
+        wild[bad] = parse.numbers_out_of_range(cells)
+    return wild
+
+
+def _range_errors(bad: pd.Series, label: str, kind: FieldKind, file: str) -> list[RowError]:
+    if kind == "datetime":
+        reason = "date out of range: must be in the years 1900 to 2199"
+    else:
+        reason = f"number out of range: must be at most {parse.MAX_AMOUNT:,.0f}"
+    return [
+        RowError(file, int(row), "validate", label, str(value), f"{reason}, got {value!r}")
+        for row, value in zip(bad.index.tolist(), bad.tolist(), strict=True)
+    ]
 
 
 def _example(formats: list[str]) -> str:

@@ -16,6 +16,7 @@ from transforms.errors import RowError
 
 EARLIEST: Final = pd.Timestamp("2000-01-01", tz="UTC")
 FUTURE_TOLERANCE: Final = timedelta(days=1)
+SLA_HORIZON: Final = timedelta(days=3 * 366)  # a dispatch promise years ahead is a typo
 _NUMBER: Final = r"[-+]?\d+(?:\.\d+)?"
 _SCHEMA: Final = OrderLine.to_schema()
 _TEXT_COLUMNS: Final = tuple(name for name in _SCHEMA.columns if FIELDS[name] == "text")
@@ -118,6 +119,7 @@ def _date_errors(
         (dates < EARLIEST, "order date is before 2000: check the date format"),
         (dates > latest, "order date is in the future: check the date and its time zone"),
         (typed["sla"] < dates, "SLA date is before the order date"),
+        (typed["sla"] > dates + SLA_HORIZON, "SLA date is more than 3 years after the order date"),
     ):
         label = columns.label("sla" if reason.startswith("SLA") else "order_date")
         name = "sla" if reason.startswith("SLA") else "order_date"
