@@ -35,6 +35,7 @@ from uniware.client import PostResponse, UniwareClient
 from uniware.config import Destination
 from uniware.exceptions import CredentialsRefused, UniwareError, UniwareUnreachable
 from uniware.ledger import LOOKUP_CHUNK, Ledger, LedgerState, hash_payload
+from uniware.redact import redact
 from uniware.retry import Attempts, RetryPolicy
 from uniware.throttle import Throttle
 
@@ -246,7 +247,8 @@ def _record(
     state: LedgerState,
     kept: str | None = None,
 ) -> Delivery:
-    """Commit the ledger outcome and return the matching Delivery."""
+    """Commit the ledger outcome and return the matching Delivery (message scrubbed)."""
+    message = redact(message)
     status = None if tries.answer is None else tries.answer.http_status
     run.ledger.record_outcome(
         run.destination,

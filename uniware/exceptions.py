@@ -15,9 +15,14 @@ exception takes one message argument, so it pickles (Prefect may move it between
 
 from __future__ import annotations
 
+from uniware.redact import redact
+
 
 class UniwareError(Exception):
     """A Uniware-side failure of the whole run; ``str(err)`` is shown to the seller as is."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(redact(message))  # no key nor URL password in any message
 
 
 class ConfigurationError(UniwareError):

@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-Behaviour = Callable[[socket.socket], None]
+Behaviour = Callable[[socket.socket, bytes], None]
+"""Writes the answer to a request (given whole, head and body) on its connection."""
 
 
 def reply(status: int, body: bytes, content_type: str = "application/json") -> Behaviour:
     """A complete answer, then the connection is closed."""
 
-    def send(conn: socket.socket) -> None:
+    def send(conn: socket.socket, request: bytes) -> None:
         head = (
             f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -38,7 +39,13 @@ DUPLICATE = uniware("failure", "DUPLICATE_SALE_ORDER: order already exists")
 CREATED = uniware("success", "Sale order created")
 
 
-def cut_off(conn: socket.socket) -> None:
+def echo(conn: socket.socket, request: bytes) -> None:
+    """A failure whose message quotes the request's headers back (the key among them)."""
+    head = request.partition(b"\r\n\r\n")[0].decode("latin-1")
+    uniware("failure", f"INVALID_REQUEST: could not process {head}")(conn, request)
+
+
+def cut_off(conn: socket.socket, request: bytes) -> None:
     """Headers promising 1000 bytes, then 20 of them and a closed connection."""
     conn.sendall(
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
@@ -46,7 +53,7 @@ def cut_off(conn: socket.socket) -> None:
     conn.sendall(b'{"status": "success"')
 
 
-def drip(conn: socket.socket) -> None:
+def drip(conn: socket.socket, request: bytes) -> None:
     """Headers promising 100,000 bytes, then one byte every 0.2 s (for at most 60 s)."""
     conn.sendall(
         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
@@ -88,7 +95,7 @@ class HostileServer:
             index = len(self.requests)
             self.requests.append(head + b"\r\n\r\n" + body)
             try:
-                self.script[min(index, len(self.script) - 1)](conn)
+                self.script[min(index, len(self.script) - 1)](conn, self.requests[-1])
             except OSError:  # the client stopped reading (a cap or deadline): as it should
                 return
 
