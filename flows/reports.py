@@ -150,6 +150,13 @@ class ReportStore:
             )
         return run_id
 
+    def probe_run_folder(self, run_id: str, size: int) -> None:
+        """Create one run's folder and write then remove a ``size``-byte probe file in it."""
+        folder = self._make_folder(run_id)
+        probe = posixpath.join(folder, ".write-probe")
+        self._write(folder, ".write-probe", b"\0" * size)
+        self._fs.rm_file(probe)
+
     def download(self, run_id: str | None, to: Path) -> list[Path]:
         """Copy one run's report files (the latest run's when None) into the folder `to`."""
         folder = self._folder(self.resolve_run(run_id))

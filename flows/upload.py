@@ -20,6 +20,7 @@ from flows.config import RunOptions, load_facility_map
 from flows.exceptions import UniloadError
 from flows.inbox import file_away, ready_files
 from flows.pipeline import Validated, group_and_build, read_exports, validate_exports
+from flows.preflight import check_ledger, check_report_location
 from flows.profiles import load_profiles
 from flows.progress import progress
 from flows.readers import RawExport
@@ -177,6 +178,9 @@ def _run(
     run_id = current_run_id()
     config = None if options.dry_run else UniwareConfig.from_env()
     load_facility_map(options.facility_map)  # fail on a bad map before reading anything
+    check_report_location(options.report_dir, run_id)  # and on a report or ledger it cannot
+    if config is not None:  # write, before any order is sent
+        check_ledger(options.ledger)
     if options.chunk_rows is not None:  # streaming mode: one export file, chunk by chunk
         from flows.streaming import stream_export
 

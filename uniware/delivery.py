@@ -29,11 +29,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
+from sqlite3 import Error as SqliteError
 from typing import Any, Final, Literal
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from uniware.client import PostResponse, UniwareClient
 from uniware.config import Destination
-from uniware.exceptions import CredentialsRefused, UniwareError, UniwareUnreachable
+from uniware.exceptions import CredentialsRefused, LedgerFailed, UniwareError, UniwareUnreachable
 from uniware.ledger import LOOKUP_CHUNK, Ledger, LedgerState, hash_payload
 from uniware.redact import redact
 from uniware.retry import Attempts, RetryPolicy
@@ -50,6 +53,7 @@ CHANGED: Final = (
     "was not sent again. Uniware keeps the version it accepted: change the order in Uniware, or "
     "post the new version under a new order id"
 )
+LEDGER_ERRORS: Final = (SQLAlchemyError, SqliteError, OSError)
 NOT_SENT: Final = "not sent: the run stopped before this order ({reason})"
 
 
@@ -152,7 +156,11 @@ def _next_order(source: Iterator[Mapping[str, Any]], run: _Run) -> _Order | None
                 orders.append(_Order(order_id, payload, hash_payload(payload)))
             else:
                 run.report(Delivery(str(order_id or ""), "failed", "payload has no text 'id'"))
-        accepted = run.ledger.accepted_hashes(run.destination, [order.id for order in orders])
+        try:
+            accepted = run.ledger.accepted_hashes(run.destination, [o.id for o in orders])
+        except LEDGER_ERRORS as error:  # nothing is sent unchecked: these end "not sent"
+            run.halt(LedgerFailed.at(run.ledger.location, error))
+            accepted = {}
         for order in orders:
             if order.id in accepted:
                 run.report(_skipped(order, accepted[order.id]))
@@ -170,9 +178,14 @@ def _skipped(order: _Order, accepted_hash: str) -> Delivery:
 
 async def _deliver(order: _Order, run: _Run) -> Delivery:
     """Commit the intent, send with retries, record and return the outcome."""
-    prior = run.ledger.record_intent(
-        run.destination, order.id, payload_hash=order.hash, run_id=run.run_id
-    )
+    try:
+        run.ledger.check_in_place()
+        prior = run.ledger.record_intent(
+            run.destination, order.id, payload_hash=order.hash, run_id=run.run_id
+        )
+    except LEDGER_ERRORS as error:
+        run.halt(LedgerFailed.at(run.ledger.location, error))
+        return Delivery(order.id, "not_sent", NOT_SENT.format(reason=run.stop))
     if prior is not None and prior.state == "accepted":  # another process got there first
         return _skipped(order, prior.payload_hash)
     unsure = {prior.payload_hash} if prior is not None and prior.state == "sending" else set()
@@ -250,15 +263,19 @@ def _record(
     """Commit the ledger outcome and return the matching Delivery (message scrubbed)."""
     message = redact(message)
     status = None if tries.answer is None else tries.answer.http_status
-    run.ledger.record_outcome(
-        run.destination,
-        order.id,
-        state=state,
-        message=message,
-        attempts=tries.count,
-        http_status=status,
-        payload_hash=kept,
-    )
+    try:
+        run.ledger.record_outcome(
+            run.destination,
+            order.id,
+            state=state,
+            message=message,
+            attempts=tries.count,
+            http_status=status,
+            payload_hash=kept,
+        )
+    except LEDGER_ERRORS as error:  # the intent stays "sending": a rerun settles the order
+        run.halt(LedgerFailed.at(run.ledger.location, error))
+        message = f"{message} (not recorded in the ledger, which failed: a rerun settles it)"
     return Delivery(order.id, outcome, message, tries.count, status)
 
 
