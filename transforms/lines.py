@@ -23,6 +23,7 @@ ROW: Final = "_row"
 FAILED: Final = "_failed"
 DEFAULT_SLA_HOURS: Final = 48
 DATE_TEXTS: Final = ("order_date", "sla")
+IDS: Final = frozenset({"order_id", "order_item_id"})
 EMPTY_DTYPES: Final = {
     "text": "object",
     "datetime": "datetime64[ns, UTC]",
@@ -137,6 +138,15 @@ def _normalise(text: pd.DataFrame, columns: ColumnMap, warnings: Counter[str]) -
         else:
             fixed, stripped = normalize.strip_column(text[name])
             _count(warnings, columns, name, "surrounding spaces removed", stripped)
+            if name in IDS:
+                fixed, changed = normalize.per_unique(fixed, normalize.fix_id)
+                _count(
+                    warnings,
+                    columns,
+                    name,
+                    "invisible or look-alike characters normalised",
+                    changed,
+                )
         text[name] = fixed
     return text
 
