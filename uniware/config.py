@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -132,7 +133,7 @@ class UniwareConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", normalise_base_url(self.base_url))
-        if not self.timeout_seconds > 0:
+        if not 0 < self.timeout_seconds < math.inf:  # nan and inf fail too
             raise ConfigurationError(
                 f"{settings.ENV_TIMEOUT_SECONDS} must be a number of seconds above 0, "
                 f"got {self.timeout_seconds!r}"
