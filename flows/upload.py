@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE  # tables pass between tasks in memory: never hash
 from prefect.client.schemas.objects import State
 from prefect.states import Failed
+from prefect.utilities.annotations import quote
 
 from flows import settings
 from flows.config import RunOptions, load_facility_map
@@ -192,7 +193,8 @@ def _run(
     else:
         exports = read_task(list(paths), options)
     validated = validate_task(exports, options)
-    built = build_task(validated, options)
+    # quote(): Prefect does not walk every row and error of a task's inputs (issue 17)
+    built = build_task(quote(validated), options, return_state=False)
     logger.info(
         "%d rows read, %d orders ready, %d rows failed before posting",
         len(validated.lines),
@@ -201,7 +203,7 @@ def _run(
     )
     posted = Posted([])
     if config is not None and built.payloads:
-        posted = post_task(built.payloads, config, options, run_id)
+        posted = post_task(quote(built.payloads), config, options, run_id)
     run = RunReport(
         run_id=run_id,
         options=options,
@@ -212,7 +214,7 @@ def _run(
         seconds=time.perf_counter() - clock,
         destination=config.base_url if config else None,
     )
-    summary = report_task(run)
+    summary = report_task(quote(run), return_state=False)
     if posted.stopped:
         raise RunStopped(
             f"{posted.stopped}\nPosting stopped; what was sent is in the ledger and the report "

@@ -99,10 +99,10 @@ def _label_derived(columns: ColumnMap, profile: Profile) -> None:
 
 def _with_ids(errors: list[RowError], text: pd.DataFrame) -> list[RowError]:
     """Name the order and item of each error's row, so the report can be sorted by order."""
-    orders, items = text["order_id"], text["order_item_id"]
-    return [
-        replace(e, order_id=str(orders.at[e.row]), item_id=str(items.at[e.row])) for e in errors
-    ]
+    rows = text.index.tolist()  # plain dicts: one pandas look-up per error is minutes at scale
+    orders = dict(zip(rows, text["order_id"].tolist(), strict=True))
+    items = dict(zip(rows, text["order_item_id"].tolist(), strict=True))
+    return [replace(e, order_id=str(orders[e.row]), item_id=str(items[e.row])) for e in errors]
 
 
 def _without_copied_billing(

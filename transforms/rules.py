@@ -58,8 +58,11 @@ def _schema_errors(
     # check, row), so the order of a row's errors does not depend on the other rows.
     cases = cases[cases["column"].isin(text.columns)].sort_index(kind="stable")
     out: list[RowError] = []
+    cells: dict[str, dict[int, object]] = {}  # per column, row -> cell, built once
     for name, check, row in zip(cases["column"], cases["check"], cases["index"], strict=True):
-        value = str(text.at[row, name])
+        if name not in cells:
+            cells[name] = dict(zip(text.index.tolist(), text[name].tolist(), strict=True))
+        value = str(cells[name][row])
         reason = explain(name, str(check), value)
         out.append(RowError(file, int(row), "validate", columns.label(name), value, reason))
     return out
