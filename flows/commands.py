@@ -37,7 +37,9 @@ EXPECTED_FAILURES = (UniloadError, UniwareError)
 
 
 def _fail(message: str) -> int:
-    print(f"uniload: {message}", file=sys.stderr)
+    from uniware.redact import redact
+
+    print(f"uniload: {redact(message)}", file=sys.stderr)
     return EXIT_RUN_FAILED
 
 

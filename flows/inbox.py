@@ -34,13 +34,24 @@ def ready_files(
     now = time.time() if now is None else now
     ready = []
     for path in sorted(inbox.iterdir()):
-        if not path.is_file() or path.name.startswith((".", "~$")):
+        if not lives_in(path, inbox) or path.name.startswith((".", "~$")):
             continue
         if path.suffix.lower() in PARTIAL_SUFFIXES or path.suffix.lower() not in EXPORT_SUFFIXES:
             continue
-        if now - path.stat().st_mtime >= settle_seconds:
+        try:
+            modified = path.stat().st_mtime
+        except FileNotFoundError:
+            continue  # another run claimed it while this one was listing
+        if now - modified >= settle_seconds:
             ready.append(path)
     return ready
+
+
+def lives_in(path: Path, inbox: Path) -> bool:
+    """A regular file of the inbox itself: no link (to a file elsewhere or not), no folder."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    return path.resolve().parent == inbox.resolve()
 
 
 def claim_files(inbox: Path, *, run_id: str, settle_seconds: float = SETTLE_SECONDS) -> list[Path]:

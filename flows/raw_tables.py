@@ -23,6 +23,7 @@ from collections.abc import Collection, Sequence
 import pandas as pd
 
 from flows.exceptions import UnreadableExport
+from transforms.columns import header_key
 
 HEADER_SCAN_ROWS = 20
 MIN_HINTED_CELLS = 3
@@ -92,15 +93,26 @@ def header_names(cells: Sequence[str], name: str, *, width: int = 0) -> list[str
     names = [text or f"Column {column_letter(i)}" for i, text in enumerate(names)]
     seen: dict[str, int] = {}
     for index, text in enumerate(names):
-        if text in seen:
-            first, second = column_letter(seen[text]), column_letter(index)
-            raise unreadable(
-                name,
-                f'the header "{text}" appears twice, in columns {first} and {second}',
-                "rename or delete one of the two columns and save the file again",
-            )
-        seen[text] = index
+        key = header_key(text)
+        if key in seen:
+            raise twice(name, names[seen[key]], seen[key], text, index)
+        seen[key] = index
     return names
+
+
+def twice(name: str, first: str, first_index: int, second: str, second_index: int) -> Exception:
+    """Two header cells naming one column (exactly, or but for case, spaces, look-alikes)."""
+    where = f"columns {column_letter(first_index)} and {column_letter(second_index)}"
+    if first == second:
+        problem = f'the header "{first}" appears twice, in {where}'
+    else:
+        problem = (
+            f"the headers {first!r} and {second!r} ({where}) differ only in case, spaces or "
+            "invisible or look-alike characters: which one is meant is ambiguous"
+        )
+    return unreadable(
+        name, problem, "rename or delete one of the two columns and save the file again"
+    )
 
 
 def listed_rows(rows: Sequence[int]) -> str:

@@ -150,17 +150,36 @@ class ReportStore:
             )
         return run_id
 
+    def probe_run_folder(self, run_id: str, size: int) -> None:
+        """Create one run's folder and write then remove a ``size``-byte probe file in it."""
+        folder = self._make_folder(run_id)
+        probe = posixpath.join(folder, ".write-probe")
+        self._write(folder, ".write-probe", b"\0" * size)
+        self._fs.rm_file(probe)
+
     def download(self, run_id: str | None, to: Path) -> list[Path]:
         """Copy one run's report files (the latest run's when None) into the folder `to`."""
         folder = self._folder(self.resolve_run(run_id))
+        self._check_inside(folder)
         to.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         copied = []
         for entry in sorted(self._fs.ls(folder, detail=True), key=lambda e: str(e["name"])):
-            if entry["type"] == "file":
+            if entry["type"] == "file" and not entry.get("islink"):
                 target = to / posixpath.basename(entry["name"])
                 write_private(target, self._fs.cat_file(entry["name"]))
                 copied.append(target)
         return copied
+
+    def _check_inside(self, folder: str) -> None:
+        """Refuse a local run folder that is a link or leads outside the report store."""
+        if not self._local:
+            return
+        root = os.path.realpath(self._root)
+        if os.path.islink(folder) or os.path.dirname(os.path.realpath(folder)) != root:
+            raise ConfigError(
+                f"Run folder {folder!r} is a link or leads outside {self.location!r}: "
+                "not copied. Remove the link, or copy the report from where it really is."
+            )
 
     def _folder(self, run_id: str) -> str:
         if not _RUN_ID.fullmatch(run_id):
@@ -246,10 +265,20 @@ def _run_info(folder: str, summary: Mapping[str, Any], path: str) -> RunInfo:
     return RunInfo(
         run_id=posixpath.basename(folder.rstrip("/")),
         finished_at=str(summary.get("finished_at", "")),
-        rows_read=int(summary.get("rows_read") or 0),
-        rows_failed=int(summary.get("rows_failed") or 0),
+        rows_read=_count(summary.get("rows_read")),
+        rows_failed=_count(summary.get("rows_failed")),
         path=path,
     )
+
+
+def _count(value: Any) -> int:
+    """A count from a summary someone may have edited: anything but a whole number is 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return 0
+    try:
+        return int(value)
+    except (ValueError, OverflowError):
+        return 0
 
 
 def _finish_time(text: str) -> datetime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections import Counter
@@ -16,12 +15,14 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE  # tables pass between tasks in memory: never hash
 from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
+from prefect.utilities.annotations import quote
 
 from flows.config import RunOptions, Settings, load_facility_map, resolve_options
 from flows.exceptions import ConfigError, UniloadError
 from flows.inbox import claim_files, file_away, finish_claim, release_claim, release_stale_claims
 from flows.naming import name_this_run, run_name
 from flows.pipeline import Validated, group_and_build, read_exports, validate_exports
+from flows.preflight import check_ledger, check_report_location
 from flows.profiles import load_profiles
 from flows.progress import progress
 from flows.readers import RawExport
@@ -32,6 +33,7 @@ from transforms.payloads import Built
 from uniware.config import UniwareConfig
 from uniware.delivery import Delivery
 from uniware.exceptions import UniwareError
+from uniware.redact import redact
 
 
 @task(name="read-exports", cache_policy=NO_CACHE, persist_result=False)
@@ -216,7 +218,7 @@ def upload_orders(
         else:
             summary = _run_inbox(Path(env.locate(inbox or env.inbox)), options, env, logger)
     except (UniloadError, UniwareError) as err:
-        message = scrub(str(err))
+        message = redact(str(err))  # no key, no URL password (e.g. a ledger URL's)
         logger.error(message)
         return Failed(message=message)
     return final_state(summary)
@@ -232,11 +234,6 @@ def read_secret_block(name: str) -> str:
     except ValueError as err:
         raise ConfigError(f"no Prefect Secret block named {name!r}: create it first") from err
     return str(value)
-
-
-def scrub(text: str) -> str:
-    """A message without any URL password (e.g. of a ledger URL in a driver's error)."""
-    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", text)
 
 
 def final_state(summary: dict[str, Any]) -> State[Any]:
@@ -270,9 +267,17 @@ def _run_inbox(inbox: Path, options: RunOptions, env: Settings, logger: Any) -> 
     return summary or nothing_to_do(run_id, options, source=str(inbox))
 
 
+def preflight(options: RunOptions, run_id: str) -> None:
+    """Before anything is sent: the report folder and (posting) the ledger must be writable."""
+    check_report_location(options.report_dir, run_id)
+    if not options.dry_run:
+        check_ledger(options.ledger)
+
+
 def _run(paths: Sequence[str], options: RunOptions, logger: Any) -> dict[str, Any]:
     run_id = current_run_id()
     load_facility_map(options.facility_map)  # fail on a bad map before reading anything
+    preflight(options, run_id)
     if options.chunk_rows is not None:  # streaming mode: one export file, chunk by chunk
         from flows.streaming import stream_export
 
@@ -288,9 +293,11 @@ def _run_exports(
     clock = time.perf_counter()
     config = None if options.dry_run else UniwareConfig.from_env()
     load_facility_map(options.facility_map)
+    preflight(options, run_id)
     logger.info("read %d file(s): %d rows", len(exports), sum(len(e.table) for e in exports))
     validated = validate_task(exports, options)
-    built = build_task(validated, options)
+    # quote(): Prefect does not walk every row and error of a task's inputs (issue 17)
+    built = build_task(quote(validated), options, return_state=False)
     logger.info(
         "validated and built: %d rows, %d orders ready, %d rows failed before posting",
         len(validated.lines),
@@ -299,12 +306,20 @@ def _run_exports(
     )
     posted = Posted([])
     if config is not None and built.payloads:
-        posted = post_task(built.payloads, config, options, run_id)
+        posted = post_task(quote(built.payloads), config, options, run_id)
         outcomes = Counter(d.outcome for d in posted.deliveries)
         logger.info("posted: %s", ", ".join(f"{n} {k}" for k, n in outcomes.items()) or "none")
     synced = Synced([])
     if config is not None and not posted.stopped:
-        synced = sync_task(validated, built, posted, config, options, run_id)
+        synced = sync_task(
+            quote(validated),
+            quote(built),
+            quote(posted),
+            config,
+            options,
+            run_id,
+            return_state=False,
+        )
     run = RunReport(
         run_id=run_id,
         options=options,
@@ -316,7 +331,7 @@ def _run_exports(
         destination=config.base_url if config else None,
         synced=synced.results,
     )
-    summary = report_task(run)
+    summary = report_task(quote(run), return_state=False)
     logger.info("%s; report: %s", outcome_message(summary), summary["report"])
     stopped = posted.stopped or synced.stopped
     if stopped:

@@ -10,6 +10,11 @@ Cells become text this way:
 - formulas are never evaluated nor read as formulas: a formula cell gives the value
   Excel saved with it, and "" when none was saved (files written by some tools).
 
+Every row the sheet's XML holds is read, whatever its ``<dimension>`` element claims
+(some applications write it wrong, and openpyxl's read-only mode would trust it and
+drop rows or columns past it). Rows listed out of order or twice, or two cells at one
+position, make the sheet refused rather than half-read.
+
 The first sheet is read unless ``sheet`` names another (exact name first, then ignoring
 case). Before parsing an XLSX its zip entries are checked (zip bomb guard): more than
 1 GiB uncompressed, or an entry over 1 MiB compressed more than 100 times, is refused.
@@ -28,6 +33,8 @@ from typing import Any
 
 import openpyxl
 import xlrd
+from openpyxl.cell.read_only import ReadOnlyCell
+from openpyxl.worksheet._reader import WorkSheetParser
 
 from flows.raw_tables import unreadable
 
@@ -135,9 +142,40 @@ def read_xlsx(path: Path, name: str, sheet: str | None, limit: int | None) -> Ro
 
 
 def xlsx_rows(worksheet: Any, limit: int | None) -> Iterator[list[str]]:
-    """Text rows of an openpyxl read-only worksheet."""
-    for cells in worksheet.iter_rows(max_row=limit):
-        yield [cell_text(cell.value, getattr(cell, "number_format", "General")) for cell in cells]
+    """Text rows of an openpyxl read-only worksheet, every row its XML holds (see above)."""
+    book = worksheet.parent
+    with worksheet._get_source() as source:  # the sheet XML, without trusting <dimension>
+        parser = WorkSheetParser(
+            source,
+            worksheet._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        expected = 1
+        for number, cells in parser.parse():
+            if limit is not None and number > limit:
+                return
+            if number < expected:
+                raise ValueError(f"sheet row {number} is listed out of order or twice")
+            for _ in range(expected, number):
+                yield []  # rows the XML leaves out are empty
+            yield row_text(worksheet, number, cells)
+            expected = number + 1
+
+
+def row_text(worksheet: Any, number: int, cells: list[dict[str, Any]]) -> list[str]:
+    """The text of one sheet row's cells, placed by column; a doubled cell is refused."""
+    texts: dict[int, str] = {}
+    for cell in cells:
+        column = cell["column"]
+        if column < 1 or column in texts:
+            raise ValueError(f"sheet row {number} holds column {column} twice or out of range")
+        read = ReadOnlyCell(worksheet, **cell)
+        texts[column] = cell_text(read.value, read.number_format)
+    width = max(texts, default=0)
+    return [texts.get(column, "") for column in range(1, width + 1)]
 
 
 def read_xls(path: Path, name: str, sheet: str | None, limit: int | None) -> Rows:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ import pandas as pd
 
 from schemas.lines import FIELDS, REQUIRED
 from schemas.profile import Joined, Profile
+from transforms.normalize import INVISIBLE
 
 REPORT_COLUMN_PREFIX = "error_"
 
@@ -35,8 +37,13 @@ class ColumnMap:
         return " + ".join(headers) if headers else field
 
 
-def _key(header: str) -> str:
-    return re.sub(r"\s+", " ", header.strip().lstrip("\ufeff")).casefold()
+def header_key(header: str) -> str:
+    """A header as compared: NFKC, invisible characters dropped, spaces collapsed, case folded."""
+    text = INVISIBLE.sub("", unicodedata.normalize("NFKC", header))
+    return re.sub(r"\s+", " ", text.strip()).casefold()
+
+
+_key = header_key
 
 
 def find_header(headers: Sequence[str], aliases: Sequence[str]) -> str | None:

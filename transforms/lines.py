@@ -23,6 +23,7 @@ ROW: Final = "_row"
 FAILED: Final = "_failed"
 DEFAULT_SLA_HOURS: Final = 48
 DATE_TEXTS: Final = ("order_date", "sla")
+IDS: Final = frozenset({"order_id", "order_item_id"})
 EMPTY_DTYPES: Final = {
     "text": "object",
     "datetime": "datetime64[ns, UTC]",
@@ -98,10 +99,10 @@ def _label_derived(columns: ColumnMap, profile: Profile) -> None:
 
 def _with_ids(errors: list[RowError], text: pd.DataFrame) -> list[RowError]:
     """Name the order and item of each error's row, so the report can be sorted by order."""
-    orders, items = text["order_id"], text["order_item_id"]
-    return [
-        replace(e, order_id=str(orders.at[e.row]), item_id=str(items.at[e.row])) for e in errors
-    ]
+    rows = text.index.tolist()  # plain dicts: one pandas look-up per error is minutes at scale
+    orders = dict(zip(rows, text["order_id"].tolist(), strict=True))
+    items = dict(zip(rows, text["order_item_id"].tolist(), strict=True))
+    return [replace(e, order_id=str(orders[e.row]), item_id=str(items[e.row])) for e in errors]
 
 
 def _without_copied_billing(
@@ -137,6 +138,15 @@ def _normalise(text: pd.DataFrame, columns: ColumnMap, warnings: Counter[str]) -
         else:
             fixed, stripped = normalize.strip_column(text[name])
             _count(warnings, columns, name, "surrounding spaces removed", stripped)
+            if name in IDS:
+                fixed, changed = normalize.per_unique(fixed, normalize.fix_id)
+                _count(
+                    warnings,
+                    columns,
+                    name,
+                    "invisible or look-alike characters normalised",
+                    changed,
+                )
         text[name] = fixed
     return text
 
@@ -179,8 +189,11 @@ def _parse(
         values, expected = _parse_kind(distinct, kind, profile)
         if kind == "number":
             empty |= parse.not_applicable(distinct)
-        bad = (values.isna() & ~empty).to_numpy()[codes]
+        bad_distinct = values.isna() & ~empty
+        wild = _out_of_range(distinct, bad_distinct, kind, profile)
+        bad = (bad_distinct & ~wild).to_numpy()[codes]
         errors += _parse_errors(column[bad], columns.label(name), expected, file=file)
+        errors += _range_errors(column[wild.to_numpy()[codes]], columns.label(name), kind, file)
         typed[name] = pd.Series(values.array.take(codes), index=text.index)
     return typed
 
@@ -204,6 +217,32 @@ def _parse_kind(distinct: pd.Series, kind: FieldKind, profile: Profile) -> tuple
     if kind == "integer":
         return parse.parse_integers(distinct), "a whole number"
     return parse.parse_booleans(distinct), "true or false"
+
+
+def _out_of_range(
+    distinct: pd.Series, bad: pd.Series, kind: FieldKind, profile: Profile
+) -> pd.Series:
+    """Among the distinct cells that did not parse, those that are values out of range."""
+    wild = pd.Series(False, index=distinct.index)
+    if not bad.any() or kind not in ("datetime", "number"):
+        return wild
+    cells = distinct[bad]
+    if kind == "datetime":
+        wild[bad] = parse.dates_out_of_range(cells, formats=profile.dates.formats)
+    else:
+        wild[bad] = parse.numbers_out_of_range(cells)
+    return wild
+
+
+def _range_errors(bad: pd.Series, label: str, kind: FieldKind, file: str) -> list[RowError]:
+    if kind == "datetime":
+        reason = "date out of range: must be in the years 1900 to 2199"
+    else:
+        reason = f"number out of range: must be at most {parse.MAX_AMOUNT:,.0f}"
+    return [
+        RowError(file, int(row), "validate", label, str(value), f"{reason}, got {value!r}")
+        for row, value in zip(bad.index.tolist(), bad.tolist(), strict=True)
+    ]
 
 
 def _example(formats: list[str]) -> str:

@@ -7,6 +7,8 @@ for the schema to reject.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from typing import Final
 
@@ -181,6 +183,26 @@ def fix_phone(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     indian = digits.str.fullmatch(r"(?:\+?91|0)?[6-9]\d{9}")
     fixed = column.where(~indian, digits.str[-10:])
     return fixed, fixed != column
+
+
+INVISIBLE: Final = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+def fix_id(column: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Ids as Uniware should see them: NFKC (full-width `ＯＤ１` -> `OD1`), invisible characters
+    (zero-width spaces, soft hyphens, direction marks) dropped, so look-alikes are one id."""
+    values = column.tolist()
+    fixed = [
+        value if not isinstance(value, str) or value.isascii() else id_text(value)
+        for value in values
+    ]
+    out = pd.Series(fixed, index=column.index, dtype="object")
+    return out, pd.Series([a != b for a, b in zip(values, fixed, strict=True)], index=column.index)
+
+
+def id_text(value: str) -> str:
+    """One id's text in NFKC without invisible characters."""
+    return INVISIBLE.sub("", unicodedata.normalize("NFKC", value)).strip()
 
 
 def fix_state(column: pd.Series) -> tuple[pd.Series, pd.Series]:

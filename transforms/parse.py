@@ -1,7 +1,12 @@
 """Vectorised parsing of text cells into dates, numbers, integers and booleans.
 
 Every parser returns the parsed column with missing values where a cell is blank or cannot be
-parsed; the caller compares with the blank mask to find the cells that were bad. Parsing here,
+parsed; the caller compares with the blank mask to find the cells that were bad. Values out of
+range parse as missing too, so one wild cell is one bad row, never an overflow later: dates
+outside the years 1900-2199 (``9999-12-31``: pandas' nanosecond timestamps end in 2262) and
+amounts beyond ``MAX_AMOUNT`` or not finite (``1e308`` overflows to infinity once multiplied
+or summed, which JSON cannot hold). ``dates_out_of_range`` and ``numbers_out_of_range`` tell
+those cells from unreadable ones. Parsing here,
 before the schema, means every problem of every cell shows on the first run (pandera skips a
 column's other checks when its coercion fails).
 """
@@ -24,6 +29,11 @@ _NOT_APPLICABLE: Final = frozenset({"na", "n/a", "none", "null", "-"})
 _TRUE: Final = frozenset({"true", "yes", "y", "1", "t"})
 _FALSE: Final = frozenset({"false", "no", "n", "0", "f"})
 _UTC: Final = "datetime64[ns, UTC]"
+FIRST_DATE: Final = pd.Timestamp("1900-01-01", tz="UTC")
+END_DATE: Final = pd.Timestamp("2200-01-01", tz="UTC")
+# Rs 100 crore for one unit: beyond any marketplace item, exact to the paisa in a float
+# (1e11 paise < 2**53), and an order of 1999 such lines x 100,000 units stays finite.
+MAX_AMOUNT: Final = 1e9
 
 
 def parse_datetimes(text: pd.Series, *, formats: Sequence[str], source_zone: str) -> pd.Series:
@@ -43,13 +53,31 @@ def parse_datetimes(text: pd.Series, *, formats: Sequence[str], source_zone: str
 def _parse_with(text: pd.Series, fmt: str, zone: str) -> pd.Series:
     with_offset = _has_offset(text)
     explicit = fmt if fmt != ISO8601 else ISO8601
-    aware = pd.to_datetime(text[with_offset], format=explicit, errors="coerce", utc=True)
+    aware = _in_range(pd.to_datetime(text[with_offset], format=explicit, errors="coerce", utc=True))
     if fmt != ISO8601 and "%z" in fmt:
         return aware.astype(_UTC)
     naive_fmt = fmt.replace(" %z", "").replace("%z", "")
     naive = pd.to_datetime(text[~with_offset], format=naive_fmt, errors="coerce")
-    local = naive.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+    bounded: pd.Series = _in_range(naive.dt.tz_localize("UTC")).dt.tz_localize(None)
+    local: pd.Series = bounded.dt.tz_localize(
+        zone, ambiguous="NaT", nonexistent="NaT"
+    ).dt.tz_convert("UTC")
     return pd.concat([aware.astype(_UTC), local.astype(_UTC)]).reindex(text.index)
+
+
+def _in_range(parsed: pd.Series) -> pd.Series:
+    """UTC dates from 1900 to 2199 kept, others missing (before any nanosecond conversion)."""
+    return parsed.where((parsed >= FIRST_DATE) & (parsed < END_DATE))
+
+
+def dates_out_of_range(text: pd.Series, *, formats: Sequence[str]) -> pd.Series:
+    """True where a cell is a date in one of ``formats`` but outside the years 1900-2199."""
+    text = text.str.strip()
+    found = pd.Series(False, index=text.index)
+    for fmt in formats:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        found |= (parsed.notna() & ((parsed < FIRST_DATE) | (parsed >= END_DATE))).astype(bool)
+    return found
 
 
 def _has_offset(text: pd.Series) -> pd.Series:
@@ -64,12 +92,24 @@ def _has_offset(text: pd.Series) -> pd.Series:
 
 
 def parse_numbers(text: pd.Series) -> pd.Series:
-    """`1299`, `1,299.00`, `₹ 1,299`, `Rs. 99.5` -> floats; `NA` and blanks -> NaN."""
+    """`1299`, `1,299.00`, `₹ 1,299`, `Rs. 99.5` -> floats; `NA`, blanks, out of range -> NaN."""
+    plain = _any_numbers(text)
+    return plain.where(np.isfinite(plain) & (plain.abs() <= MAX_AMOUNT))  # "inf" is no price
+
+
+def numbers_out_of_range(text: pd.Series) -> pd.Series:
+    """True where a cell is a number, but infinite or beyond ``MAX_AMOUNT`` either way."""
+    plain = _any_numbers(text)
+    return pd.Series((plain.abs() > MAX_AMOUNT).to_numpy(), index=text.index, dtype=bool)
+
+
+def _any_numbers(text: pd.Series) -> pd.Series:
+    """Every cell that reads as a number, infinite and huge ones included; others NaN."""
     plain = pd.to_numeric(text.replace("", None), errors="coerce").astype("float64")
     messy = ~np.isfinite(plain) & text.ne("")
     if messy.any():  # only cells that are not plain numbers pay for the cleaning
         plain[messy] = _parse_messy(text[messy])
-    return plain.where(np.isfinite(plain))  # "inf" is no price
+    return plain
 
 
 def _parse_messy(text: pd.Series) -> pd.Series:
@@ -87,7 +127,7 @@ def not_applicable(text: pd.Series) -> pd.Series:
 
 def parse_integers(text: pd.Series) -> pd.Series:
     """Whole numbers (`2`, `2.0`) -> Int64; fractions and text -> <NA>."""
-    numbers = parse_numbers(text)
+    numbers = _any_numbers(text)
     whole = numbers.where((numbers % 1 == 0) & (numbers.abs() < 2**53))
     return whole.astype("Int64")
 

@@ -16,6 +16,7 @@ from transforms.errors import RowError
 
 EARLIEST: Final = pd.Timestamp("2000-01-01", tz="UTC")
 FUTURE_TOLERANCE: Final = timedelta(days=1)
+SLA_HORIZON: Final = timedelta(days=3 * 366)  # a dispatch promise years ahead is a typo
 _NUMBER: Final = r"[-+]?\d+(?:\.\d+)?"
 _SCHEMA: Final = OrderLine.to_schema()
 _TEXT_COLUMNS: Final = tuple(name for name in _SCHEMA.columns if FIELDS[name] == "text")
@@ -57,8 +58,11 @@ def _schema_errors(
     # check, row), so the order of a row's errors does not depend on the other rows.
     cases = cases[cases["column"].isin(text.columns)].sort_index(kind="stable")
     out: list[RowError] = []
+    cells: dict[str, dict[int, object]] = {}  # per column, row -> cell, built once
     for name, check, row in zip(cases["column"], cases["check"], cases["index"], strict=True):
-        value = str(text.at[row, name])
+        if name not in cells:
+            cells[name] = dict(zip(text.index.tolist(), text[name].tolist(), strict=True))
+        value = str(cells[name][row])
         reason = explain(name, str(check), value)
         out.append(RowError(file, int(row), "validate", columns.label(name), value, reason))
     return out
@@ -118,6 +122,7 @@ def _date_errors(
         (dates < EARLIEST, "order date is before 2000: check the date format"),
         (dates > latest, "order date is in the future: check the date and its time zone"),
         (typed["sla"] < dates, "SLA date is before the order date"),
+        (typed["sla"] > dates + SLA_HORIZON, "SLA date is more than 3 years after the order date"),
     ):
         label = columns.label("sla" if reason.startswith("SLA") else "order_date")
         name = "sla" if reason.startswith("SLA") else "order_date"

@@ -1,7 +1,18 @@
-"""The async Post Orders client: one request per order on one injected ``httpx.AsyncClient``."""
+"""The async Post Orders client: one request per order on one injected ``httpx.AsyncClient``.
+
+Bounded against any server: a whole request (connect, send, every byte of the answer) must end
+within ``deadline`` seconds (by default twice the client's configured timeout: one for the
+connection and request, one for the answer; a single slow read still ends as httpx's own
+timeout), and an answer is read
+up to ``settings.MAX_ANSWER_BYTES``. A 2xx answer that is not a readable success or failure
+(an HTML page from a proxy, cut-off JSON), or any answer too large to read, raises
+``AnswerUnknown``: like a timeout, the order may or may not have been created. Server messages
+are kept up to ``settings.MAX_MESSAGE_CHARS``, with a note saying how much was cut.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -33,6 +44,8 @@ class PostResponse:
     status: ResponseStatus
     message: str
     retry_after: float | None = None
+    readable: bool = True
+    """False when the body was not Uniware's JSON (``message`` then previews the raw body)."""
 
     @property
     def ok(self) -> bool:
@@ -50,11 +63,29 @@ class PostResponse:
         return self.http_status == THROTTLE_HTTP_STATUS or self.http_status >= 500
 
 
+class AnswerUnknown(httpx.TransportError):
+    """An answer that says neither success nor failure: whether the order exists is unknown."""
+
+
+class RequestDeadline(httpx.TimeoutException):
+    """The whole request (answer included) took longer than its deadline."""
+
+
+def cut_message(text: str, limit: int = settings.MAX_MESSAGE_CHARS) -> str:
+    """``text`` up to ``limit`` characters, with a note of how many more were cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [cut: {len(text) - limit:,} chars]"
+
+
 class UniwareClient:
     """Posts orders to Uniware; transport errors (timeouts, drops) propagate to the caller."""
 
-    def __init__(self, http: httpx.AsyncClient, *, credentials: Credentials) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, *, credentials: Credentials, deadline: float | None = None
+    ) -> None:
         self._http = http
+        self._deadline = deadline if deadline is not None else _timeout_of(http)
         self._headers = {
             **credentials.as_headers(),
             "Content-Type": settings.CONTENT_TYPE_JSON,
@@ -66,52 +97,93 @@ class UniwareClient:
 
     async def post_order(self, payload: Mapping[str, Any]) -> PostResponse:
         """POST one order; a 200 with ``"status": "failure"`` is a failure, not an exception."""
+        return await self._post(settings.ORDER_PATH, payload, payload.get("id"))
+
+    async def _post(self, path: str, payload: Mapping[str, Any], code: Any) -> PostResponse:
+        """One request within the deadline; an answer neither success nor failure is unknown."""
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        response = await self._http.post(
-            settings.ORDER_PATH, content=body.encode("utf-8"), headers=self._headers
+        request = self._http.build_request(
+            "POST", path, content=body.encode("utf-8"), headers=self._headers
         )
+        try:
+            async with asyncio.timeout(self._deadline):
+                response = await self._read(request)
+        except TimeoutError:
+            raise RequestDeadline(
+                f"no complete answer within {self._deadline:g} s", request=request
+            ) from None
         answer = read_response(response)
-        logger.debug("order %s: HTTP %d %s", payload.get("id"), answer.http_status, answer.status)
-        return answer
-
-    async def post_cancel(self, body: Mapping[str, Any]) -> PostResponse:
-        """POST one cancellation (Post Cancel to UC); answered like an order."""
-        return await self._post_change(settings.CANCEL_PATH, body)
-
-    async def post_return(self, body: Mapping[str, Any]) -> PostResponse:
-        """POST one return (Post Return to UC); answered like an order."""
-        return await self._post_change(settings.RETURN_PATH, body)
-
-    async def _post_change(self, path: str, body: Mapping[str, Any]) -> PostResponse:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        response = await self._http.post(path, content=text.encode("utf-8"), headers=self._headers)
-        answer = read_response(response)
-        code = body.get("saleOrderCode")
+        if 200 <= response.status_code < 300 and answer.status == "failure" and not answer.readable:
+            raise AnswerUnknown(
+                f"HTTP {response.status_code} with an unreadable answer: {answer.message}",
+                request=request,
+            )
         logger.debug("%s %s: HTTP %d %s", path, code, answer.http_status, answer.status)
         return answer
 
+    async def post_cancel(self, body: Mapping[str, Any]) -> PostResponse:
+        """POST one cancellation (Post Cancel to UC); answered, bounded and read like an order."""
+        return await self._post(settings.CANCEL_PATH, body, body.get("saleOrderCode"))
+
+    async def post_return(self, body: Mapping[str, Any]) -> PostResponse:
+        """POST one return (Post Return to UC); answered, bounded and read like an order."""
+        return await self._post(settings.RETURN_PATH, body, body.get("saleOrderCode"))
+
+    async def _read(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read its answer, refusing one past ``MAX_ANSWER_BYTES``."""
+        response = await self._http.send(request, stream=True)
+        try:
+            content = bytearray()
+            async for piece in response.aiter_bytes():  # decoded: a gzip bomb meets the cap
+                content += piece
+                if len(content) > settings.MAX_ANSWER_BYTES:
+                    raise AnswerUnknown(
+                        f"HTTP {response.status_code} with an answer over "
+                        f"{settings.MAX_ANSWER_BYTES:,} bytes (not read further)",
+                        request=request,
+                    )
+        finally:
+            await response.aclose()
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(content), request=request
+        )
+
+
+def _timeout_of(http: httpx.AsyncClient) -> float:
+    """Twice the longest of the client's timeouts: the deadline of a whole request."""
+    timeout = http.timeout
+    parts = [timeout.connect, timeout.read, timeout.write, timeout.pool]
+    known = [part for part in parts if part is not None]
+    return 2 * (max(known) if known else settings.DEFAULT_TIMEOUT_SECONDS)
+
 
 def read_response(response: httpx.Response) -> PostResponse:
-    """Turn any HTTP response into a ``PostResponse`` (odd bodies become failures)."""
-    status, message = _read_body(response)
+    """Turn any HTTP response into a ``PostResponse`` (odd bodies become unreadable failures)."""
+    status, message, readable = _read_body(response)
     if not response.is_success:
         status = "failure"
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
-    return PostResponse(response.status_code, status, message, retry_after)
+    return PostResponse(response.status_code, status, message, retry_after, readable)
 
 
-def _read_body(response: httpx.Response) -> tuple[ResponseStatus, str]:
+def _read_body(response: httpx.Response) -> tuple[ResponseStatus, str, bool]:
     try:
         body = response.json()
     except (ValueError, UnicodeDecodeError):
-        return "failure", _preview(response.text) or f"HTTP {response.status_code} with no body"
+        text = _preview(response.text) or f"HTTP {response.status_code} with no body"
+        return "failure", text, False
     if not isinstance(body, dict) or body.get("status") not in ("success", "failure"):
-        return "failure", _preview(response.text)
+        return "failure", _preview(response.text), False
     message = body.get("message")
     if not isinstance(message, str) or not message:
         message = _preview(response.text)
     status: ResponseStatus = "success" if body["status"] == "success" else "failure"
-    return status, message
+    return status, cut_message(message), True
 
 
 def _preview(text: str) -> str:

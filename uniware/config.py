@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 
 from uniware import settings
 from uniware.exceptions import ConfigurationError
+from uniware.redact import redact, register
 
 LOOPBACK_NAMES: Final = frozenset({"localhost"})
 DEFAULT_PORTS: Final = {"http": 80, "https": 443}
@@ -24,6 +26,15 @@ class Credentials:
     merchant_id: str
     security_key: str = field(repr=False)
 
+    def __post_init__(self) -> None:
+        for name, value in (
+            (settings.ENV_CLIENT_ID, self.client_id),
+            (settings.ENV_MERCHANT_ID, self.merchant_id),
+            (settings.ENV_SECURITY_KEY, self.security_key),
+        ):
+            check_header_value(name, value)
+        register(self.security_key)
+
     def as_headers(self) -> dict[str, str]:
         """The three authentication headers of every request."""
         return {
@@ -31,6 +42,19 @@ class Credentials:
             settings.HEADER_MERCHANT_ID: self.merchant_id,
             settings.HEADER_SECURITY_KEY: self.security_key,
         }
+
+
+def check_header_value(name: str, value: str) -> None:
+    """Refuse a credential that cannot travel in an HTTP header, without showing it."""
+    for position, char in enumerate(value, start=1):
+        if not " " <= char <= "~":
+            kind = (
+                "a control character (a line break?)" if char.isascii() else "a non-ASCII character"
+            )
+            raise ConfigurationError(
+                f"{name} holds {kind} at position {position} (the value is not shown): copy it "
+                "again from Unicommerce as plain text, on one line, and set it again"
+            )
 
 
 def demo_credentials() -> Credentials:
@@ -54,8 +78,22 @@ def is_loopback(host: str) -> bool:
 
 def normalise_base_url(base_url: str) -> str:
     """Lower-case scheme and host, no default port, no trailing slash; refuse unsafe URLs."""
-    parts = urlsplit(base_url.strip())
+    try:
+        parts = urlsplit(base_url.strip())
+        port = parts.port
+    except ValueError:  # "Port out of range", "Invalid IPv6 URL"
+        raise ConfigurationError(
+            f"{settings.ENV_BASE_URL} {redact(base_url)!r} is not a valid URL (a port from 0 to "
+            f"65535, brackets closed): give one like {settings.PRODUCTION_BASE_URL}"
+        ) from None
     scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    if "@" in parts.netloc:
+        raise ConfigurationError(
+            f"{settings.ENV_BASE_URL} holds a user name or password before '@' (not shown): "
+            f"give only scheme and host, like {settings.PRODUCTION_BASE_URL}; the credentials go "
+            f"in {settings.ENV_CLIENT_ID}, {settings.ENV_MERCHANT_ID} and "
+            f"{settings.ENV_SECURITY_KEY}"
+        )
     if scheme not in DEFAULT_PORTS or not host:
         raise ConfigurationError(
             f"{settings.ENV_BASE_URL} {base_url!r} is not a URL like "
@@ -67,8 +105,8 @@ def normalise_base_url(base_url: str) -> str:
             "in clear text; use https:// (plain http is allowed only for localhost)"
         )
     netloc = f"[{host}]" if ":" in host else host
-    if parts.port is not None and parts.port != DEFAULT_PORTS[scheme]:
-        netloc = f"{netloc}:{parts.port}"
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        netloc = f"{netloc}:{port}"
     return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
 
 
@@ -95,7 +133,7 @@ class UniwareConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", normalise_base_url(self.base_url))
-        if not self.timeout_seconds > 0:
+        if not 0 < self.timeout_seconds < math.inf:  # nan and inf fail too
             raise ConfigurationError(
                 f"{settings.ENV_TIMEOUT_SECONDS} must be a number of seconds above 0, "
                 f"got {self.timeout_seconds!r}"

@@ -40,14 +40,18 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
+from sqlite3 import Error as SqliteError
 from typing import Any, Final, Literal
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from uniware.client import PostResponse, UniwareClient
 from uniware.config import Destination
-from uniware.exceptions import CredentialsRefused, UniwareError, UniwareUnreachable
+from uniware.exceptions import CredentialsRefused, LedgerFailed, UniwareError, UniwareUnreachable
 from uniware.ledger import LOOKUP_CHUNK, Ledger, LedgerEntry, LedgerState, hash_payload
 from uniware.lifecycle_ledger import remember_items
 from uniware.owners import this_owner
+from uniware.redact import redact
 from uniware.retry import Attempts, RetryPolicy
 from uniware.throttle import Throttle
 
@@ -62,6 +66,7 @@ CHANGED: Final = (
     "was not sent again. Uniware keeps the version it accepted: change the order in Uniware, or "
     "post the new version under a new order id"
 )
+LEDGER_ERRORS: Final = (SQLAlchemyError, SqliteError, OSError)
 NOT_SENT: Final = "not sent: the run stopped before this order ({reason})"
 IN_FLIGHT_ACCEPTED: Final = (
     "was in flight in run {run} ({owner}) when this run reached it; accepted there, not sent again"
@@ -220,7 +225,11 @@ def _next_order(source: Iterator[Mapping[str, Any]], run: _Run) -> _Order | None
                 orders.append(_Order(order_id, payload, hash_payload(payload)))
             else:
                 run.report(Delivery(str(order_id or ""), "failed", "payload has no text 'id'"))
-        accepted = run.ledger.accepted_hashes(run.destination, [order.id for order in orders])
+        try:
+            accepted = run.ledger.accepted_hashes(run.destination, [o.id for o in orders])
+        except LEDGER_ERRORS as error:  # nothing is sent unchecked: these end "not sent"
+            run.halt(LedgerFailed.at(run.ledger.location, error))
+            accepted = {}
         for order in orders:
             if order.id in accepted:
                 run.report(_skipped(order, accepted[order.id]))
@@ -313,9 +322,14 @@ def _claim(order: _Order, hold: _Hold, run: _Run) -> None:
     """Claim the order for this run now, or raise why it cannot be sent."""
     if not run.going():
         raise _Halted
-    claim = run.ledger.claim(
-        run.destination, order.id, payload_hash=order.hash, run_id=run.run_id, owner=run.owner
-    )
+    try:
+        run.ledger.check_in_place()
+        claim = run.ledger.claim(
+            run.destination, order.id, payload_hash=order.hash, run_id=run.run_id, owner=run.owner
+        )
+    except LEDGER_ERRORS as error:  # nothing is sent unchecked: the order ends "not sent"
+        run.halt(LedgerFailed.at(run.ledger.location, error))
+        raise _Halted from None
     if claim.token is None:
         assert claim.prior is not None
         raise _Held(claim.prior)
@@ -393,24 +407,30 @@ def _record(
     state: LedgerState,
     kept: str | None = None,
 ) -> Delivery:
-    """Commit the ledger outcome (while our claim holds) and return the matching Delivery."""
+    """Commit the ledger outcome (while our claim holds); the Delivery, its message scrubbed."""
+    message = redact(message)
     status = None if tries.answer is None else tries.answer.http_status
     assert hold.token is not None, "an order is always claimed before its first request"
     run.leases.discard(hold.token)
-    held = run.ledger.settle(
-        run.destination,
-        order.id,
-        token=hold.token,
-        state=state,
-        message=message,
-        attempts=tries.count,
-        http_status=status,
-        payload_hash=kept,
-    )
+    try:
+        held = run.ledger.settle(
+            run.destination,
+            order.id,
+            token=hold.token,
+            state=state,
+            message=message,
+            attempts=tries.count,
+            http_status=status,
+            payload_hash=kept,
+        )
+        if held and outcome == "accepted":  # Uniware holds this very payload: keep its items
+            remember_items(run.ledger, run.destination, order.id, order.payload)
+    except LEDGER_ERRORS as error:  # the claim stays "sending": a rerun settles the order
+        run.halt(LedgerFailed.at(run.ledger.location, error))
+        message = f"{message} (not recorded in the ledger, which failed: a rerun settles it)"
+        held = True
     if not held:  # our lease ran out and another run took the order over: its record stands
         logger.warning("order %s: claim taken over by another run; outcome not recorded", order.id)
-    elif outcome == "accepted":  # Uniware holds this very payload: remember its items
-        remember_items(run.ledger, run.destination, order.id, order.payload)
     return Delivery(order.id, outcome, message, tries.count, status)
 
 

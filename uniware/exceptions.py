@@ -6,7 +6,8 @@ Hierarchy::
     ├── ConfigurationError    missing or unsafe UNIWARE_* setting (names the variable and the fix)
     ├── CredentialsRefused    401 / AUTHENTICATION_FAILURE / ACCESS_DENIED: wrong client id,
     │                         merchant id or security key
-    └── UniwareUnreachable    cannot connect at all (DNS, refused, TLS)
+    ├── UniwareUnreachable    cannot connect at all (DNS, refused, TLS)
+    └── LedgerFailed          the ledger stopped taking reads or writes mid-run
 
 Per-order business failures (``"status": "failure"``) are never exceptions: they are
 ``uniware.client.PostResponse`` data. Messages never contain the security key. Every
@@ -15,9 +16,14 @@ exception takes one message argument, so it pickles (Prefect may move it between
 
 from __future__ import annotations
 
+from uniware.redact import redact
+
 
 class UniwareError(Exception):
     """A Uniware-side failure of the whole run; ``str(err)`` is shown to the seller as is."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(redact(message))  # no key nor URL password in any message
 
 
 class ConfigurationError(UniwareError):
@@ -54,3 +60,23 @@ class UniwareUnreachable(UniwareError):
             f"cannot reach Uniware at {base_url} ({reason}): check UNIWARE_BASE_URL and the "
             "network connection, then run again"
         )
+
+
+class LedgerFailed(UniwareError):
+    """The ledger failed mid-run: posting stops, so no order is sent without a record."""
+
+    @classmethod
+    def at(cls, location: str, error: BaseException) -> LedgerFailed:
+        """The ledger at ``location`` failed with ``error``."""
+        return cls(
+            f"the ledger {location} failed ({ledger_reason(error)}): posting stopped. Fix it "
+            "(disk space, permissions, the file itself) and run the same command again: that "
+            "finishes the job, and orders this run left in doubt are settled without duplicates"
+        )
+
+
+def ledger_reason(error: BaseException) -> str:
+    """The database's own words for a ledger failure, on one line, without the SQL."""
+    cause = getattr(error, "orig", None) or error
+    text = " ".join(str(cause).split())
+    return text.split(" [SQL:")[0][:300] or type(error).__name__

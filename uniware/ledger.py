@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -180,6 +181,8 @@ class Ledger:
     def __init__(self, *, engine: Engine, lease_seconds: float = LEASE_SECONDS) -> None:
         self._engine = engine
         self.lease_seconds = lease_seconds
+        self.location = _location(engine)
+        self._file = _file_id(engine)
 
     @classmethod
     def open(cls, url_or_path: str, *, lease_seconds: float = LEASE_SECONDS) -> Ledger:
@@ -207,6 +210,26 @@ class Ledger:
     def engine(self) -> Engine:
         """The database engine (uniware/lifecycle_ledger.py keeps its tables beside this one)."""
         return self._engine
+
+    def check(self) -> None:
+        """Raise unless the ledger has the expected columns and takes a write (rolled back)."""
+        found = {c["name"] for c in sa.inspect(self._engine).get_columns(ledger_table.name)}
+        missing = sorted({c.name for c in ledger_table.columns} - found)
+        if missing:
+            raise sa.exc.InvalidRequestError(
+                f"not a uniload ledger: no column {', '.join(missing)}"
+            )
+        with self._engine.connect() as conn, conn.begin() as transaction:
+            now = datetime.now(UTC)
+            probe = LedgerEntry("(probe)", "(probe)", "", "sending", "", 0, None, "probe", now, now)
+            conn.execute(_INSERT_ROW, asdict(probe))
+            transaction.rollback()
+        self.check_in_place()
+
+    def check_in_place(self) -> None:
+        """Raise OSError when the SQLite file was deleted or replaced since it was opened."""
+        if self._file is not None and _file_id(self._engine) != self._file:
+            raise OSError(f"{self.location} was deleted or replaced during the run")
 
     def close(self) -> None:
         """Release every connection."""
@@ -390,6 +413,24 @@ class Ledger:
         with self._engine.begin() as conn:
             rows = conn.execute(query).all()
         return [LedgerCount(row[0], cast(LedgerState, row[1]), int(row[2])) for row in rows]
+
+
+def _location(engine: Engine) -> str:
+    """Where the ledger lives: its file path, or its URL without a password."""
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        return engine.url.database
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _file_id(engine: Engine) -> tuple[int, int] | None:
+    """(device, inode) of an SQLite ledger file; None for other databases or a missing file."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        return None
+    try:
+        found = os.stat(engine.url.database)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -8,7 +8,9 @@ Waits: a ``Retry-After`` (seconds or HTTP date, turned into seconds by the clien
 but never beyond ``max_delay``; if the server asks for longer, the next try comes at ``max_delay``
 (and meets another 429 if the server meant it, which counts as a try). Otherwise exponential
 backoff with full jitter: a uniform wait in ``[0, min(max_delay, base_delay * 2**(n-1))]`` after
-the n-th failed try. No try starts after ``total_timeout`` seconds from the first one.
+the n-th failed try. No try starts after ``total_timeout`` seconds from the first one, and a try
+still running when that budget ends is cut off (``BudgetSpent``, a timeout: no answer), so a
+server dripping its answer cannot hold a request past the budget.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ DEFAULT_ATTEMPTS = 6
 DEFAULT_BASE_DELAY = 0.5
 DEFAULT_MAX_DELAY = 30.0
 DEFAULT_TOTAL_TIMEOUT = 300.0
+
+
+class BudgetSpent(httpx.TimeoutException):
+    """A try was cut off because the request's total retry budget ran out."""
 
 
 class Answer(Protocol):
@@ -90,7 +96,7 @@ class RetryPolicy:
         count = unanswered = 0
         while True:
             count += 1
-            answer, error = await _try(send)
+            answer, error = await _try(send, deadline - self.clock())
             if answer is not None and not is_retryable(answer):
                 return Attempts(answer, None, count, unanswered)
             wait = self.delay(count, None if answer is None else answer.retry_after)
@@ -103,10 +109,13 @@ class RetryPolicy:
 
 
 async def _try(
-    send: Callable[[], Awaitable[AnswerT]],
+    send: Callable[[], Awaitable[AnswerT]], budget: float
 ) -> tuple[AnswerT | None, httpx.TransportError | None]:
-    """One try: its answer, or the transport error that took its place."""
+    """One try within ``budget`` seconds: its answer, or the error that took its place."""
     try:
-        return await send(), None
+        async with asyncio.timeout(budget if budget > 0 else None):
+            return await send(), None
     except httpx.TransportError as error:
         return None, error
+    except TimeoutError:
+        return None, BudgetSpent(f"retry budget spent ({budget:g} s left when this try began)")

@@ -16,6 +16,8 @@ CONTENT_TYPE_JSON: Final = "application/json"
 
 DEFAULT_TIMEOUT_SECONDS: Final = 30.0
 MESSAGE_PREVIEW_CHARS: Final = 200
+MAX_MESSAGE_CHARS: Final = 2000  # a server message kept (ledger, reports) up to this length
+MAX_ANSWER_BYTES: Final = 1 << 20  # an answer body is read up to 1 MiB, never further
 
 ENV_BASE_URL: Final = "UNIWARE_BASE_URL"
 ENV_CLIENT_ID: Final = "UNIWARE_CLIENT_ID"

@@ -1,0 +1,50 @@
+"""Checks before the first request: the report folder takes files, the ledger takes writes.
+
+A run that could not write its report or record what it sent must not post anything: every
+problem here is one line naming the path and the fix, before any order leaves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from flows.exceptions import ConfigError, UniloadError
+from flows.reports import ReportStore
+
+PROBE_BYTES: Final = 1 << 20  # a report needs room: a disk without 1 MiB free is full
+
+
+def check_report_location(location: str, run_id: str) -> None:
+    """Create the run's report folder and write a probe file in it, or explain why not."""
+    if "://" not in location and Path(location).expanduser().is_file():
+        raise ConfigError(
+            f"report folder {location} is a file, not a folder: give --report-dir a folder"
+        )
+    try:
+        ReportStore(location).probe_run_folder(run_id, PROBE_BYTES)
+    except UniloadError:
+        raise
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ConfigError(
+            f"report folder {location}: cannot write the run's report there ({reason}); "
+            "free disk space, fix its permissions or give another --report-dir, then run again"
+        ) from None
+
+
+def check_ledger(location: str) -> None:
+    """Open the ledger, check its columns and take a (rolled back) write, or explain why not."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from uniware.exceptions import ledger_reason
+    from uniware.ledger import Ledger
+
+    try:
+        with Ledger.open(location) as ledger:
+            ledger.check()
+    except (SQLAlchemyError, OSError) as err:
+        raise ConfigError(
+            f"ledger {location}: cannot be used ({ledger_reason(err)}); fix it (a folder you can "
+            "write, free disk space, not another program's file) or give another --ledger"
+        ) from None
