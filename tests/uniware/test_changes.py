@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from schemas.changes import Change, ChangeResult, PostedItem
+from tests.old_ledgers import write_v1_ledger
 from tests.uniware import make_item, make_order
 from uniware.changes import send_changes
 from uniware.client import UniwareClient
@@ -105,11 +106,7 @@ def test_an_accepted_order_is_remembered_item_by_item(ledger: Ledger) -> None:
 def test_a_ledger_file_from_before_opens_and_gains_the_new_tables(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     here = Destination(base_url="http://127.0.0.1:8765", merchant_id="demo-seller")
-    with Ledger.open(str(path)) as old:  # what an earlier version left: orders only
-        old.record_intent(here, "OKR-1", payload_hash="h1", run_id="r0")
-        old.record_outcome(
-            here, "OKR-1", state="accepted", message="ok", attempts=1, http_status=200
-        )
+    write_v1_ledger(path, {"OKR-1": (here.key, "h1")})  # what an earlier version left
     with sqlite3.connect(path) as db:
         before = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     db.close()

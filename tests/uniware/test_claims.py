@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.old_ledgers import write_v1_ledger
 from uniware.config import Destination
 from uniware.ledger import Ledger
 from uniware.ledger_schema import SCHEMA_VERSION, schema_version
@@ -127,27 +128,9 @@ def test_simultaneous_first_opens_of_a_fresh_ledger_all_succeed(
         assert schema_version(ledger._engine) == SCHEMA_VERSION
 
 
-OLD_SCHEMA = """
-CREATE TABLE uniload_ledger (
-    destination VARCHAR(512) NOT NULL, order_id VARCHAR(255) NOT NULL,
-    payload_hash VARCHAR(64) NOT NULL, state VARCHAR(16) NOT NULL, message TEXT NOT NULL,
-    attempts INTEGER NOT NULL, http_status INTEGER, run_id VARCHAR(255) NOT NULL,
-    created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL,
-    PRIMARY KEY (destination, order_id)
-);
-CREATE INDEX ix_uniload_ledger_state ON uniload_ledger (destination, state);
-"""
-
-
 def test_a_ledger_file_from_before_claims_is_upgraded_in_place(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
-    with sqlite3.connect(path) as old:
-        old.executescript(OLD_SCHEMA)
-        old.execute(
-            "INSERT INTO uniload_ledger VALUES (?, 'OKR-1', 'h1', 'accepted', 'Order created', "
-            "1, 200, 'old-run', '2026-01-02 03:04:05.000000', '2026-01-02 03:04:06.000000')",
-            (SHOP.key,),
-        )
+    write_v1_ledger(path, {"OKR-1": (SHOP.key, "h1")})
     with Ledger.open(str(path)) as ledger:
         [entry] = ledger.get(SHOP, "OKR-1")
         claim = ledger.claim(SHOP, "OKR-1", payload_hash="h1", run_id="new-run")
