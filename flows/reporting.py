@@ -12,13 +12,15 @@ import pandas as pd
 from flows.artifacts import PREVIEW_ROWS, publish_run_artifacts
 from flows.config import RunOptions
 from flows.pipeline import Validated
-from flows.reports import ReportStore, build_failure_tables
+from flows.reports import ReportStore, build_failure_tables, csv_bytes
+from transforms.disposition import to_post
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Built
-from transforms.report import top_reasons
+from transforms.report import neutralise_formulas, skipped_table, top_reasons
 from uniware.delivery import Delivery
 
+SKIPPED_CSV = "skipped.csv"
 NOT_SENT = "not sent: the run stopped before this order; run again to send it"
 
 
@@ -51,8 +53,10 @@ def finish_run(run: RunReport) -> dict[str, Any]:
     store = ReportStore(run.options.report_dir)
     files = [(e.name, e.table) for e in validated.exports]
     tables, reasons = build_failure_tables(files, errors), top_reasons(errors)
+    skipped = skipped_table(files, validated.lines)
+    extra = {SKIPPED_CSV: csv_bytes(neutralise_formulas(skipped))} if len(skipped) else {}
     paths = store.write_run_report(
-        run.run_id, files, errors, summary, tables=tables, reasons=reasons
+        run.run_id, files, errors, summary, tables=tables, reasons=reasons, extra=extra
     )
     summary["report"] = str(paths.folder)
     preview = pd.concat([t.head(PREVIEW_ROWS) for _, t in tables]) if tables else pd.DataFrame()
@@ -81,6 +85,7 @@ def _summary(
                 "name": export.name,
                 "rows_read": int(mine.sum()),
                 "rows_failed": len(failed),
+                "rows_skipped": int((mine & ~to_post(validated.lines)).sum()),
                 "profile": validated.profiles.get(export.name),
             }
         )

@@ -271,7 +271,8 @@ def stream_summary(
     """The run summary, with the keys of a normal run."""
     counts = dict(tally.counts)
     read, failed = counts["rows_read"], counts["rows_failed"]
-    counts["rows_ready"] = read - failed if ctx.options.dry_run else 0
+    skipped = counts.get("rows_skipped", 0)
+    counts["rows_ready"] = read - failed - skipped if ctx.options.dry_run else 0
     return {
         "run_id": ctx.run_id,
         "started_at": started.isoformat(),
@@ -286,6 +287,7 @@ def stream_summary(
                 "name": ctx.file,
                 "rows_read": read,
                 "rows_failed": failed,
+                "rows_skipped": skipped,
                 "profile": ctx.profile.name,
             }
         ],

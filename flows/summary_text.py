@@ -30,6 +30,13 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
         f"  rows failed      {s['rows_failed']:>8}  in {s['orders_failed']} orders"
         + (f"  ({by_stage})" if by_stage else "")
     )
+    if s.get("rows_skipped"):
+        lines.append(
+            f"  rows skipped     {s['rows_skipped']:>8}  in {s['orders_skipped']} orders"
+            "  (see skipped.csv)"
+        )
+        for reason, count in s.get("orders_skipped_by_reason", {}).items():
+            lines.append(f"      {count:>6}  {reason}")
     fields = list(s.get("errors_by_field", {}).items())[:TOP_FIELDS]
     for field, count in fields:
         lines.append(f"      {count:>6}  {field or '(whole order)'}")

@@ -116,6 +116,30 @@ def failure_table(raw: pd.DataFrame, errors: Sequence[RowError], file: str) -> p
     return pd.concat([picked.reset_index(drop=True), extra], axis=1)
 
 
+SKIP_COLUMNS: Final = ("skip_file", "skip_row", "skip_reason")
+
+
+def skipped_table(files: Sequence[tuple[str, pd.DataFrame]], lines: pd.DataFrame) -> pd.DataFrame:
+    """Every skipped source row: its original columns, then skip_file, skip_row, skip_reason."""
+    skipped = lines[(lines["disposition"] == "skip") & ~lines["_failed"]]
+    parts = []
+    for name, raw in files:
+        mine = skipped[skipped["_file"] == name]
+        if not len(mine):
+            continue
+        kept = raw.drop(columns=[c for c in raw.columns if str(c).startswith(ERROR_PREFIX)])
+        picked = kept.reindex(mine["_row"].to_numpy()).fillna("").reset_index(drop=True)
+        picked["skip_file"] = name
+        picked["skip_row"] = mine["_row"].to_numpy(dtype="int64")
+        picked["skip_reason"] = mine["skip_reason"].to_numpy()
+        parts.append(picked)
+    if not parts:
+        return pd.DataFrame(columns=list(SKIP_COLUMNS))
+    table = pd.concat(parts, ignore_index=True).fillna("")
+    ordered = [c for c in table.columns if c not in SKIP_COLUMNS] + list(SKIP_COLUMNS)
+    return table[ordered]
+
+
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Prefix "'" to text cells a spreadsheet would run as a formula (OWASP CSV injection)."""
     out = df.copy()
@@ -202,7 +226,19 @@ def _counts(summary: Mapping[str, Any]) -> list[str]:
         line("rows", "rows_read"),
         line("orders", "orders_built"),
         "",
+        *_skipped(summary),
     ]
+
+
+def _skipped(summary: Mapping[str, Any]) -> list[str]:
+    if not summary.get("rows_skipped"):
+        return []
+    reasons: Mapping[str, Any] = summary.get("orders_skipped_by_reason") or {}
+    head = (
+        f"Skipped, not posted (listed in skipped.csv): {_n(summary.get('rows_skipped'))} rows "
+        f"in {_n(summary.get('orders_skipped'))} orders"
+    )
+    return [head, "", *(f"- {_n(n)} orders {reason}" for reason, n in reasons.items()), ""]
 
 
 def _by_stage(summary: Mapping[str, Any]) -> list[str]:

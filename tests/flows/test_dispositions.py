@@ -1,0 +1,107 @@
+"""Real exports mean what they say: COD arrives as COD, fulfilled/cancelled orders are skipped."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from flows.upload import upload_orders
+from tests.flows.sandboxes import point_at
+from uniware.config import demo_credentials
+from uniware.sandbox import SandboxServer, running_sandbox
+
+EXPORTS = Path(__file__).parents[1] / "fixtures" / "exports"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
+    with running_sandbox(
+        db_path=tmp_path / "sandbox.db", facility_map={}, credentials=demo_credentials()
+    ) as server:
+        point_at(monkeypatch, server.base_url)
+        yield server
+
+
+def _run(tmp_path: Path, *paths: Path, **params: object) -> dict:
+    state = upload_orders(
+        paths=[str(p) for p in paths],
+        report_dir=str(tmp_path / "reports"),
+        ledger=str(tmp_path / "ledger.db"),
+        return_state=True,
+        **params,
+    )
+    assert not state.is_failed(), state.message
+    return state.result()
+
+
+def _accounted(summary: dict) -> None:
+    parts = ("rows_accepted", "rows_ready", "rows_failed", "rows_skipped")
+    assert summary["rows_read"] == sum(summary[p] for p in parts)
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_shopify_statuses_are_posted_as_the_export_says(
+    tmp_path: Path, sandbox: SandboxServer
+) -> None:
+    summary = _run(tmp_path, EXPORTS / "shopify-statuses.csv")
+    _accounted(summary)
+    held = httpx.get(f"{sandbox.base_url}/_sandbox/orders").json()["ids"]
+    assert sorted(held) == ["#92001", "#92002", "#92003", "#92006", "#92008", "#92010", "#92011"]
+
+    def payload(order_id: str) -> dict:
+        url = f"{sandbox.base_url}/_sandbox/orders/{order_id.replace('#', '%23')}"
+        return dict(httpx.get(url).json()["payload"])
+
+    for cod in ("#92001", "#92002", "#92003", "#92010"):  # GoKwik, Pay on Delivery, COD, (COD)
+        assert payload(cod)["paymentType"] == "COD"
+    assert payload("#92011")["paymentType"] == "PREPAID"  # PhonePe
+    partly = payload("#92006")  # one line restocked
+    assert [i["status"] for i in partly["orderItems"]] == ["CREATED", "CANCELLED"]
+    shipped_part = payload("#92008")  # Fulfillment Status partial
+    assert [i["status"] for i in shipped_part["orderItems"]] == ["DISPATCHED", "CREATED"]
+    address = payload("#92011")["shippingAddress"]
+    assert len(address["addressLine1"]) <= 100
+    assert address["addressLine2"] == "Mahadevapura, Near Hoodi Circle"
+
+    assert (summary["rows_skipped"], summary["orders_skipped"]) == (4, 3)
+    assert summary["orders_skipped_by_reason"] == {
+        "skipped: already fulfilled on Shopify (Fulfillment Status 'fulfilled')": 1,
+        "skipped: cancelled on Shopify (Cancelled at is set)": 1,
+        "skipped: cancelled on Shopify (Financial Status 'refunded')": 1,
+    }
+    assert summary["files"][0]["rows_skipped"] == 4
+    skipped_csv = Path(summary["report"]) / "skipped.csv"
+    rows = list(csv.DictReader(skipped_csv.open(encoding="utf-8-sig")))
+    assert [(r["Name"], r["skip_row"]) for r in rows] == [
+        ("#92004", "5"),
+        ("#92004", "6"),
+        ("#92005", "7"),
+        ("#92007", "10"),
+    ]
+    assert rows[2]["skip_reason"] == "cancelled on Shopify (Cancelled at is set)"
+    assert rows[2]["Payment Method"] == "GoKwik Cash on Delivery"  # original columns kept
+    failures = Path(summary["report"]) / "failures.csv"
+    failed = list(csv.DictReader(failures.open(encoding="utf-8-sig")))
+    assert [(r["Name"], r["error_field"]) for r in failed] == [("#92009", "Payment Method")]
+    assert "[values.payment_type]" in failed[0]["error_reason"]
+    assert (
+        summary["warnings_by_reason"][
+            "Shipping Address1: over 100 characters: continued in Shipping Address2"
+        ]
+        == 1
+    )
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_dry_run_accounts_for_every_row_too(tmp_path: Path, sandbox: SandboxServer) -> None:
+    summary = _run(tmp_path, EXPORTS / "woocommerce-statuses.csv", dry_run=True)
+    _accounted(summary)
+    assert (summary["rows_ready"], summary["rows_failed"], summary["rows_skipped"]) == (2, 1, 2)
+    assert (
+        "skipped: already fulfilled on WooCommerce (Order Status 'completed')"
+        in summary["orders_skipped_by_reason"]
+    )
