@@ -31,6 +31,7 @@ RUN_KEYS = (
     "shared_limit",
     "sheet",
     "chunk_rows",
+    "strict",
 )
 TASK_RUN_LOGGER = "prefect.task_runs"
 EXPECTED_FAILURES = (UniloadError, UniwareError)
@@ -79,7 +80,8 @@ def upload(paths: Sequence[str], options: RunOptions) -> int:
         return _fail(state.message or "the run failed")
     summary = cast("dict[str, Any]", state.result())
     print("\n".join(summary_lines(summary)))
-    return EXIT_OK if summary["rows_failed"] == 0 else EXIT_ROWS_FAILED
+    failed = summary["rows_failed"] or summary.get("files_failed", 0)
+    return EXIT_ROWS_FAILED if failed else EXIT_OK
 
 
 class _ExpectedFailure(logging.Filter):

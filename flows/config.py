@@ -28,6 +28,7 @@ class RunOptions:
     shared_limit: str | None = None
     sheet: str | None = None
     chunk_rows: int | None = None  # streaming mode (flows/streaming.py) when set
+    strict: bool = False  # one unreadable file fails the whole run (else it is reported)
 
     def __post_init__(self) -> None:
         if self.chunk_rows is not None and self.chunk_rows < 1:

@@ -89,6 +89,16 @@ def _summary(
                 "profile": validated.profiles.get(export.name),
             }
         )
+    for gone in validated.unread:
+        files.append(
+            {
+                "name": gone.name,
+                "rows_read": 0,
+                "rows_failed": 0,
+                "profile": None,
+                "error": gone.error,
+            }
+        )
     return {
         "run_id": run.run_id,
         "started_at": run.started.isoformat(),
@@ -99,6 +109,7 @@ def _summary(
         "warnings": sum(validated.warnings.values()),
         "warnings_by_reason": dict(validated.warnings.most_common()),
         "files": files,
+        "files_failed": len(validated.unread),
         "dry_run": run.options.dry_run,
         "destination": run.destination,
         "throughput_orders_per_second": round(sent / run.seconds, 2) if run.seconds else 0.0,

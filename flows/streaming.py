@@ -291,6 +291,7 @@ def stream_summary(
                 "profile": ctx.profile.name,
             }
         ],
+        "files_failed": 0,
         "dry_run": ctx.options.dry_run,
         "destination": ctx.config.base_url if ctx.config else None,
         "throughput_orders_per_second": round(tally.sent / seconds, 2) if seconds else 0.0,

@@ -45,6 +45,9 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
             f"  values fixed     {s['warnings']:>8}  (counted as warnings, see summary.md)"
         )
     for f in files:
+        if f.get("error"):
+            lines.append(f"  {f['name']}: NOT READ, left out of this run: {f['error']}")
+            continue
         lines.append(
             f"  {f['name']}: {f['rows_read']} rows, {f['rows_failed']} failed,"
             f" profile {f['profile']}"

@@ -19,7 +19,7 @@ from flows import settings
 from flows.config import RunOptions, load_facility_map
 from flows.exceptions import UniloadError
 from flows.inbox import file_away, ready_files
-from flows.pipeline import Validated, group_and_build, read_exports, validate_exports
+from flows.pipeline import Unread, Validated, group_and_build, read_exports, validate_exports
 from flows.profiles import load_profiles
 from flows.progress import progress
 from flows.readers import RawExport
@@ -31,12 +31,13 @@ from uniware.exceptions import UniwareError
 
 
 @task(name="read-exports", cache_policy=NO_CACHE, persist_result=False)
-def read_task(paths: list[str], options: RunOptions) -> list[RawExport]:
-    """Read every export as text, keeping each row's spreadsheet row number."""
+def read_task(paths: list[str], options: RunOptions) -> tuple[list[RawExport], list[Unread]]:
+    """Read every export as text (rows keep their numbers); unreadable ones unless strict."""
     progress.start("read")
-    exports = read_exports(paths, load_profiles(), sheet=options.sheet)
+    unread: list[Unread] | None = None if options.strict else []
+    exports = read_exports(paths, load_profiles(), sheet=options.sheet, unread=unread)
     progress.finish("read")
-    return exports
+    return exports, unread or []
 
 
 @task(name="read-inbox", cache_policy=NO_CACHE, persist_result=False)
@@ -54,10 +55,14 @@ def read_inbox_task(inbox: str, options: RunOptions, run_id: str) -> list[RawExp
 
 
 @task(name="validate-lines", cache_policy=NO_CACHE, persist_result=False)
-def validate_task(exports: list[RawExport], options: RunOptions) -> Validated:
+def validate_task(
+    exports: list[RawExport], options: RunOptions, unread: list[Unread] | None = None
+) -> Validated:
     """Map each export through its profile and validate every cell (lazy: all errors at once)."""
     progress.start("validate", total=sum(len(e.table) for e in exports) or 1)
-    validated = validate_exports(exports, load_profiles(), profile_name=options.profile)
+    kept = None if options.strict else list(unread or [])
+    profiles = load_profiles()
+    validated = validate_exports(exports, profiles, profile_name=options.profile, unread=kept)
     progress.finish("validate")
     return validated
 
@@ -140,6 +145,7 @@ def upload_orders(
     sheet: str | None = None,
     inbox: str | None = None,
     chunk_rows: int | None = None,
+    strict: bool = False,
 ) -> dict[str, Any] | State[Any]:
     """Upload marketplace order exports to Uniware; returns the run summary.
 
@@ -162,6 +168,7 @@ def upload_orders(
             shared_limit=shared_limit,
             sheet=sheet,
             chunk_rows=chunk_rows,
+            strict=strict,
         )
         return _run(paths, options, logger, inbox)
     except (UniloadError, UniwareError) as err:
@@ -181,13 +188,14 @@ def _run(
         from flows.streaming import stream_export
 
         return stream_export(paths, options, run_id=run_id, config=config, inbox=inbox)
+    unread: list[Unread] = []
     if inbox:
         exports = read_inbox_task(inbox, options, run_id)
         if not exports:
             logger.info("inbox %s: no settled export files", inbox)
     else:
-        exports = read_task(list(paths), options)
-    validated = validate_task(exports, options)
+        exports, unread = read_task(list(paths), options)
+    validated = validate_task(exports, options, unread)
     built = build_task(validated, options)
     logger.info(
         "%d rows read, %d orders ready, %d rows failed before posting",

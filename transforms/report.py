@@ -254,11 +254,13 @@ def _by_file(summary: Mapping[str, Any]) -> list[str]:
         _row(
             [
                 f.get("name", ""),
-                f.get("profile", ""),
+                f.get("profile") or "",
                 _n(f.get("rows_read")),
                 _n(f.get("rows_failed")),
             ]
         )
+        if not f.get("error")
+        else _row([f.get("name", ""), "", "not read", str(f.get("error"))])
         for f in files
     ]
     head = _row(["file", "profile", "rows read", "rows failed"])

@@ -392,3 +392,28 @@ def test_samples_against_the_sandbox_process_are_posted_once(
     assert stats["accepted"] == summary["orders_accepted"]
     assert stats["requests"] == summary["orders_accepted"]
     assert stats["duplicate_ids_received"] == []
+
+
+# --- one unreadable file in a folder ---------------------------------------------------
+
+
+@pytest.mark.usefixtures("prefect_harness", "uniware_env")
+def test_one_unreadable_file_is_reported_and_the_others_are_posted(
+    tmp_path: Path, sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    oker_export(folder / "a-orders.csv")
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)  # an image saved as .csv
+    (folder / "b-photo.csv").write_bytes(png)
+    result = uniload(capsys, "run", str(folder), *run_options(tmp_path))
+    assert result.code == 2, result.text  # not 0: a file was left out
+    assert "b-photo.csv: NOT READ" in result.out
+    assert sorted(held(sandbox.base_url, "orders")["ids"]) == SAMPLE_ORDERS
+    summary = json.loads((report_folder(result) / "summary.json").read_text(encoding="utf-8"))
+    assert summary["files_failed"] == 1
+    [gone] = [f for f in summary["files"] if f["name"] == "b-photo.csv"]
+    assert "binary" in gone["error"] and gone["rows_read"] == 0
+
+    strict = uniload(capsys, "run", str(folder), *run_options(tmp_path), "--strict")
+    assert_run_failed(strict, "b-photo.csv", "binary")

@@ -105,3 +105,18 @@ def test_a_dry_run_accounts_for_every_row_too(tmp_path: Path, sandbox: SandboxSe
         "skipped: already fulfilled on WooCommerce (Order Status 'completed')"
         in summary["orders_skipped_by_reason"]
     )
+
+
+def test_stray_nul_bytes_are_removed_from_their_cells_and_named_as_a_warning() -> None:
+    from flows.pipeline import group_and_build, read_exports, validate_exports
+    from flows.profiles import load_profiles
+
+    profiles = load_profiles()
+    exports = read_exports([str(EXPORTS / "shopify-damaged.csv")], profiles, sheet=None)
+    validated = validate_exports(exports, profiles, profile_name=None)
+    built = group_and_build(validated, facility_map=None, target_zone="UTC")
+    assert validated.errors == []
+    note = "shopify-damaged.csv: stray control bytes (NUL...) removed from cells, rows 3"
+    assert validated.warnings[note] == 1
+    lines = {p["id"]: p["shippingAddress"]["addressLine1"] for p in built.payloads}
+    assert lines == {"#93001": "22, Lake View Apartments", "#93002": "17, Temple Street"}
