@@ -90,6 +90,7 @@ class Profile(BaseModel):
     values: dict[str, dict[str, Any]] = Field(default_factory=dict)
     patterns: dict[str, dict[str, Any]] = Field(default_factory=dict)
     disposition: Disposition = Disposition()
+    advice: dict[str, str] = Field(default_factory=dict)  # said when a field's column is missing
 
     @field_validator("columns")
     @classmethod
@@ -102,6 +103,12 @@ class Profile(BaseModel):
     def _known_defaults(cls, value: dict[str, Any]) -> dict[str, Any]:
         unmapped = {f"{name}{UNMAPPED_SUFFIX}" for name in MAPPABLE_VALUES}
         _reject_unknown(value, {*FIELDS, "sla_hours", "country", *unmapped}, "default")
+        return value
+
+    @field_validator("advice")
+    @classmethod
+    def _known_advice(cls, value: dict[str, str]) -> dict[str, str]:
+        _reject_unknown(value, FIELDS, "advised field")
         return value
 
     @field_validator("derive")
@@ -179,11 +186,19 @@ class Profile(BaseModel):
 
     def required_headers(self) -> list[list[str]]:
         """For each required field only a column can provide: the alternatives, one must exist."""
+        return [headers for _, headers in self.required_columns()]
+
+    def required_columns(self) -> list[tuple[str, list[str]]]:
+        """(field, its header alternatives) for each required field only a column provides."""
         return [
-            self.headers(f)
+            (f, self.headers(f))
             for f in sorted(REQUIRED)
             if f in self.columns and not self.has_fallback(f)
         ]
+
+    def advice_for(self, fields: list[str]) -> str:
+        """The profile's advice for missing columns of these fields ("" when it has none)."""
+        return " ".join(dict.fromkeys(self.advice[f] for f in fields if f in self.advice))
 
 
 def _reject_unknown(keys: Any, known: Any, what: str) -> None:
