@@ -22,7 +22,12 @@ ERROR_COLUMNS: Final = (
     "error_reason",
     "error_order_id",
 )
-JOIN: Final = "; "
+JOIN: Final = "; "  # reasons of one cell in a cell note
+# error_field and error_reason hold one error per line, aligned: line i of error_field is
+# the column of line i of error_reason ("-" when the error names none). A line break
+# never occurs inside an entry (removed), so the two lists cannot be split apart wrongly.
+LINE: Final = "\n"
+NO_FIELD: Final = "-"
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 TOP_REASONS: Final = 10
 
@@ -37,7 +42,10 @@ _PHONE: Final = re.compile(r"(?<![\w.:/+-])\+?\(?\d(?:[ ()-]{0,2}\d){9,12}(?![\w
 
 @dataclass(frozen=True, slots=True)
 class RowFailure:
-    """Every reason one source row failed, merged into the report's error columns."""
+    """Every reason one source row failed, merged into the report's error columns.
+
+    `fields[i]` is the column `reasons[i]` is about (`NO_FIELD` for none): one per error.
+    """
 
     stage: Stage
     fields: tuple[str, ...]
@@ -67,10 +75,20 @@ def group_row_errors(errors: Iterable[RowError], file: str) -> dict[int, RowFail
 def _merge(errors: list[RowError]) -> RowFailure:
     errors = sorted(errors, key=lambda e: STAGES.index(e.stage))
     stage = errors[0].stage
-    fields = dict.fromkeys(e.field for e in errors if e.field)
-    reasons = dict.fromkeys(f"{e.field}: {e.reason}" if e.field else e.reason for e in errors)
+    pairs = dict.fromkeys(
+        (
+            _one_line(e.field) or NO_FIELD,
+            _one_line(f"{e.field}: {e.reason}" if e.field else e.reason),
+        )
+        for e in errors
+    )
     order_id = next((e.order_id for e in errors if e.order_id), "")
-    return RowFailure(stage, tuple(fields), tuple(reasons), order_id)
+    fields, reasons = tuple(f for f, _ in pairs), tuple(r for _, r in pairs)
+    return RowFailure(stage, fields, reasons, order_id)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines()) if LINE in text or "\r" in text else text
 
 
 def cell_notes(errors: Iterable[RowError], file: str) -> dict[int, dict[str, str]]:
@@ -107,8 +125,8 @@ def failure_table(raw: pd.DataFrame, errors: Sequence[RowError], file: str) -> p
             "error_file": [file] * len(failures),
             "error_row": picked.index.to_numpy(dtype="int64"),
             "error_stage": [f.stage for f in failures],
-            "error_field": [JOIN.join(f.fields) for f in failures],
-            "error_reason": [JOIN.join(f.reasons) for f in failures],
+            "error_field": [LINE.join(f.fields) for f in failures],
+            "error_reason": [LINE.join(f.reasons) for f in failures],
             "error_order_id": [f.order_id for f in failures],
         },
         columns=list(ERROR_COLUMNS),

@@ -100,7 +100,7 @@ def test_shopify_statuses_are_posted_as_the_export_says(
 def test_a_dry_run_accounts_for_every_row_too(tmp_path: Path, sandbox: SandboxServer) -> None:
     summary = _run(tmp_path, EXPORTS / "woocommerce-statuses.csv", dry_run=True)
     _accounted(summary)
-    assert (summary["rows_ready"], summary["rows_failed"], summary["rows_skipped"]) == (2, 1, 2)
+    assert (summary["rows_ready"], summary["rows_failed"], summary["rows_skipped"]) == (2, 2, 2)
     assert (
         "skipped: already fulfilled on WooCommerce (Order Status 'completed')"
         in summary["orders_skipped_by_reason"]
@@ -120,3 +120,22 @@ def test_stray_nul_bytes_are_removed_from_their_cells_and_named_as_a_warning() -
     assert validated.warnings[note] == 1
     lines = {p["id"]: p["shippingAddress"]["addressLine1"] for p in built.payloads}
     assert lines == {"#93001": "22, Lake View Apartments", "#93002": "17, Temple Street"}
+
+
+def test_an_unknown_woocommerce_status_lists_the_shops_values_only() -> None:
+    from flows.pipeline import read_exports, validate_exports
+    from flows.profiles import load_profiles
+
+    profiles = load_profiles()
+    exports = read_exports([str(EXPORTS / "woocommerce-statuses.csv")], profiles, sheet=None)
+    validated = validate_exports(exports, profiles, profile_name=None)
+    [error] = [e for e in validated.errors if e.field == "Order Status"]
+    assert error.value == "shipped" and error.code == "value.unmapped"
+    known = error.reason.split("known: ")[1].split(".")[0]
+    assert "completed" in known and "processing" in known
+    for contract_value in ("CREATED", "PENDING_VERIFICATION", "CANCELLED", "DISPATCHED"):
+        assert contract_value not in error.reason
+    skipped = validated.lines[validated.lines["order_id"] == "20401"]
+    assert skipped["skip_reason"].tolist() == [
+        "already fulfilled on WooCommerce (Order Status 'completed')"
+    ]
