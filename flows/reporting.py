@@ -13,14 +13,13 @@ from flows.artifacts import PREVIEW_ROWS, publish_run_artifacts
 from flows.config import RunOptions
 from flows.pipeline import Validated
 from flows.reports import ReportStore, build_failure_tables, csv_bytes
-from transforms.disposition import to_post
+from transforms.disposition import SKIPPED_CSV, to_post
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Built
 from transforms.report import neutralise_formulas, skipped_table, top_reasons
 from uniware.delivery import Delivery
 
-SKIPPED_CSV = "skipped.csv"
 NOT_SENT = "not sent: the run stopped before this order; run again to send it"
 
 

@@ -47,7 +47,12 @@ from transforms.lines import FAILED
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Payloads
-from transforms.report import failure_table, neutralise_formulas, summary_markdown
+from transforms.report import (
+    failure_table,
+    neutralise_formulas,
+    skipped_table,
+    summary_markdown,
+)
 from transforms.tally import PREVIEW_ROWS as PREVIEW_ROWS
 from transforms.tally import REASONS_KEPT as REASONS_KEPT
 from transforms.tally import XLSX_MAX_FAILURES as XLSX_MAX_FAILURES
@@ -122,7 +127,8 @@ def run_orders(
     failed_ids = set(lines.loc[lines[FAILED] & lines["order_id"].notna(), "order_id"])
     counts["orders_failed"] = len(failed_ids | held_ids)
     sent = sum(1 for d in deliveries if d.outcome in SENT_OUTCOMES)
-    return BlockOutcome(counts, errors, pd.DataFrame(), validated.warnings, sent, stopped)
+    skipped = neutralise_formulas(skipped_table([(ctx.file, export.table)], lines))
+    return BlockOutcome(counts, errors, pd.DataFrame(), validated.warnings, sent, stopped, skipped)
 
 
 @task(name="run-block", cache_policy=NO_CACHE, persist_result=False)
@@ -262,6 +268,7 @@ def take_block(
     outcome = run_block_task(block, export, ctx, stopped)
     tally.add(outcome)
     report.append(outcome.failures)
+    report.append_skipped(outcome.skipped)
     return outcome.stopped
 
 

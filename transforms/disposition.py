@@ -41,6 +41,7 @@ POST: Final = "post"
 SKIP: Final = "skip"
 FULFILLED: Final = frozenset({"DISPATCHED", "DELIVERED"})
 SOURCE: Final = "_source_"
+SKIPPED_CSV: Final = "skipped.csv"  # the report folder's list of skipped rows
 
 
 def decide(

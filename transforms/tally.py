@@ -28,6 +28,7 @@ class BlockOutcome:
     warnings: Counter[str]
     sent: int
     stopped: str | None
+    skipped: pd.DataFrame = field(default_factory=pd.DataFrame)  # skipped rows (skipped.csv)
 
 
 def zero_counts() -> dict[str, Any]:

@@ -139,3 +139,21 @@ def test_an_unknown_woocommerce_status_lists_the_shops_values_only() -> None:
     assert skipped["skip_reason"].tolist() == [
         "already fulfilled on WooCommerce (Order Status 'completed')"
     ]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_streamed_run_skips_and_lists_the_same_rows(tmp_path: Path) -> None:
+    whole = _run(tmp_path, EXPORTS / "shopify-statuses.csv", dry_run=True)
+    streamed = _run(tmp_path, EXPORTS / "shopify-statuses.csv", dry_run=True, chunk_rows=3)
+    _accounted(streamed)
+    keys = ("rows_read", "rows_ready", "rows_failed", "rows_skipped", "orders_skipped")
+    assert {k: streamed[k] for k in keys} == {k: whole[k] for k in keys}
+    assert streamed["orders_skipped_by_reason"] == whole["orders_skipped_by_reason"]
+    assert streamed["files"][0]["rows_skipped"] == 4
+
+    def listed(summary: dict) -> list[tuple[str, str, str]]:
+        with (Path(summary["report"]) / "skipped.csv").open(encoding="utf-8-sig") as f:
+            return [(r["Name"], r["skip_row"], r["skip_reason"]) for r in csv.DictReader(f)]
+
+    assert listed(streamed) == listed(whole)
+    assert len(listed(whole)) == 4
