@@ -52,15 +52,18 @@ def decide(
     labels: Mapping[str, str],
     blocked: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Set `order_status`, `item_status`, `disposition` and `skip_reason` (see the module doc)."""
-    out = lines.copy()
-    order_status = _text(out, "order_status")
-    fulfilment = _text(out, "fulfillment_status")
-    marked = _text(out, "cancelled_at") != ""
+    """`order_status`, `item_status`, `disposition`, `skip_reason` per line (same index).
+
+    See the module doc; `lines` is not changed.
+    """
+    out = pd.DataFrame(index=lines.index)
+    order_status = _text(lines, "order_status")
+    fulfilment = _text(lines, "fulfillment_status")
+    marked = _text(lines, "cancelled_at") != ""
     cancelled_here = marked | (order_status == "CANCELLED") | (fulfilment == "CANCELLED")
-    codes, _ = pd.factorize(_text(out, "order_id").replace("", None))
+    codes, _ = pd.factorize(_text(lines, "order_id").replace("", None))
     whole_cancel = _all_in_order(codes, cancelled_here.to_numpy())
-    items = _item_status(out, order_status, fulfilment, whole_cancel)
+    items = _item_status(lines, order_status, fulfilment, whole_cancel)
     out["item_status"] = items
     contract_status = order_status.mask(order_status.isin(list(FULFILLED)), "CREATED")
     out["order_status"] = contract_status.mask(whole_cancel, "CANCELLED")
@@ -72,9 +75,23 @@ def decide(
     if policy.fulfilled == "post":
         fulfilled = np.zeros_like(fulfilled)
     skip = (all_cancelled | fulfilled) & (codes >= 0)
-    reasons = _reasons(lines, codes, marked, whole_cancel, fulfilled, marketplace, labels)
     out[DISPOSITION] = np.where(skip, SKIP, POST)
-    out[SKIP_REASON] = np.where(skip, reasons, "")
+    reasons = np.full(len(lines), "", dtype=object)
+    if skip.any():  # worded once per skipped order, from its first line
+        rows = np.flatnonzero(skip)
+        first = rows[~pd.Series(codes[rows]).duplicated().to_numpy()]
+        why = _reasons(
+            lines.iloc[first],
+            marked.iloc[first],
+            whole_cancel[first],
+            fulfilled[first],
+            marketplace,
+            labels,
+        )
+        by_code = np.empty(int(codes.max()) + 1, dtype=object)
+        by_code[codes[first]] = why
+        reasons[rows] = by_code[codes[rows]]
+    out[SKIP_REASON] = reasons
     return out
 
 
@@ -111,17 +128,16 @@ def _any_in_order(codes: np.ndarray, flags: np.ndarray) -> np.ndarray:
 
 def _reasons(
     lines: pd.DataFrame,
-    codes: np.ndarray,
     marked: pd.Series,
     whole_cancel: np.ndarray,
     fulfilled: np.ndarray,
     marketplace: str,
     labels: Mapping[str, str],
 ) -> np.ndarray:
-    """Why each line's order would be skipped, in the marketplace's words (one per order)."""
+    """Why each (first) line's order is skipped, in the marketplace's words."""
     cancel = _cancel_why(lines, marked, labels)
     done = _fulfilled_why(lines, labels)
-    per_line = np.where(
+    return np.where(
         whole_cancel,
         "cancelled on " + marketplace + " (" + cancel + ")",
         np.where(
@@ -130,8 +146,6 @@ def _reasons(
             "cancelled on " + marketplace + " (" + _item_why(lines, labels) + " on every item)",
         ),
     )
-    firsts = pd.Series(per_line).groupby(codes).transform("first").to_numpy()
-    return np.where(codes >= 0, firsts, per_line)
 
 
 def _said(lines: pd.DataFrame, field: str, labels: Mapping[str, str]) -> pd.Series:

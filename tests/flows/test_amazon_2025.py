@@ -10,7 +10,7 @@ from flows.exceptions import ProfileNotDetected, UnreadableExport
 from flows.pipeline import group_and_build, read_exports, validate_exports
 from flows.profiles import load_profiles
 
-EXPORTS = Path(__file__).parents[1] / "fixtures" / "exports"
+EXPORTS = Path(__file__).parents[1] / "fixtures" / "statuses"
 
 
 def test_the_layout_with_prices_reads_buyer_phone_number_as_the_phone() -> None:

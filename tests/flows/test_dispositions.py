@@ -14,7 +14,7 @@ from tests.flows.sandboxes import point_at
 from uniware.config import demo_credentials
 from uniware.sandbox import SandboxServer, running_sandbox
 
-EXPORTS = Path(__file__).parents[1] / "fixtures" / "exports"
+EXPORTS = Path(__file__).parents[1] / "fixtures" / "statuses"
 
 
 @pytest.fixture

@@ -14,7 +14,12 @@ from flows.settings import OKER_FACILITY_MAP, SAMPLES_DIR
 from schemas import contract
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "exports"
-EXPECTED = sorted(SAMPLES_DIR.glob("*.expected.json")) + sorted(FIXTURES.glob("*.expected.json"))
+STATUSES = Path(__file__).parents[1] / "fixtures" / "statuses"  # tests/fixtures/statuses/make_*
+EXPECTED = [
+    *sorted(SAMPLES_DIR.glob("*.expected.json")),
+    *sorted(FIXTURES.glob("*.expected.json")),
+    *sorted(STATUSES.glob("*.expected.json")),
+]
 
 
 def _exports_of(expected: Path) -> list[Path]:
