@@ -58,9 +58,12 @@ def read_inbox_task(inbox: str, options: RunOptions, run_id: str) -> list[RawExp
 def validate_task(
     exports: list[RawExport], options: RunOptions, unread: list[Unread] | None = None
 ) -> Validated:
-    """Map each export through its profile and validate every cell (lazy: all errors at once)."""
+    """Map each export through its profile and validate every cell (lazy: all errors at once).
+
+    `unread` (files left out while reading) None: a file no profile fits fails the run.
+    """
     progress.start("validate", total=sum(len(e.table) for e in exports) or 1)
-    kept = None if options.strict else list(unread or [])
+    kept = None if options.strict or unread is None else list(unread)
     profiles = load_profiles()
     validated = validate_exports(exports, profiles, profile_name=options.profile, unread=kept)
     progress.finish("validate")
@@ -188,7 +191,7 @@ def _run(
         from flows.streaming import stream_export
 
         return stream_export(paths, options, run_id=run_id, config=config, inbox=inbox)
-    unread: list[Unread] = []
+    unread: list[Unread] | None = None  # inbox: every read file is archived after the run
     if inbox:
         exports = read_inbox_task(inbox, options, run_id)
         if not exports:
