@@ -34,13 +34,13 @@ import numpy as np
 import pandas as pd
 
 from schemas.profile import Disposition
+from transforms.values import SOURCE
 
 DISPOSITION: Final = "disposition"
 SKIP_REASON: Final = "skip_reason"
 POST: Final = "post"
 SKIP: Final = "skip"
 FULFILLED: Final = frozenset({"DISPATCHED", "DELIVERED"})
-SOURCE: Final = "_source_"
 SKIPPED_CSV: Final = "skipped.csv"  # the report folder's list of skipped rows
 
 
