@@ -4,8 +4,9 @@
 (`python -m bench.exports --samples data/samples`); each sample's injected bad cells are
 listed in `<name>.expected.json` as `{"file", "row", "column", "kind", "stage"}` (row = the
 spreadsheet row, header = 1). Kind `order_not_sent` marks a sound row of an order that has a
-bad row (orders are sent whole); its column is "". Untidy cells a normaliser fixes are
-listed in `<name>.fixes.json`.
+bad row (orders are sent whole); its column is "". A bad cell injected into a cancelled
+order is not listed: the marketplace cancelled it, so the run skips the order and reports
+none of its cells. Untidy cells a normaliser fixes are listed in `<name>.fixes.json`.
 """
 
 from __future__ import annotations
@@ -249,12 +250,13 @@ def build_sample(spec: SampleFile) -> tuple[list[list[str]], list[BadCell], list
         used.add(i)
         rows, column = orders[i][1], spec.header.index(plan.column)
         before = [row[column] for row in rows]
+        skipped = orders[i][0].status == "cancelled"  # skipped whole: its cells not reported
         for k in _inject(rows, column, plan):
             if plan.fix:
                 fixes.append(Fix(spec.name, firsts[i] + k, plan.column, rows[k][column], before[k]))
-            else:
+            elif not skipped:
                 bad.append(BadCell(spec.name, firsts[i] + k, plan.column, plan.kind, plan.stage))
-        if not plan.fix:
+        if not plan.fix and not skipped:
             listed = {cell.row for cell in bad}
             bad += [
                 BadCell(spec.name, row, "", "order_not_sent", "group")

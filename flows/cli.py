@@ -48,6 +48,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="stream one file N rows at a time (bounded memory; an order's rows must be together)",
     )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="fail the whole run when one input file cannot be read (default: report it, "
+        "go on with the others, exit 2)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

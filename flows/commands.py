@@ -31,6 +31,7 @@ RUN_KEYS = (
     "shared_limit",
     "sheet",
     "chunk_rows",
+    "strict",
 )
 TASK_RUN_LOGGER = "prefect.task_runs"
 EXPECTED_FAILURES = (UniloadError, UniwareError)
@@ -102,7 +103,8 @@ def _upload(
     finally:
         progress.stop()
     print("\n".join(summary_lines(summary)))
-    return (EXIT_OK if summary["rows_failed"] == 0 else EXIT_ROWS_FAILED), summary
+    failed = summary["rows_failed"] or summary.get("files_failed", 0)
+    return (EXIT_ROWS_FAILED if failed else EXIT_OK), summary
 
 
 def _check_locally(inputs: Sequence[str], options: RunOptions) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class RunOptions:
     shared_limit: str | None = None
     sheet: str | None = None
     chunk_rows: int | None = None  # streaming mode (flows/streaming.py) when set
+    strict: bool = False  # one unreadable file fails the whole run (else it is reported)
 
     def __post_init__(self) -> None:
         if self.chunk_rows is not None and self.chunk_rows < 1:
@@ -172,6 +173,7 @@ def resolve_options(
         shared_limit=pick("shared_limit"),
         sheet=given.get("sheet"),
         chunk_rows=given.get("chunk_rows"),
+        strict=bool(given.get("strict")),
     )
 
 

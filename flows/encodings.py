@@ -13,7 +13,10 @@ The rule is simple and predictable:
    byte sequence is decoded by the encoding it is valid in. The encoding reported is
    ``cp1252`` when the first MiB holds such bytes, else ``utf-8``.
 
-Any other NUL byte, or a high share of control characters, means the file is not text.
+A file is not text when NUL bytes (outside UTF-16) or control characters make up a real
+share of its first MiB (``BINARY_NUL_SHARE``, ``BINARY_CONTROL_SHARE``). A few stray ones
+in an otherwise text export are damage inside some cells: the reader removes them from
+those cells and names the rows (``flows.raw_tables.strip_control_bytes``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ FALLBACK_ERRORS = "uniload-cp1252"
 UTF16_PROBE_BYTES = 4096
 UTF16_NUL_SHARE = 0.3
 BINARY_CONTROL_SHARE = 0.1
+BINARY_NUL_SHARE = 0.05  # a real export was seen with 8 stray NULs in 50 kB: far below
 CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
 
 _CP1252_UNDEFINED = frozenset({0x81, 0x8D, 0x8F, 0x90, 0x9D})
@@ -90,8 +94,9 @@ def decode_sample(sample: bytes, encoding: TextEncoding) -> str:
 
 
 def looks_binary(encoding: TextEncoding, sample: bytes, text: str) -> bool:
-    """True when the bytes are not text: NUL bytes (outside UTF-16) or many control chars."""
-    if not encoding.startswith("utf-16") and b"\x00" in sample:
+    """True when the bytes are not text: many NUL bytes (outside UTF-16) or control chars."""
+    nuls = sample.count(b"\x00")
+    if not encoding.startswith("utf-16") and nuls > BINARY_NUL_SHARE * len(sample):
         return True
     if not text:
         return False

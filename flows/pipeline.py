@@ -10,16 +10,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from flows.exceptions import ConfigError, UnreadableExport
+from flows.exceptions import ConfigError, ProfileNotDetected, UnreadableExport
 from flows.profiles import choose_profile, known_headers
+from flows.raw_tables import listed_rows
 from flows.readers import RawExport, read_export
 from flows.settings import EXPORT_SUFFIXES
 from schemas.profile import Profile
 from transforms.columns import ColumnMap, MissingColumns
 from transforms.errors import RowError
-from transforms.lines import to_lines
+from transforms.lines import Lines, to_lines
 from transforms.orders import check_orders, fail_whole_orders, mark_failed
 from transforms.payloads import Built, build_payloads
+
+
+@dataclass(frozen=True)
+class Unread:
+    """An input file left out of a run: its name and why (the run goes on without it)."""
+
+    name: str
+    error: str
 
 
 @dataclass
@@ -32,6 +41,7 @@ class Validated:
     labels: dict[str, ColumnMap]
     errors: list[RowError] = field(default_factory=list)
     warnings: Counter[str] = field(default_factory=Counter)
+    unread: list[Unread] = field(default_factory=list)  # files that could not be used
 
 
 def expand_paths(paths: Sequence[str]) -> list[Path]:
@@ -56,11 +66,25 @@ def expand_paths(paths: Sequence[str]) -> list[Path]:
 
 
 def read_exports(
-    paths: Sequence[str], profiles: Mapping[str, Profile], *, sheet: str | None
+    paths: Sequence[str],
+    profiles: Mapping[str, Profile],
+    *,
+    sheet: str | None,
+    unread: list[Unread] | None = None,
 ) -> list[RawExport]:
-    """Read every input; one unreadable file fails the run before anything is posted."""
+    """Read every input. An unreadable file fails the run (strict), or, given an `unread`
+    list, is added to it and the other files go on; when none is readable the run fails."""
     hint = known_headers(dict(profiles))
-    exports = [read_export(path, sheet=sheet, header_hint=hint) for path in expand_paths(paths)]
+    exports = []
+    for path in expand_paths(paths):
+        try:
+            exports.append(read_export(path, sheet=sheet, header_hint=hint))
+        except UnreadableExport as err:
+            if unread is None:
+                raise
+            unread.append(Unread(path.name, str(err)))
+    if unread and not exports:
+        raise UnreadableExport("\n".join(u.error for u in unread))
     names = Counter(e.name for e in exports)
     twice = [n for n, count in names.items() if count > 1]
     if twice:
@@ -74,27 +98,53 @@ def validate_exports(
     *,
     profile_name: str | None,
     now: datetime | None = None,
+    unread: list[Unread] | None = None,
 ) -> Validated:
-    """Each export through its profile into canonical lines; bad cells become row errors."""
+    """Each export through its profile into canonical lines; bad cells become row errors.
+
+    A file no profile fits, or missing required columns, fails the run; given an `unread`
+    list it is added there instead and the other files go on (not when none is left).
+    """
     now = now or datetime.now(UTC)
     frames, labels, chosen, errors, warnings = [], {}, {}, [], Counter[str]()
+    used = []
     for export in exports:
-        headers = list(export.table.columns)
-        profile = choose_profile(headers, dict(profiles), name=profile_name, file=export.name)
         try:
-            result = to_lines(export.table, profile, file=export.name, now=now)
-        except MissingColumns as err:
-            raise UnreadableExport(
-                f"{export.name}: {err}. Is this a {profile.name} export? Check the header row "
-                "or choose another --profile."
-            ) from err
+            profile, result = _export_lines(export, profiles, profile_name, now)
+        except (UnreadableExport, ProfileNotDetected) as err:
+            if unread is None or (len(exports) == 1 and not unread):
+                raise
+            unread.append(Unread(export.name, str(err)))
+            continue
+        used.append(export)
+        if export.cleaned_rows:
+            rows = listed_rows(list(export.cleaned_rows))
+            note = f"{export.name}: stray control bytes (NUL...) removed from cells, rows {rows}"
+            warnings[note] += len(export.cleaned_rows)
         labels[export.name] = result.columns
         frames.append(result.frame)
         chosen[export.name] = profile.name
         errors += result.errors
         warnings.update(result.warnings)
+    if unread and not used:
+        raise UnreadableExport("\n".join(u.error for u in unread))
     lines = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return Validated(list(exports), chosen, lines, labels, errors, warnings)
+    return Validated(used, chosen, lines, labels, errors, warnings, list(unread or []))
+
+
+def _export_lines(
+    export: RawExport, profiles: Mapping[str, Profile], profile_name: str | None, now: datetime
+) -> tuple[Profile, Lines]:
+    """One export's profile and canonical lines; a whole-file problem raises."""
+    headers = list(export.table.columns)
+    profile = choose_profile(headers, dict(profiles), name=profile_name, file=export.name)
+    try:
+        return profile, to_lines(export.table, profile, file=export.name, now=now)
+    except MissingColumns as err:
+        raise UnreadableExport(
+            f"{export.name}: {err}. Is this a {profile.name} export? Check the header row "
+            "or choose another --profile."
+        ) from err
 
 
 def group_and_build(

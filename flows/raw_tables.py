@@ -13,11 +13,13 @@ Rules (the same for CSV, TSV and Excel):
 - Rows: blank rows are dropped without renumbering the others; the index is the row
   number as the seller sees it in a spreadsheet, named ``row``.
 - Values: text exactly as read (whitespace kept), except a single leading apostrophe,
-  the spreadsheet/Shopify/Flipkart mark for "this is text", which is removed.
+  the spreadsheet/Shopify/Flipkart mark for "this is text", which is removed, and stray
+  control bytes (NUL...) in CSV/TSV cells, removed and their rows reported.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 
 import pandas as pd
@@ -31,6 +33,7 @@ MIN_HEADER_CELLS = 2
 ROW_INDEX_NAME = "row"
 TEXT_MARK = "'"
 MAX_LISTED = 5
+STRAY_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # not tab, CR, LF
 
 
 def unreadable(name: str, problem: str, fix: str) -> UnreadableExport:
@@ -131,6 +134,23 @@ def finish_table(frame: pd.DataFrame, names: Sequence[str], first_row: int) -> p
         table = drop_blank_rows(table)
         table = remove_text_marks(table)
     return table
+
+
+def strip_control_bytes(table: pd.DataFrame) -> tuple[pd.DataFrame, list[int]]:
+    """Cells without stray control bytes (NUL...; tab and line breaks kept); the rows changed.
+
+    Each column is searched once as a whole; only a column holding such a byte is
+    cleaned cell by cell, so a clean million-row file costs one scan.
+    """
+    changed = pd.Series(False, index=table.index)
+    for column in table.columns:
+        values = table[column]
+        if not STRAY_CONTROL.search("\n".join(values.to_numpy())):
+            continue
+        hit = values.str.contains(STRAY_CONTROL, regex=True)
+        table[column] = values.where(~hit, values.str.replace(STRAY_CONTROL, "", regex=True))
+        changed |= hit
+    return table, [int(r) for r in table.index[changed.to_numpy()]]
 
 
 def drop_blank_rows(table: pd.DataFrame) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from flows.raw_tables import (
     header_names,
     hint_set,
     no_columns,
+    strip_control_bytes,
     unreadable,
 )
 from flows.sources import Source, open_source
@@ -59,6 +60,7 @@ class RawExport:
     header_row: int
     encoding: TextEncoding | None
     delimiter: Delimiter | None
+    cleaned_rows: tuple[int, ...] = ()  # rows whose cells had stray control bytes removed
 
 
 def read_export(
@@ -144,8 +146,10 @@ def text_exports(
     layout: TextLayout = sniff_layout(source.file, source.name, hint)
     names = header_names(layout.header_cells, source.name)
     for table in read_text_tables(source.file, source.name, layout, names, chunk_rows):
+        table, cleaned = strip_control_bytes(table)
+        header_row = layout.header_index + 1
         yield RawExport(
-            path, source.name, table, layout.header_index + 1, layout.encoding, layout.delimiter
+            path, source.name, table, header_row, layout.encoding, layout.delimiter, tuple(cleaned)
         )
 
 

@@ -12,13 +12,14 @@ import pandas as pd
 from flows.artifacts import PREVIEW_ROWS, publish_run_artifacts
 from flows.config import RunOptions
 from flows.pipeline import Validated
-from flows.reports import ReportStore, build_failure_tables
+from flows.reports import ReportStore, build_failure_tables, csv_bytes
 from schemas.changes import ChangeResult
+from transforms.disposition import SKIPPED_CSV, to_post
 from transforms.lines import FAILED
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Built
-from transforms.report import reason_entries, top_reasons
+from transforms.report import neutralise_formulas, reason_entries, skipped_table, top_reasons
 from transforms.sync_report import count_sync, sync_errors, sync_outcomes
 
 if TYPE_CHECKING:  # a local check (uniload validate) needs neither httpx nor the ledger
@@ -60,8 +61,10 @@ def finish_run(run: RunReport, *, publish: bool = True) -> dict[str, Any]:
     files = [(e.name, e.table) for e in validated.exports]
     tables, reasons = build_failure_tables(files, errors), top_reasons(errors)
     summary["top_reasons"] = reason_entries(reasons)
+    skipped = skipped_table(files, validated.lines)
+    extra = {SKIPPED_CSV: csv_bytes(neutralise_formulas(skipped))} if len(skipped) else {}
     paths = store.write_run_report(
-        run.run_id, files, errors, summary, tables=tables, reasons=reasons
+        run.run_id, files, errors, summary, tables=tables, reasons=reasons, extra=extra
     )
     summary["report"] = str(paths.folder)
     preview = pd.concat([t.head(PREVIEW_ROWS) for _, t in tables]) if tables else pd.DataFrame()
@@ -85,6 +88,7 @@ def nothing_to_do(run_id: str, options: RunOptions, *, source: str) -> dict[str,
         "warnings": 0,
         "warnings_by_reason": {},
         "files": [],
+        "files_failed": 0,
         "dry_run": options.dry_run,
         "destination": None,
         "throughput_orders_per_second": 0.0,
@@ -115,7 +119,18 @@ def _summary(
                 "name": export.name,
                 "rows_read": int(mine.sum()),
                 "rows_failed": len(failed),
+                "rows_skipped": int((mine & ~to_post(validated.lines)).sum()),
                 "profile": validated.profiles.get(export.name),
+            }
+        )
+    for gone in validated.unread:
+        files.append(
+            {
+                "name": gone.name,
+                "rows_read": 0,
+                "rows_failed": 0,
+                "profile": None,
+                "error": gone.error,
             }
         )
     return {
@@ -129,6 +144,7 @@ def _summary(
         "warnings": sum(validated.warnings.values()),
         "warnings_by_reason": dict(validated.warnings.most_common()),
         "files": files,
+        "files_failed": len(validated.unread),
         "dry_run": run.options.dry_run,
         "destination": run.destination,
         "throughput_orders_per_second": round(sent / run.seconds, 2) if run.seconds else 0.0,

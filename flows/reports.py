@@ -105,6 +105,7 @@ class ReportStore:
         *,
         tables: Sequence[tuple[str, pd.DataFrame]] | None = None,
         reasons: Sequence[ReasonCount] | None = None,
+        extra: Mapping[str, bytes] | None = None,
     ) -> ReportPaths:
         """Write the failure report (CSV and XLSX) and the summary of one run.
 
@@ -112,6 +113,8 @@ class ReportStore:
         (`build_failure_tables`, `top_reasons`) for other uses, so they are built once.
         """
         folder = self._make_folder(run_id)
+        for name, content in (extra or {}).items():  # e.g. skipped.csv
+            self._write(folder, name, content)
         tables = build_failure_tables(files, errors) if tables is None else tables
         reasons = top_reasons(errors) if reasons is None else reasons
         csv_paths = tuple(

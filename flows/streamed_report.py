@@ -19,6 +19,7 @@ from flows.reports import (
     write_private,
 )
 from flows.xlsx_report import render_failures_xlsx
+from transforms.disposition import SKIPPED_CSV
 from transforms.errors import RowError
 from transforms.tally import Tally
 
@@ -41,6 +42,8 @@ class StreamedReport:
         self.failures_csv = Path(where) / self._csv
         self._out: IO[bytes] = open_private(self.failures_csv)
         self._started = False
+        self.skipped_csv = Path(where) / SKIPPED_CSV  # written only when a row is skipped
+        self._skipped: IO[bytes] | None = None
 
     def append(self, failures: pd.DataFrame) -> None:
         """Add failed rows (the first call writes the header and the BOM)."""
@@ -48,11 +51,25 @@ class StreamedReport:
         self._out.write(text.encode(CSV_ENCODING if not self._started else "utf-8"))
         self._started = True
 
+    def append_skipped(self, skipped: pd.DataFrame) -> None:
+        """Add skipped rows to skipped.csv (opened, with its header and BOM, at the first)."""
+        if not len(skipped):
+            return
+        first = self._skipped is None
+        if self._skipped is None:
+            self._skipped = open_private(self.skipped_csv)
+        text = skipped.to_csv(index=False, header=first, lineterminator=CSV_LINE_END)
+        self._skipped.write(text.encode(CSV_ENCODING if first else "utf-8"))
+
     def close_failures(self) -> None:
-        """Finish failures.csv (and upload it when the location is not local)."""
+        """Finish failures.csv and skipped.csv (uploaded when the location is not local)."""
         self._out.close()
+        if self._skipped is not None:
+            self._skipped.close()
         if self._spool is not None:
             self._fs.put_file(str(self.failures_csv), f"{self._root}/{self._csv}")
+            if self._skipped is not None:
+                self._fs.put_file(str(self.skipped_csv), f"{self._root}/{SKIPPED_CSV}")
 
     def write(self, name: str, data: bytes) -> None:
         """Write one more file of the report."""
@@ -67,6 +84,8 @@ class StreamedReport:
     def __exit__(self, *exc: object) -> None:
         """Close failures.csv (a failed run leaves no summary.json) and drop the spool."""
         self._out.close()
+        if self._skipped is not None:
+            self._skipped.close()
         if self._spool is not None:
             self._spool.cleanup()
 

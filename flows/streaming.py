@@ -47,7 +47,13 @@ from transforms.lines import FAILED
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Payloads
-from transforms.report import failure_table, neutralise_formulas, reason_entries, summary_markdown
+from transforms.report import (
+    failure_table,
+    neutralise_formulas,
+    reason_entries,
+    skipped_table,
+    summary_markdown,
+)
 from transforms.sync_report import count_sync
 from transforms.tally import PREVIEW_ROWS as PREVIEW_ROWS
 from transforms.tally import REASONS_KEPT as REASONS_KEPT
@@ -123,7 +129,8 @@ def run_orders(
     failed_ids = set(lines.loc[lines[FAILED] & lines["order_id"].notna(), "order_id"])
     counts["orders_failed"] = len(failed_ids | held_ids)
     sent = sum(1 for d in deliveries if d.outcome in SENT_OUTCOMES)
-    return BlockOutcome(counts, errors, pd.DataFrame(), validated.warnings, sent, stopped)
+    skipped = neutralise_formulas(skipped_table([(ctx.file, export.table)], lines))
+    return BlockOutcome(counts, errors, pd.DataFrame(), validated.warnings, sent, stopped, skipped)
 
 
 @task(name="run-block", cache_policy=NO_CACHE, persist_result=False)
@@ -263,6 +270,7 @@ def take_block(
     outcome = run_block_task(block, export, ctx, stopped)
     tally.add(outcome)
     report.append(outcome.failures)
+    report.append_skipped(outcome.skipped)
     return outcome.stopped
 
 
@@ -272,7 +280,8 @@ def stream_summary(
     """The run summary, with the keys of a normal run."""
     counts = dict(tally.counts)
     read, failed = counts["rows_read"], counts["rows_failed"]
-    counts["rows_ready"] = read - failed if ctx.options.dry_run else 0
+    skipped = counts.get("rows_skipped", 0)
+    counts["rows_ready"] = read - failed - skipped if ctx.options.dry_run else 0
     return {
         "run_id": ctx.run_id,
         "started_at": started.isoformat(),
@@ -288,9 +297,11 @@ def stream_summary(
                 "name": ctx.file,
                 "rows_read": read,
                 "rows_failed": failed,
+                "rows_skipped": skipped,
                 "profile": ctx.profile.name,
             }
         ],
+        "files_failed": 0,
         "dry_run": ctx.options.dry_run,
         "destination": ctx.config.base_url if ctx.config else None,
         "throughput_orders_per_second": round(tally.sent / seconds, 2) if seconds else 0.0,

@@ -32,6 +32,13 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
         + (f"  ({by_stage})" if by_stage else "")
     )
     lines += sync_line(s)
+    if s.get("rows_skipped"):
+        lines.append(
+            f"  rows skipped     {s['rows_skipped']:>8}  in {s['orders_skipped']} orders"
+            "  (see skipped.csv)"
+        )
+        for reason, count in s.get("orders_skipped_by_reason", {}).items():
+            lines.append(f"      {count:>6}  {reason}")
     fields = list(s.get("errors_by_field", {}).items())[:TOP_FIELDS]
     for field, count in fields:
         lines.append(f"      {count:>6}  {field or '(whole order)'}")
@@ -40,6 +47,9 @@ def summary_lines(summary: Mapping[str, Any]) -> list[str]:
             f"  values fixed     {s['warnings']:>8}  (counted as warnings, see summary.md)"
         )
     for f in files:
+        if f.get("error"):
+            lines.append(f"  {f['name']}: NOT READ, left out of this run: {f['error']}")
+            continue
         lines.append(
             f"  {f['name']}: {f['rows_read']} rows, {f['rows_failed']} failed,"
             f" profile {f['profile']}"
@@ -54,10 +64,14 @@ def outcome_message(summary: Mapping[str, Any]) -> str:
     read, failed = summary.get("rows_read", 0), summary.get("rows_failed", 0)
     if summary.get("nothing_to_do"):
         return f"nothing to do: {summary.get('nothing_to_do')}"
+    files = summary.get("files_failed", 0)
+    unread = f"{files} file(s) could not be read; " if files else ""
     if failed:
         reasons = summary.get("top_reasons") or []
         top = f": top reason ({reasons[0]['rows']} rows) {reasons[0]['reason']}" if reasons else ""
-        return f"{failed} of {read} rows failed{top}"[:MAX_MESSAGE]
+        return f"{unread}{failed} of {read} rows failed{top}"[:MAX_MESSAGE]
+    if files:
+        return f"{unread}all {read} rows of the others accepted"
     verb = "valid (dry run)" if summary.get("dry_run") else "accepted"
     return f"all {read} rows {verb}"
 

@@ -18,10 +18,10 @@ from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
 from flows.config import RunOptions, Settings, load_facility_map, resolve_options
-from flows.exceptions import ConfigError, UniloadError
+from flows.exceptions import ConfigError, UniloadError, UnreadableExport
 from flows.inbox import claim_files, file_away, finish_claim, release_claim, release_stale_claims
 from flows.naming import name_this_run, run_name
-from flows.pipeline import Validated, group_and_build, read_exports, validate_exports
+from flows.pipeline import Unread, Validated, group_and_build, read_exports, validate_exports
 from flows.preflight import check_ledger, check_report_location
 from flows.profiles import load_profiles
 from flows.progress import progress
@@ -37,35 +37,44 @@ from uniware.redact import redact
 
 
 @task(name="read-exports", cache_policy=NO_CACHE, persist_result=False)
-def read_task(paths: list[str], options: RunOptions) -> list[RawExport]:
-    """Read every export as text, keeping each row's spreadsheet row number."""
+def read_task(paths: list[str], options: RunOptions) -> tuple[list[RawExport], list[Unread]]:
+    """Read every export as text (rows keep their numbers); unreadable ones unless strict."""
     progress.start("read")
-    exports = read_exports(paths, load_profiles(), sheet=options.sheet)
+    unread: list[Unread] | None = None if options.strict else []
+    exports = read_exports(paths, load_profiles(), sheet=options.sheet, unread=unread)
     progress.finish("read")
-    return exports
+    return exports, unread or []
 
 
 @task(name="read-inbox", cache_policy=NO_CACHE, persist_result=False)
 def read_inbox_task(
     claimed: list[Path], inbox: Path, options: RunOptions, run_id: str
-) -> list[RawExport]:
-    """Read the claimed inbox files; an unreadable one goes to failed/ with its reason."""
+) -> tuple[list[RawExport], list[Unread]]:
+    """Read the claimed inbox files; an unreadable one goes to failed/ and is counted."""
     profiles = load_profiles()
-    exports = []
+    exports, unread = [], []
     for path in claimed:
         try:
             exports += read_exports([str(path)], profiles, sheet=options.sheet)
         except UniloadError as err:
             moved = file_away(path, inbox=inbox, run_id=run_id, to="failed", note=str(err))
             get_run_logger().warning("%s: unreadable, moved to %s", path.name, moved)
-    return exports
+            unread.append(Unread(path.name, str(err)))
+    return exports, unread
 
 
 @task(name="validate-lines", cache_policy=NO_CACHE, persist_result=False)
-def validate_task(exports: list[RawExport], options: RunOptions) -> Validated:
-    """Map each export through its profile and validate every cell (lazy: all errors at once)."""
+def validate_task(
+    exports: list[RawExport], options: RunOptions, unread: list[Unread] | None = None
+) -> Validated:
+    """Map each export through its profile and validate every cell (lazy: all errors at once).
+
+    `unread` (files left out while reading) None: a file no profile fits fails the run.
+    """
     progress.start("validate", total=sum(len(e.table) for e in exports) or 1)
-    validated = validate_exports(exports, load_profiles(), profile_name=options.profile)
+    kept = None if options.strict or unread is None else list(unread)
+    profiles = load_profiles()
+    validated = validate_exports(exports, profiles, profile_name=options.profile, unread=kept)
     progress.finish("validate")
     return validated
 
@@ -187,6 +196,7 @@ def upload_orders(
     sheet: str | None = None,
     inbox: str | None = None,
     chunk_rows: int | None = None,
+    strict: bool = False,
 ) -> dict[str, Any] | State[Any]:
     """Upload marketplace order exports to Uniware; returns the run summary.
 
@@ -194,6 +204,7 @@ def upload_orders(
     the flow (UNILOAD_*, see flows.config.Settings), else the default. With ``paths`` those
     files are the input; without, the inbox's settled files are (the nightly deployment),
     each claimed, then moved to ``archive/`` once its rows are all accepted or reported.
+    One unreadable file is reported and the others go on, unless ``strict``.
     Expected failures of the whole run end it Failed with a plain message; a run with failed
     rows ends Completed, named "Completed with failures", its message saying how many and why.
     """
@@ -211,6 +222,7 @@ def upload_orders(
             "shared_limit": shared_limit,
             "sheet": sheet,
             "chunk_rows": chunk_rows,
+            "strict": strict,
         }
         options = resolve_options(given, env, dry_run=dry_run, read_secret=read_secret_block)
         if paths:
@@ -239,7 +251,8 @@ def read_secret_block(name: str) -> str:
 def final_state(summary: dict[str, Any]) -> State[Any]:
     """Completed; named "Completed with failures" (a distinct state in the UI) when rows failed."""
     message = outcome_message(summary)
-    name = "Completed with failures" if summary.get("rows_failed") else "Completed"
+    failed = summary.get("rows_failed") or summary.get("files_failed")
+    name = "Completed with failures" if failed else "Completed"
     return Completed(data=summary, name=name, message=message)
 
 
@@ -256,15 +269,23 @@ def _run_inbox(inbox: Path, options: RunOptions, env: Settings, logger: Any) -> 
     name_this_run([p.name for p in claimed])
     logger.info("inbox %s: claimed %s", inbox, ", ".join(p.name for p in claimed))
     try:
-        exports = read_inbox_task(claimed, inbox, options, run_id)
-        summary = _run_exports(exports, options, logger, run_id) if exports else None
+        exports, unread = read_inbox_task(claimed, inbox, options, run_id)
+        if not exports:  # every claimed file was unreadable: each went to failed/ with its reason
+            raise UnreadableExport("\n".join(u.error for u in unread))
+        summary = _run_exports(exports, options, logger, run_id, unread)
     except BaseException:
         release_claim(inbox, run_id=run_id)  # the next run takes them again
         raise
+    refused = {str(f["name"]): str(f["error"]) for f in summary["files"] if f.get("error")}
     for export in exports:
-        file_away(export.path, inbox=inbox, run_id=run_id, to="archive")
+        if export.name in refused:  # read, but no profile fits it: not processed
+            file_away(
+                export.path, inbox=inbox, run_id=run_id, to="failed", note=refused[export.name]
+            )
+        else:
+            file_away(export.path, inbox=inbox, run_id=run_id, to="archive")
     finish_claim(inbox, run_id=run_id)
-    return summary or nothing_to_do(run_id, options, source=str(inbox))
+    return summary
 
 
 def preflight(options: RunOptions, run_id: str) -> None:
@@ -283,11 +304,16 @@ def _run(paths: Sequence[str], options: RunOptions, logger: Any) -> dict[str, An
 
         config = None if options.dry_run else UniwareConfig.from_env()
         return stream_export(paths, options, run_id=run_id, config=config, inbox=None)
-    return _run_exports(read_task(list(paths), options), options, logger, run_id)
+    exports, unread = read_task(list(paths), options)
+    return _run_exports(exports, options, logger, run_id, unread)
 
 
 def _run_exports(
-    exports: list[RawExport], options: RunOptions, logger: Any, run_id: str
+    exports: list[RawExport],
+    options: RunOptions,
+    logger: Any,
+    run_id: str,
+    unread: list[Unread] | None,
 ) -> dict[str, Any]:
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -295,7 +321,7 @@ def _run_exports(
     load_facility_map(options.facility_map)
     preflight(options, run_id)
     logger.info("read %d file(s): %d rows", len(exports), sum(len(e.table) for e in exports))
-    validated = validate_task(exports, options)
+    validated = validate_task(exports, options, unread)
     # quote(): Prefect does not walk every row and error of a task's inputs (issue 17)
     built = build_task(quote(validated), options, return_state=False)
     logger.info(

@@ -36,6 +36,8 @@ ORDER_FIELDS: Final[dict[str, FieldKind]] = {
     "order_date": "datetime",
     "sla": "datetime",
     "order_status": "text",
+    "fulfillment_status": "text",  # the marketplace's fulfilment fact (read by disposition)
+    "cancelled_at": "text",  # any value: the marketplace cancelled the order
     "payment_type": "text",
     "priority": "integer",
     "currency": "text",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,8 +19,11 @@ MAPPABLE_VALUES: Final = frozenset(
         "shipping_method",
         "third_party_shipping",
         "on_hold",
+        "fulfillment_status",
     }
 )
+UNMAPPED_SUFFIX: Final = "_unmapped"  # `[defaults] payment_type_unmapped = "PREPAID"`: on purpose
+WILDCARD: Final = "*"
 DERIVABLE: Final = frozenset({"product_id", "variant_id", "order_item_id", "title", "billing"})
 
 
@@ -63,6 +67,14 @@ class Prices(BaseModel):
     item_charges: Literal["unit", "line"] = "line"
 
 
+class Disposition(BaseModel):
+    """What to do with orders the marketplace already fulfilled (cancelled ones are skipped)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    marketplace: str = ""  # named in skip reasons ("already fulfilled on Shopify")
+    fulfilled: Literal["skip", "post"] = "skip"  # "post": sent with items DISPATCHED/DELIVERED
+
+
 class Profile(BaseModel):
     """One marketplace's export layout, loaded from data/profiles/<name>.toml."""
 
@@ -76,6 +88,9 @@ class Profile(BaseModel):
     derive: dict[str, str] = Field(default_factory=dict)
     columns: dict[str, ColumnSpec]
     values: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    patterns: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    disposition: Disposition = Disposition()
+    advice: dict[str, str] = Field(default_factory=dict)  # said when a field's column is missing
 
     @field_validator("columns")
     @classmethod
@@ -86,7 +101,14 @@ class Profile(BaseModel):
     @field_validator("defaults")
     @classmethod
     def _known_defaults(cls, value: dict[str, Any]) -> dict[str, Any]:
-        _reject_unknown(value, {*FIELDS, "sla_hours", "country"}, "default")
+        unmapped = {f"{name}{UNMAPPED_SUFFIX}" for name in MAPPABLE_VALUES}
+        _reject_unknown(value, {*FIELDS, "sla_hours", "country", *unmapped}, "default")
+        return value
+
+    @field_validator("advice")
+    @classmethod
+    def _known_advice(cls, value: dict[str, str]) -> dict[str, str]:
+        _reject_unknown(value, FIELDS, "advised field")
         return value
 
     @field_validator("derive")
@@ -99,9 +121,30 @@ class Profile(BaseModel):
     @classmethod
     def _known_values(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         _reject_unknown(value, MAPPABLE_VALUES, "value map")
+        for field, mapping in value.items():
+            if WILDCARD in mapping:
+                raise ValueError(
+                    f'values.{field}: the catch-all key "*" is no longer accepted (it let '
+                    f"unknown values pass silently); list the values, add [patterns.{field}], "
+                    f"or set [defaults] {field}{UNMAPPED_SUFFIX} on purpose"
+                )
         return {
             field: {k.casefold(): v for k, v in mapping.items()} for field, mapping in value.items()
         }
+
+    @field_validator("patterns")
+    @classmethod
+    def _valid_patterns(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        _reject_unknown(value, MAPPABLE_VALUES, "pattern map")
+        for field, mapping in value.items():
+            for pattern in mapping:
+                try:
+                    re.compile(pattern, re.IGNORECASE)
+                except re.error as err:
+                    raise ValueError(
+                        f"patterns.{field}: {pattern!r} is not a regex: {err}"
+                    ) from err
+        return value
 
     @model_validator(mode="after")
     def _required_are_reachable(self) -> Profile:
@@ -143,11 +186,19 @@ class Profile(BaseModel):
 
     def required_headers(self) -> list[list[str]]:
         """For each required field only a column can provide: the alternatives, one must exist."""
+        return [headers for _, headers in self.required_columns()]
+
+    def required_columns(self) -> list[tuple[str, list[str]]]:
+        """(field, its header alternatives) for each required field only a column provides."""
         return [
-            self.headers(f)
+            (f, self.headers(f))
             for f in sorted(REQUIRED)
             if f in self.columns and not self.has_fallback(f)
         ]
+
+    def advice_for(self, fields: list[str]) -> str:
+        """The profile's advice for missing columns of these fields ("" when it has none)."""
+        return " ".join(dict.fromkeys(self.advice[f] for f in fields if f in self.advice))
 
 
 def _reject_unknown(keys: Any, known: Any, what: str) -> None:

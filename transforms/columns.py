@@ -19,10 +19,11 @@ REPORT_COLUMN_PREFIX = "error_"
 class MissingColumns(ValueError):
     """An export lacks columns its profile requires (a whole-file problem, not a row's)."""
 
-    def __init__(self, missing: list[tuple[str, list[str]]]) -> None:
+    def __init__(self, missing: list[tuple[str, list[str]]], advice: str = "") -> None:
         self.missing = missing
         parts = [f"{field} (one of: {', '.join(repr(h) for h in hs)})" for field, hs in missing]
-        super().__init__("missing required column(s): " + "; ".join(parts))
+        said = f". {advice}" if advice else ""
+        super().__init__("missing required column(s): " + "; ".join(parts) + said)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def resolve_columns(headers: Sequence[str], profile: Profile) -> ColumnMap:
         elif field in REQUIRED and not profile.has_fallback(field):
             missing.append((field, profile.headers(field)))
     if missing:
-        raise MissingColumns(missing)
+        raise MissingColumns(missing, profile.advice_for([f for f, _ in missing]))
     return ColumnMap(sources)
 
 

@@ -15,6 +15,7 @@ class Fit:
 
     profile: Profile
     missing: list[str]  # required headers absent (first alias of each)
+    missing_fields: list[str]  # their canonical fields
     found: int  # headers of the profile present
     known: int  # headers the profile knows
 
@@ -35,15 +36,17 @@ class NoProfileFits(ValueError):
         closest = "; ".join(
             f"{f.profile.name} (missing {', '.join(repr(m) for m in f.missing)})" for f in fits[:3]
         )
-        super().__init__(f"no profile fits this header row; closest: {closest or 'none'}")
+        advice = fits[0].profile.advice_for(fits[0].missing_fields) if fits else ""
+        said = f". {advice}" if advice else ""
+        super().__init__(f"no profile fits this header row; closest: {closest or 'none'}{said}")
 
 
 def fit(headers: Sequence[str], profile: Profile) -> Fit:
     """Measure one profile against a header row."""
-    missing = [alts[0] for alts in profile.required_headers() if find_header(headers, alts) is None]
+    absent = [(f, alts) for f, alts in profile.required_columns() if not find_header(headers, alts)]
     known = profile.all_headers()
     found = sum(1 for h in known if find_header(headers, [h]) is not None)
-    return Fit(profile, missing, found, len(known))
+    return Fit(profile, [alts[0] for _, alts in absent], [f for f, _ in absent], found, len(known))
 
 
 def detect(headers: Sequence[str], profiles: Iterable[Profile]) -> Profile:

@@ -26,6 +26,7 @@ class RowError:
     reason: str
     order_id: str = ""
     item_id: str = ""
+    code: str = ""  # a stable code where one applies ("value.unmapped")
 
 
 @dataclass(frozen=True, slots=True)

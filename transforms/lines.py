@@ -9,14 +9,16 @@ from typing import Final
 
 import pandas as pd
 
-from schemas.lines import BILL_FIELDS, FIELDS, ORDER_FIELDS, SHIP_FIELDS, FieldKind
+from schemas.lines import BILL_FIELDS, FIELDS, MAX_LINE, ORDER_FIELDS, SHIP_FIELDS, FieldKind
 from schemas.profile import Profile
 from transforms import normalize, parse
+from transforms.addresses import continue_long_lines
 from transforms.columns import ColumnMap, lift_text, resolve_columns
+from transforms.disposition import DISPOSITION, SKIP, SKIP_REASON, decide
 from transforms.errors import RowError
 from transforms.prices import apply_price_basis
 from transforms.rules import check_lines
-from transforms.values import BILLING_COPIED, apply_defaults, derive_fields, map_values
+from transforms.values import BILLING_COPIED, FACTS, apply_defaults, derive_fields, map_values
 
 FILE: Final = "_file"
 ROW: Final = "_row"
@@ -57,6 +59,11 @@ def to_lines(raw: pd.DataFrame, profile: Profile, *, file: str, now: datetime) -
     text = lift_text(raw, profile, columns)
     warnings: Counter[str] = Counter()
     text = _normalise(text, columns, warnings)
+    for name, changed in continue_long_lines(text).items():
+        line2 = columns.label(name.replace("address1", "address2"))
+        _count(
+            warnings, columns, name, f"over {MAX_LINE} characters: continued in {line2}", changed
+        )
     if profile.order_fields == "first_row":
         text = _fill_within_orders(text)
     text = apply_defaults(text, profile)
@@ -64,6 +71,8 @@ def to_lines(raw: pd.DataFrame, profile: Profile, *, file: str, now: datetime) -
     _label_derived(columns, profile)
     errors: list[RowError] = []
     text = map_values(text, profile, columns, file=file, errors=errors)
+    decided = _decide(text, profile, columns, errors)
+    text["order_status"], text["item_status"] = decided["order_status"], decided["item_status"]
     typed = _parse(text, profile, columns, file=file, errors=errors)
     typed = apply_price_basis(typed, profile)
     typed["sla"] = _default_sla(typed, profile)
@@ -71,12 +80,26 @@ def to_lines(raw: pd.DataFrame, profile: Profile, *, file: str, now: datetime) -
         errors + check_lines(typed, text, columns, file=file, now=now, already=errors)
     )
     errors = _with_ids(_without_copied_billing(errors, text, columns), text)
+    skipped = set(text.index[decided[DISPOSITION] == SKIP])
+    errors = [e for e in errors if e.row not in skipped]  # never posted: nothing to fix
+    typed[DISPOSITION], typed[SKIP_REASON] = decided[DISPOSITION], decided[SKIP_REASON]
     for name in DATE_TEXTS:
         typed[f"_text_{name}"] = text[name]
     typed[FILE] = file
     typed[ROW] = typed.index.astype("int64")
     typed[FAILED] = typed.index.isin({e.row for e in errors})
     return Lines(typed.reset_index(drop=True), errors, columns, warnings)
+
+
+def _decide(
+    text: pd.DataFrame, profile: Profile, columns: ColumnMap, errors: list[RowError]
+) -> pd.DataFrame:
+    """Disposition of every line (transforms/disposition.py) from the mapped status facts."""
+    facts = {f: columns.label(f) for f in (*FACTS, "cancelled_at")}
+    unread = {e.row for e in errors if e.field in facts.values()}
+    marketplace = profile.disposition.marketplace or profile.name.capitalize()
+    blocked = pd.Series(text.index.isin(list(unread)), index=text.index)
+    return decide(text, profile.disposition, marketplace=marketplace, labels=facts, blocked=blocked)
 
 
 def _default_sla(typed: pd.DataFrame, profile: Profile) -> pd.Series:

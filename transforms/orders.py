@@ -22,6 +22,7 @@ import pandas as pd
 from schemas import contract
 from schemas.lines import ORDER_FIELDS
 from transforms.columns import ColumnMap
+from transforms.disposition import to_post
 from transforms.errors import RowError, Stage
 from transforms.lines import FAILED, FILE, ROW
 
@@ -40,7 +41,7 @@ def check_orders(
     facility_map: Mapping[str, str] | None,
 ) -> list[RowError]:
     """Cross-row and facility errors for lines that passed validation."""
-    ok = lines[~lines[FAILED] & lines["order_id"].notna()]
+    ok = lines[~lines[FAILED] & lines["order_id"].notna() & to_post(lines)]
     mapped = {f for columns in labels.values() for f in columns.sources}
     errors = _conflicts(ok, labels, mapped) + _repeated_items(ok, labels) + _too_many_items(ok)
     if facility_map is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from transforms.disposition import SKIP_REASON, to_post
 from transforms.errors import STAGES, RowError, Stage
 from transforms.lines import FAILED, FILE, ROW
 
@@ -39,9 +40,11 @@ def count_run(
     orders_built: int,
     dry_run: bool,
 ) -> dict[str, Any]:
-    """The counts of a run summary; rows_read == rows_accepted + rows_failed on a real run.
+    """The counts of a run summary.
 
-    `lines` must already be marked (`_failed`) with every error, post-stage ones included.
+    Every row is counted once: rows_read == rows_accepted + rows_ready + rows_failed +
+    rows_skipped (rows_ready is 0 on a real run, rows_accepted 0 on a dry run). `lines`
+    must already be marked (`_failed`) with every error, post-stage ones included.
     """
     first_stage: dict[tuple[str, int], int] = {}
     for e in errors:
@@ -52,15 +55,28 @@ def count_run(
     earlier_ids = [o for o, (outcome, _) in outcomes.items() if outcome == "already_accepted"]
     failed_orders = lines.loc[lines[FAILED] & lines["order_id"].notna(), "order_id"].nunique()
     rows_failed = len(first_stage)
+    # an order accepted (or synced) counts as accepted even when its lines say skip now
+    skipped = lines[~lines[FAILED] & ~to_post(lines) & ~lines["order_id"].isin(accepted_ids)]
     return {
         "rows_read": len(lines),
         "rows_accepted": int((lines["order_id"].isin(accepted_ids) & ~lines[FAILED]).sum()),
         "rows_already_accepted": int(lines["order_id"].isin(earlier_ids).sum()),
         "rows_failed": rows_failed,
-        "rows_ready": len(lines) - rows_failed if dry_run else 0,
+        "rows_skipped": len(skipped),
+        "rows_ready": len(lines) - rows_failed - len(skipped) if dry_run else 0,
         "rows_failed_by_stage": {s: by_stage.get(s, 0) for s in STAGES},
         "orders_built": orders_built,
         "orders_accepted": len(accepted_ids),
         "orders_already_accepted": len(earlier_ids),
         "orders_failed": int(failed_orders),
+        "orders_skipped": int(skipped["order_id"].nunique()),
+        "orders_skipped_by_reason": skipped_by_reason(skipped),
     }
+
+
+def skipped_by_reason(skipped: pd.DataFrame) -> dict[str, int]:
+    """Skipped orders counted by reason ("skipped: already fulfilled on Shopify (…)")."""
+    if not len(skipped):
+        return {}
+    orders = skipped.drop_duplicates("order_id")[SKIP_REASON].value_counts()
+    return {f"skipped: {reason}": int(n) for reason, n in orders.items()}

@@ -19,6 +19,7 @@ import pandas as pd
 from schemas import contract
 from schemas.lines import LINE_FIELDS, ORDER_FIELDS
 from transforms.assemble import collector_paused, payload_dicts
+from transforms.disposition import to_post
 from transforms.errors import RowError
 from transforms.lines import FAILED, FILE, ROW
 from transforms.screen import suspect_orders
@@ -146,7 +147,8 @@ def build_payloads(
     `check_all` runs the full contract check on every payload instead of the screened ones
     (slower; the tests compare both).
     """
-    ok = np.flatnonzero((~lines[FAILED] & lines["order_id"].notna()).to_numpy(dtype=bool))
+    ready = ~lines[FAILED] & lines["order_id"].notna() & to_post(lines)  # skipped: never built
+    ok = np.flatnonzero(ready.to_numpy(dtype=bool))
     codes, _ = pd.factorize(lines["order_id"].to_numpy()[ok])
     positions = ok[np.argsort(codes, kind="stable")]  # an order's lines together, in file order
     stops = np.cumsum(np.bincount(codes)) if len(codes) else np.zeros(0, dtype=np.intp)

@@ -22,7 +22,12 @@ ERROR_COLUMNS: Final = (
     "error_reason",
     "error_order_id",
 )
-JOIN: Final = "; "
+JOIN: Final = "; "  # reasons of one cell in a cell note
+# error_field and error_reason hold one error per line, aligned: line i of error_field is
+# the column of line i of error_reason ("-" when the error names none). A line break
+# never occurs inside an entry (removed), so the two lists cannot be split apart wrongly.
+LINE: Final = "\n"
+NO_FIELD: Final = "-"
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 TOP_REASONS: Final = 10
 
@@ -37,7 +42,10 @@ _PHONE: Final = re.compile(r"(?<![\w.:/+-])\+?\(?\d(?:[ ()-]{0,2}\d){9,12}(?![\w
 
 @dataclass(frozen=True, slots=True)
 class RowFailure:
-    """Every reason one source row failed, merged into the report's error columns."""
+    """Every reason one source row failed, merged into the report's error columns.
+
+    `fields[i]` is the column `reasons[i]` is about (`NO_FIELD` for none): one per error.
+    """
 
     stage: Stage
     fields: tuple[str, ...]
@@ -67,10 +75,20 @@ def group_row_errors(errors: Iterable[RowError], file: str) -> dict[int, RowFail
 def _merge(errors: list[RowError]) -> RowFailure:
     errors = sorted(errors, key=lambda e: STAGES.index(e.stage))
     stage = errors[0].stage
-    fields = dict.fromkeys(e.field for e in errors if e.field)
-    reasons = dict.fromkeys(f"{e.field}: {e.reason}" if e.field else e.reason for e in errors)
+    pairs = dict.fromkeys(
+        (
+            _one_line(e.field) or NO_FIELD,
+            _one_line(f"{e.field}: {e.reason}" if e.field else e.reason),
+        )
+        for e in errors
+    )
     order_id = next((e.order_id for e in errors if e.order_id), "")
-    return RowFailure(stage, tuple(fields), tuple(reasons), order_id)
+    fields, reasons = tuple(f for f, _ in pairs), tuple(r for _, r in pairs)
+    return RowFailure(stage, fields, reasons, order_id)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines()) if LINE in text or "\r" in text else text
 
 
 def cell_notes(errors: Iterable[RowError], file: str) -> dict[int, dict[str, str]]:
@@ -107,13 +125,37 @@ def failure_table(raw: pd.DataFrame, errors: Sequence[RowError], file: str) -> p
             "error_file": [file] * len(failures),
             "error_row": picked.index.to_numpy(dtype="int64"),
             "error_stage": [f.stage for f in failures],
-            "error_field": [JOIN.join(f.fields) for f in failures],
-            "error_reason": [JOIN.join(f.reasons) for f in failures],
+            "error_field": [LINE.join(f.fields) for f in failures],
+            "error_reason": [LINE.join(f.reasons) for f in failures],
             "error_order_id": [f.order_id for f in failures],
         },
         columns=list(ERROR_COLUMNS),
     )
     return pd.concat([picked.reset_index(drop=True), extra], axis=1)
+
+
+SKIP_COLUMNS: Final = ("skip_file", "skip_row", "skip_reason")
+
+
+def skipped_table(files: Sequence[tuple[str, pd.DataFrame]], lines: pd.DataFrame) -> pd.DataFrame:
+    """Every skipped source row: its original columns, then skip_file, skip_row, skip_reason."""
+    skipped = lines[(lines["disposition"] == "skip") & ~lines["_failed"]]
+    parts = []
+    for name, raw in files:
+        mine = skipped[skipped["_file"] == name]
+        if not len(mine):
+            continue
+        kept = raw.drop(columns=[c for c in raw.columns if str(c).startswith(ERROR_PREFIX)])
+        picked = kept.reindex(mine["_row"].to_numpy()).fillna("").reset_index(drop=True)
+        picked["skip_file"] = name
+        picked["skip_row"] = mine["_row"].to_numpy(dtype="int64")
+        picked["skip_reason"] = mine["skip_reason"].to_numpy()
+        parts.append(picked)
+    if not parts:
+        return pd.DataFrame(columns=list(SKIP_COLUMNS))
+    table = pd.concat(parts, ignore_index=True).fillna("")
+    ordered = [c for c in table.columns if c not in SKIP_COLUMNS] + list(SKIP_COLUMNS)
+    return table[ordered]
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
@@ -222,7 +264,19 @@ def _counts(summary: Mapping[str, Any]) -> list[str]:
         line("rows", "rows_read"),
         line("orders", "orders_built"),
         "",
+        *_skipped(summary),
     ]
+
+
+def _skipped(summary: Mapping[str, Any]) -> list[str]:
+    if not summary.get("rows_skipped"):
+        return []
+    reasons: Mapping[str, Any] = summary.get("orders_skipped_by_reason") or {}
+    head = (
+        f"Skipped, not posted (listed in skipped.csv): {_n(summary.get('rows_skipped'))} rows "
+        f"in {_n(summary.get('orders_skipped'))} orders"
+    )
+    return [head, "", *(f"- {_n(n)} orders {reason}" for reason, n in reasons.items()), ""]
 
 
 def _by_stage(summary: Mapping[str, Any]) -> list[str]:
@@ -238,11 +292,13 @@ def _by_file(summary: Mapping[str, Any]) -> list[str]:
         _row(
             [
                 f.get("name", ""),
-                f.get("profile", ""),
+                f.get("profile") or "",
                 _n(f.get("rows_read")),
                 _n(f.get("rows_failed")),
             ]
         )
+        if not f.get("error")
+        else _row([f.get("name", ""), "", "not read", str(f.get("error"))])
         for f in files
     ]
     head = _row(["file", "profile", "rows read", "rows failed"])

@@ -28,12 +28,19 @@ class BlockOutcome:
     warnings: Counter[str]
     sent: int
     stopped: str | None
+    skipped: pd.DataFrame = field(default_factory=pd.DataFrame)  # skipped rows (skipped.csv)
 
 
 def zero_counts() -> dict[str, Any]:
     """The counts of a run that read nothing (the keys of `count_run`)."""
     counts = count_run(
-        pd.DataFrame({"order_id": [], FAILED: []}), [], {}, orders_built=0, dry_run=False
+        pd.DataFrame(
+            {"order_id": pd.Series([], dtype="object"), FAILED: pd.Series([], dtype=bool)}
+        ),
+        [],
+        {},
+        orders_built=0,
+        dry_run=False,
     )
     return counts
 

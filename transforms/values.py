@@ -3,32 +3,33 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Final
 
 import pandas as pd
 
 from schemas import contract
 from schemas.lines import BILL_FIELDS, SHIP_FIELDS
-from schemas.profile import Profile
+from schemas.profile import UNMAPPED_SUFFIX, Profile
 from transforms import normalize
 from transforms.columns import ColumnMap
 from transforms.errors import RowError
 from transforms.normalize import empty_cells
 
-WILDCARD: Final = "*"
+UNMAPPED: Final = "value.unmapped"  # the stable code of a value no rule of the profile covers
+SOURCE: Final = "_source_"  # `_source_order_status`: the export's own text, before mapping
 BILLING_COPIED: Final = "_billing_copied"  # rows whose billing address is the shipping one
+# Values a status may map to that are facts for the disposition step, not contract values:
+# an order the marketplace already DISPATCHED/DELIVERED, an order it fulfilled in PARTIAL.
+FACT_ONLY: Final = frozenset({"DISPATCHED", "DELIVERED", "PARTIAL"})
 ALLOWED: Final[dict[str, frozenset[str]]] = {
-    "order_status": frozenset(contract.ORDER_STATUSES),
+    "order_status": frozenset({*contract.ORDER_STATUSES, "DISPATCHED", "DELIVERED"}),
     "item_status": frozenset(contract.ITEM_STATUSES),
+    "fulfillment_status": frozenset({"CREATED", "CANCELLED", *FACT_ONLY}),
     "payment_type": frozenset(contract.PAYMENT_TYPES),
     "shipping_method": frozenset({"STD"}),
 }
-# Item status follows the order's status unless the export gives one per line.
-ITEM_STATUS_FOR_ORDER: Final = {
-    "CREATED": "CREATED",
-    "PENDING_VERIFICATION": "CREATED",
-    "CANCELLED": "CANCELLED",
-}
+FACTS: Final = ("order_status", "item_status", "fulfillment_status")
 
 
 def _as_text(value: Any) -> str:
@@ -39,7 +40,7 @@ def _as_text(value: Any) -> str:
 
 def apply_defaults(text: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     """Blank cells of fields with a profile default take the default."""
-    defaults = dict(profile.defaults)
+    defaults = {k: v for k, v in profile.defaults.items() if not k.endswith(UNMAPPED_SUFFIX)}
     country = defaults.pop("country", None)
     defaults.pop("sla_hours", None)
     if country is not None:
@@ -91,43 +92,83 @@ def _billing_from_shipping(text: pd.DataFrame) -> pd.DataFrame:
 def map_values(
     text: pd.DataFrame, profile: Profile, columns: ColumnMap, *, file: str, errors: list[RowError]
 ) -> pd.DataFrame:
-    """Translate export values into contract values; unknown values become row errors."""
+    """Translate export values into contract values; a value no rule covers is a row error.
+
+    A value maps by, in turn: its `[values.<field>]` entry (case-insensitive), being a
+    contract value already, the first `[patterns.<field>]` regex found in it, and last the
+    `[defaults] <field>_unmapped` value a seller set on purpose. The marketplace's own texts
+    of the status fields are kept in `_source_<field>` (skip reasons quote them).
+    """
+    for name in FACTS:
+        text[f"{SOURCE}{name}"] = text[name]
+    for name in ALLOWED:
+        rules = ValueRules.of(profile, name)
+        text[name] = _map_closed(text[name], rules, columns, file, errors)
     for name, mapping in profile.values.items():
-        if name in ALLOWED:
-            text[name] = _map_closed(text[name], mapping, name, columns, file, errors)
-        else:
+        if name not in ALLOWED:
             folded = text[name].str.strip().str.casefold()
             mapped = folded.map({k: _as_text(v) for k, v in mapping.items()})
             text[name] = text[name].mask(mapped.notna(), mapped)
-    for name in ALLOWED:
-        if name not in profile.values:
-            text[name] = _map_closed(text[name], {}, name, columns, file, errors)
-    derived = text["order_status"].map(ITEM_STATUS_FOR_ORDER).fillna("")
-    text["item_status"] = text["item_status"].mask(empty_cells(text["item_status"]), derived)
     return text
 
 
+@dataclass(frozen=True)
+class ValueRules:
+    """How one closed field's export values become contract values, from the profile."""
+
+    name: str
+    profile: str
+    exact: dict[str, str]
+    patterns: list[tuple[re.Pattern[str], str]]
+    unmapped: str | None
+
+    @classmethod
+    def of(cls, profile: Profile, name: str) -> ValueRules:
+        """The field's value map, patterns and deliberate default, as the profile gives them."""
+        exact = {k: str(v).upper() for k, v in profile.values.get(name, {}).items()}
+        patterns = [
+            (re.compile(p, re.IGNORECASE), str(v).upper())
+            for p, v in profile.patterns.get(name, {}).items()
+        ]
+        default = profile.defaults.get(f"{name}{UNMAPPED_SUFFIX}")
+        unmapped = None if default is None else str(default).upper()
+        return cls(name, profile.name, exact, patterns, unmapped)
+
+    def lookup(self, folded: str) -> str | None:
+        """The contract value of one stripped, case-folded export value (None: no rule)."""
+        if folded in self.exact:
+            return self.exact[folded]
+        allowed = ALLOWED[self.name]
+        if folded.upper() in allowed:
+            return folded.upper()
+        for pattern, value in self.patterns:
+            if pattern.search(folded):
+                return value
+        return self.unmapped
+
+    def accepted(self) -> str:
+        """The marketplace's values this profile knows (contract values if it maps none)."""
+        shown = list(self.exact) or sorted(a for a in ALLOWED[self.name] if a not in FACT_ONLY)
+        more = f" (and {len(self.patterns)} pattern(s))" if self.patterns else ""
+        return ", ".join(shown) + more
+
+
 def _map_closed(
-    column: pd.Series,
-    mapping: dict[str, Any],
-    name: str,
-    columns: ColumnMap,
-    file: str,
-    errors: list[RowError],
+    column: pd.Series, rules: ValueRules, columns: ColumnMap, file: str, errors: list[RowError]
 ) -> pd.Series:
-    allowed = ALLOWED[name]
     # Once per distinct value: a status column holds a handful of them.
     codes, uniques = normalize.distinct(column)
     folded = uniques.str.strip().str.casefold()
-    table = {k: str(v).upper() for k, v in mapping.items() if k != WILDCARD}
-    table.update({a.casefold(): a for a in allowed})
-    mapped = folded.map(table)
-    if WILDCARD in mapping:
-        mapped = mapped.mask(mapped.isna() & (folded != ""), str(mapping[WILDCARD]).upper())
-    unknown = (mapped.isna() & (folded != "")).to_numpy()[codes]
-    accepted = sorted({*mapping.keys(), *(a.casefold() for a in allowed)} - {WILDCARD})
-    label = columns.label(name)
+    mapped = pd.Series([rules.lookup(v) if v else "" for v in folded], dtype="object")
+    unknown = mapped.isna().to_numpy()[codes]
+    label = columns.label(rules.name)
     for row, value in zip(column.index[unknown].tolist(), column[unknown].tolist(), strict=True):
-        reason = f"unknown value {value!r}; accepted: {', '.join(accepted)}"
-        errors.append(RowError(file, int(row), "validate", label, str(value), reason))
+        reason = (
+            f"{value!r} is not a value the {rules.profile} profile maps ({UNMAPPED}); known: "
+            f"{rules.accepted()}. Add it to [values.{rules.name}] (or a regex to "
+            f"[patterns.{rules.name}]) in data/profiles/{rules.profile}.toml"
+        )
+        errors.append(
+            RowError(file, int(row), "validate", label, str(value), reason, code=UNMAPPED)
+        )
     return pd.Series(mapped.fillna("").array.take(codes), index=column.index)

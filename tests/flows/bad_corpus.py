@@ -123,8 +123,13 @@ def random_binary(folder: Path) -> Path:
     return bytes_file(folder, "orders-garbage.csv", random.Random(7).randbytes(4096))
 
 
+def zero_filled(folder: Path) -> Path:
+    """A CSV header, then 4 KiB of zero bytes (a copy cut short by a crash): binary."""
+    return bytes_file(folder, "orders-zeros.csv", f"{FLIPKART_HEADER}\n".encode() + bytes(4096))
+
+
 def nul_bytes(folder: Path) -> Path:
-    """A CSV with NUL bytes inside its values."""
+    """A CSV with a few stray NUL bytes inside its values (damage in one cell, not binary)."""
     data = f"{FLIPKART_HEADER}\nOD1\x00\x00,'1,S,1,1,C,1\n".encode()
     return bytes_file(folder, "orders-nul.csv", data)
 

@@ -22,7 +22,7 @@ REFUSED: list[tuple[corpus.Writer, str]] = [
     (corpus.empty, "empty (0 bytes)"),
     (corpus.whitespace_only, "no text"),
     (corpus.random_binary, "binary"),
-    (corpus.nul_bytes, "binary"),
+    (corpus.zero_filled, "binary"),
     (corpus.png_as_csv, "binary"),
     (corpus.pdf_document, "unsupported type (.pdf)"),
     (corpus.pdf_as_csv, "PDF"),
@@ -183,7 +183,13 @@ def check_notice(export: RawExport) -> None:
     assert export.table.loc[3, "ORDER ITEM ID"] == "4423"
 
 
+def check_nul_bytes(export: RawExport) -> None:
+    assert export.table.loc[2, "Order Id"] == "OD1"  # the stray NULs removed from the cell
+    assert export.cleaned_rows == (2,)
+
+
 READ: list[tuple[corpus.Writer, Callable[[RawExport], None]]] = [
+    (corpus.nul_bytes, check_nul_bytes),
     (corpus.header_only, check_header_only),
     (corpus.ten_mb_cell, check_ten_mb_cell),
     (corpus.mixed_encodings, check_mixed_encodings),

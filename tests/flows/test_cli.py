@@ -386,8 +386,10 @@ def test_samples_against_the_sandbox_process_are_posted_once(
     result = uniload(capsys, "run", *samples, *run_options(tmp_path))
     assert result.code == 2, result.text
     summary = json.loads((report_folder(result) / "summary.json").read_text(encoding="utf-8"))
-    assert summary["rows_read"] == summary["rows_accepted"] + summary["rows_failed"]
+    done = summary["rows_accepted"] + summary["rows_failed"] + summary["rows_skipped"]
+    assert summary["rows_read"] == done
     assert summary["rows_failed"] > 0 and summary["orders_accepted"] > 0
+    assert summary["rows_skipped"] > 0  # the samples' cancelled orders are not posted
     stats = held(sandbox_process, "stats")
     assert stats["accepted"] == summary["orders_accepted"]
     assert stats["requests"] == summary["orders_accepted"]
@@ -422,3 +424,28 @@ def test_validate_checks_files_without_prefect(tmp_path: Path) -> None:
     assert done.stdout.strip().splitlines()[-1] == "LOADED  2"  # rows failed, nothing loaded
     (folder,) = tmp_path.iterdir()
     assert (folder / "failures.csv").is_file() and (folder / "summary.json").is_file()
+
+
+# --- one unreadable file in a folder ---------------------------------------------------
+
+
+@pytest.mark.usefixtures("prefect_harness", "uniware_env")
+def test_one_unreadable_file_is_reported_and_the_others_are_posted(
+    tmp_path: Path, sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    oker_export(folder / "a-orders.csv")
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)  # an image saved as .csv
+    (folder / "b-photo.csv").write_bytes(png)
+    result = uniload(capsys, "run", str(folder), *run_options(tmp_path))
+    assert result.code == 2, result.text  # not 0: a file was left out
+    assert "b-photo.csv: NOT READ" in result.out
+    assert sorted(held(sandbox.base_url, "orders")["ids"]) == SAMPLE_ORDERS
+    summary = json.loads((report_folder(result) / "summary.json").read_text(encoding="utf-8"))
+    assert summary["files_failed"] == 1
+    [gone] = [f for f in summary["files"] if f["name"] == "b-photo.csv"]
+    assert "binary" in gone["error"] and gone["rows_read"] == 0
+
+    strict = uniload(capsys, "run", str(folder), *run_options(tmp_path), "--strict")
+    assert_run_failed(strict, "b-photo.csv", "binary")

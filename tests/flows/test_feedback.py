@@ -126,7 +126,7 @@ def test_awkward_file_gets_the_documented_exit_code_and_is_named(
     [(corpus.empty, False), (corpus.zip_bomb_xlsx, True), (corpus.encrypted_xlsx, False)],
     ids=["empty", "zip bomb in a folder", "encrypted xlsx"],
 )
-def test_one_unreadable_file_among_several_posts_nothing(
+def test_one_unreadable_file_among_several_is_reported_and_the_others_go_on(
     tmp_path: Path,
     sandbox: SandboxServer,
     capsys: pytest.CaptureFixture[str],
@@ -138,9 +138,13 @@ def test_one_unreadable_file_among_several_posts_nothing(
     good = oker_export(inbox / "april.csv")
     bad = write(inbox)
     paths = [str(inbox)] if in_folder else [str(good), str(bad)]
-    result = uniload(capsys, "run", *paths, *run_options(tmp_path))
-    assert_run_failed(result, bad.name, "Fix: ")
+    strict = uniload(capsys, "run", *paths, *run_options(tmp_path), "--strict")
+    assert_run_failed(strict, bad.name, "Fix: ")  # --strict: the whole run fails, as before
     assert held(sandbox.base_url, "requests")["requests"] == []
+    result = uniload(capsys, "run", *paths, *run_options(tmp_path))
+    assert result.code == 2, result.text  # the default: reported, the good file posted
+    assert f"{bad.name}: NOT READ" in result.out and "Fix: " in result.out
+    assert held(sandbox.base_url, "orders")["count"] > 0
 
 
 # --- fix the downloaded report, feed it back ------------------------------------------

@@ -79,7 +79,8 @@ def test_the_csv_has_a_bom_neutralised_formulas_and_round_trips(tmp_path: Path) 
     assert [r["Note"] for r in rows] == ["₹ ok", "'=1+1"]
     assert rows[0]["Pincode"] == "'-39500"
     assert [r["Pincode"].removeprefix("'") for r in rows] == ["-39500", "x"]
-    assert rows[1]["error_reason"] == "Pincode: must have 6 digits, got 'x'; INVALID_ITEM_SKU_CODE"
+    assert rows[1]["error_reason"] == "Pincode: must have 6 digits, got 'x'\nINVALID_ITEM_SKU_CODE"
+    assert rows[1]["error_field"] == "Pincode\n-"  # one line per error, aligned
 
 
 def test_the_xlsx_flags_each_offending_cell_with_its_reason(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ SAME_COUNTS = (
     "rows_already_accepted",
     "rows_failed",
     "rows_ready",
+    "rows_skipped",
+    "orders_skipped_by_reason",
     "rows_failed_by_stage",
     "orders_built",
     "orders_accepted",
@@ -91,7 +93,8 @@ def test_a_streamed_dry_run_reports_what_a_normal_dry_run_reports(
     streamed = _run(export, tmp_path / "streamed", dry_run=True, chunk_rows=CHUNK_ROWS)
     assert set(streamed) == set(normal)
     assert {k: streamed[k] for k in SAME_COUNTS} == {k: normal[k] for k in SAME_COUNTS}
-    assert streamed["rows_ready"] + streamed["rows_failed"] == ROWS
+    assert streamed["rows_ready"] + streamed["rows_failed"] + streamed["rows_skipped"] == ROWS
+    assert streamed["rows_skipped"] > 0  # the generated export has cancelled orders
     assert streamed["rows_failed_by_stage"]["group"] > 0  # orders sent whole across chunks
     assert _failures(streamed) == _failures(normal)  # same rows, reasons, columns and bytes
     report = Path(streamed["report"])
@@ -135,7 +138,8 @@ def test_a_streamed_run_posts_the_orders_a_normal_run_posts(
     assert _held(sandboxes[1]) == _held(sandboxes[0])
     assert len(_held(sandboxes[1])) == streamed["orders_accepted"] > 500
     assert {k: streamed[k] for k in SAME_COUNTS} == {k: normal[k] for k in SAME_COUNTS}
-    assert streamed["rows_accepted"] + streamed["rows_failed"] == streamed["rows_read"] == ROWS
+    done = streamed["rows_accepted"] + streamed["rows_failed"] + streamed["rows_skipped"]
+    assert done == streamed["rows_read"] == ROWS
     assert _failures(streamed) == _failures(normal)
 
     again = _run(export, tmp_path / "streamed", chunk_rows=CHUNK_ROWS)  # nothing posted twice
@@ -228,7 +232,9 @@ def test_a_stopped_streamed_run_still_reports_every_row(
     assert _held(sandboxes[0]) == []
     (summary_file,) = (tmp_path / "reports").glob("*/summary.json")
     summary = json.loads(summary_file.read_text())
-    assert summary["rows_failed"] == summary["rows_read"] == ROWS
+    assert summary["rows_failed"] + summary["rows_skipped"] == summary["rows_read"] == ROWS
     assert summary["rows_failed_by_stage"]["post"] > ROWS / 2  # later blocks: not sent
     with (summary_file.parent / "failures.csv").open(encoding="utf-8-sig") as f:
-        assert len(list(csv.DictReader(f))) == ROWS
+        assert len(list(csv.DictReader(f))) == summary["rows_failed"]
+    with (summary_file.parent / "skipped.csv").open(encoding="utf-8-sig") as f:
+        assert len(list(csv.DictReader(f))) == summary["rows_skipped"] > 0  # cancelled orders

@@ -55,11 +55,26 @@ def test_failure_table_merges_every_error_of_a_row() -> None:
     ]
     row = failure_table(raw, errors, FILE).iloc[0]
     assert row["error_stage"] == "validate"
-    assert row["error_field"] == "Pincode; Phone"
+    assert row["error_field"] == "Pincode\nPhone\n-"  # one line per error, aligned
     assert row["error_reason"] == (
-        "Pincode: must have 6 digits, got '39500'; Phone: is required; DUPLICATE_SALE_ORDER"
+        "Pincode: must have 6 digits, got '39500'\nPhone: is required\nDUPLICATE_SALE_ORDER"
     )
     assert row["error_order_id"] == "A"
+
+
+def test_field_and_reason_lines_stay_aligned_whatever_a_reason_holds() -> None:
+    raw = _raw(**{"Order ID": ["A"], "Pincode": ["39500"], "Phone": [""]})
+    errors = [
+        _error(2, "build", "shippingAddress.pincode", "pincode: too short; phone: missing"),
+        _error(2, "build", "Phone", "server said:\nline one\r\nline two"),
+        _error(2, "post", reason="REFUSED; try again"),
+    ]
+    row = failure_table(raw, errors, FILE).iloc[0]
+    fields, reasons = row["error_field"].split("\n"), row["error_reason"].split("\n")
+    assert fields == ["shippingAddress.pincode", "Phone", "-"]
+    assert len(reasons) == 3
+    assert reasons[0].endswith("too short; phone: missing")
+    assert reasons[1] == "Phone: server said: line one line two"
 
 
 def test_failure_table_ignores_other_files_and_drops_old_error_columns() -> None:
