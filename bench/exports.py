@@ -196,6 +196,12 @@ class ExportFacts:
     units: int  # sum of quantities
     bad: tuple[BadCell, ...]
     bad_orders: int = 0  # orders holding at least one bad cell (none of their rows is sent)
+    skipped_orders: int = 0  # cancelled on the marketplace: skipped by a run, never posted
+
+    @property
+    def posted_orders(self) -> int:
+        """Orders a run posts: neither holding a bad cell nor cancelled on the marketplace."""
+        return self.orders - self.bad_orders - self.skipped_orders
 
     @property
     def bad_rows(self) -> tuple[int, ...]:
@@ -297,11 +303,13 @@ def write_oker_export(
     spoil = random.Random(seed + 1).random  # its own stream: clean cells never depend on it
     bad: list[BadCell] = []
     cache: dict[object, str] = {}
-    orders = units = bad_orders = done = 0
+    orders = units = bad_orders = skipped = done = 0
     with path.open("w", encoding="utf-8", newline="") as out:
         out.write(csv_text(OKER_HEADER) + "\n")
         for order in generate_orders(seed, rows=rows, start=start_order, window=window):
             hits = [k for k in range(len(order.lines)) if bad_share and spoil() < bad_share]
+            if order.status == "cancelled":  # skipped whole: a bad cell in it is never reported
+                hits, skipped = [], skipped + 1
             if hits:
                 out.write(_spoil(order, hits, spoil, bad, file=path.name, first_row=done + 2))
                 bad_orders += 1
@@ -310,7 +318,7 @@ def write_oker_export(
             orders += 1
             done += len(order.lines)
             units += sum(line.quantity for line in order.lines)
-    return ExportFacts(rows, orders, rows, units, tuple(bad), bad_orders)
+    return ExportFacts(rows, orders, rows, units, tuple(bad), bad_orders, skipped)
 
 
 def _spoil(

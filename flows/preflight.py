@@ -39,10 +39,13 @@ def check_ledger(location: str) -> None:
 
     from uniware.exceptions import ledger_reason
     from uniware.ledger import Ledger
+    from uniware.ledger_schema import LedgerTooNew, NotALedger
 
     try:
         with Ledger.open(location) as ledger:
             ledger.check()
+    except (NotALedger, LedgerTooNew) as err:
+        raise ConfigError(f"ledger {location}: {err}") from None
     except (SQLAlchemyError, OSError) as err:
         raise ConfigError(
             f"ledger {location}: cannot be used ({ledger_reason(err)}); fix it (a folder you can "

@@ -121,3 +121,26 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with suppress(ProcessLookupError):
         os.killpg(pgid, sig)
+
+
+@contextmanager
+def background(
+    command: list[str], *, env: dict[str, str], log: Path, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A long-running process (serve, a worker) in its own group, output to `log`.
+
+    Stopped at exit as Ctrl-C would (SIGINT to the group), then killed if it lingers.
+    """
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            yield process
+        finally:
+            _signal_group(process.pid, signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                _signal_group(process.pid, signal.SIGKILL)
+                process.wait()

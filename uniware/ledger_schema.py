@@ -33,6 +33,19 @@ class LedgerTooNew(RuntimeError):
     """The ledger was written by a newer uniload than this one."""
 
 
+class NotALedger(RuntimeError):
+    """The database holds a table of the ledger's name that no uniload version made."""
+
+
+# The columns of version 1 (the ledger table alone): what an upgrade may start from.
+V1_COLUMNS: Final = frozenset(
+    {
+        "destination", "order_id", "payload_hash", "state", "message", "attempts",
+        "http_status", "run_id", "created_at", "updated_at",
+    }
+)  # fmt: skip
+
+
 def ensure_schema(
     engine: Engine, metadata: sa.MetaData, backfill: Callable[[Connection], None] | None = None
 ) -> int:
@@ -49,6 +62,8 @@ def ensure_schema(
                 f"this ledger has schema version {found}, newer than this uniload knows "
                 f"({SCHEMA_VERSION}): upgrade uniload on this machine before using it"
             )
+        if found is None:
+            _check_known(conn, metadata)
         if found != SCHEMA_VERSION:
             version_table.create(conn, checkfirst=True)
             metadata.create_all(conn, checkfirst=True)
@@ -82,6 +97,20 @@ def _write_version(conn: Connection, found: int | None) -> None:
     else:
         where = version_table.c.name == SCHEMA_NAME
         conn.execute(sa.update(version_table).where(where).values(version=SCHEMA_VERSION))
+
+
+def _check_known(conn: Connection, metadata: sa.MetaData) -> None:
+    """An unversioned ledger table must be uniload's version 1, never anybody's table."""
+    inspector = sa.inspect(conn)
+    for table in metadata.sorted_tables:
+        if table.name == "uniload_ledger" and inspector.has_table(table.name):
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            missing = sorted(V1_COLUMNS - present)
+            if missing:
+                raise NotALedger(
+                    f"not a uniload ledger: its table {table.name} has no column "
+                    f"{', '.join(missing)}; point --ledger (or UNILOAD_LEDGER) at the runs' ledger"
+                )
 
 
 def _add_missing_columns(conn: Connection, table: sa.Table) -> None:

@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,18 @@ def _triggered(api: str, since: datetime, automation_id: str) -> list[dict[str, 
     return [e for e in events if e["event"] == "prefect.automation.triggered"]
 
 
+def _until(read: Callable[[], list[str]], final: str, seconds: float = 60) -> list[str]:
+    """The run's event names, once one starting with prefect.flow-run.<final> is among them."""
+    deadline = time.monotonic() + seconds
+    while True:
+        names = read()
+        if any(n.startswith(f"prefect.flow-run.{final}") for n in names):
+            return names
+        if time.monotonic() > deadline:
+            return names
+        time.sleep(1)
+
+
 def test_failed_rows_have_their_own_state_event_and_alert(
     prefect_server: PrefectServer, tmp_path: Path
 ) -> None:
@@ -96,8 +109,12 @@ def test_failed_rows_have_their_own_state_event_and_alert(
     clean_state = httpx.get(f"{api}/flow_runs/{clean_run}", timeout=10).json()["state"]
     assert clean_state["name"] == "Completed"
 
-    assert "prefect.flow-run.Completed with failures" in _resource_events(api, since, failing_run)
-    assert "prefect.flow-run.Completed" in _resource_events(api, since, clean_run)
+    # events reach the server's store a little after the state: wait for them
+    failing_events = _until(lambda: _resource_events(api, since, failing_run), "Completed with")
+    assert "prefect.flow-run.Completed with failures" in failing_events
+    clean_events = _until(lambda: _resource_events(api, since, clean_run), "Completed")
+    assert "prefect.flow-run.Completed" in clean_events
+    assert "prefect.flow-run.Completed with failures" not in clean_events
 
     deadline = time.monotonic() + 60
     while not _triggered(api, since, automation_id) and time.monotonic() < deadline:

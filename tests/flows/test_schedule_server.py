@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ import httpx
 import pytest
 
 from flows.settings import OKER_FACILITY_MAP
-from tests.prefect_server import PrefectServer, free_port
+from tests.prefect_server import PrefectServer, background, free_port
 from uniware.config import demo_credentials
 from uniware.sandbox import running_sandbox
 
@@ -105,20 +104,8 @@ def _serving(env: dict[str, str], inbox: Path, log: Path) -> Iterator[None]:
         "--reports-port",
         str(free_port()),
     ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            yield
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    with background(command, env=env, log=log):
+        yield
 
 
 def test_the_schedule_fires_and_the_run_honours_the_worker_environment(

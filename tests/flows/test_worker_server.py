@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import httpx
 import pytest
 
 from flows.settings import DATA, REPO
-from tests.prefect_server import PrefectServer
+from tests.prefect_server import PrefectServer, background
 from uniware.config import demo_credentials
 from uniware.sandbox import running_sandbox
 
@@ -35,25 +34,9 @@ pytestmark = pytest.mark.slow
 
 @contextlib.contextmanager
 def _worker(env: dict[str, str], cwd: Path, log: Path) -> Iterator[None]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--limit", "2"],
-            env=env,
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    command = [str(BIN / "prefect"), "worker", "start", "--pool", POOL, "--limit", "2"]
+    with background(command, env=env, log=log, cwd=cwd):
+        yield
 
 
 def _prefect(env: dict[str, str], *args: str) -> None:
