@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -144,3 +145,14 @@ def background(
             except subprocess.TimeoutExpired:
                 _signal_group(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def api_post(url: str, body: object, *, seconds: float = 60) -> Any:
+    """POST to the server's API, retried on 5xx as Prefect's own client does (a busy SQLite)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = httpx.post(url, json=body, timeout=30)
+        if answer.status_code < 500 or time.monotonic() > deadline:
+            answer.raise_for_status()
+            return answer.json()
+        time.sleep(1)

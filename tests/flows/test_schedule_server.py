@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from flows.settings import OKER_FACILITY_MAP
-from tests.prefect_server import PrefectServer, background, free_port
+from tests.prefect_server import PrefectServer, api_post, background, free_port
 from uniware.config import demo_credentials
 from uniware.sandbox import running_sandbox
 
@@ -178,13 +178,8 @@ def _deployment(api: str) -> dict[str, Any] | None:
 def _run_deployment(
     api: str, deployment_id: str, parameters: dict[str, Any], log: Path
 ) -> dict[str, Any]:
-    created = httpx.post(
-        f"{api}/deployments/{deployment_id}/create_flow_run",
-        json={"parameters": parameters},
-        timeout=10,
-    )
-    created.raise_for_status()
-    run_id = created.json()["id"]
+    url = f"{api}/deployments/{deployment_id}/create_flow_run"
+    run_id = api_post(url, {"parameters": parameters})["id"]
 
     def done() -> dict[str, Any] | None:
         run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()

@@ -22,7 +22,7 @@ import pytest
 
 from bench.exports import write_oker_export
 from flows.settings import OKER_FACILITY_MAP
-from tests.prefect_server import PrefectServer, background
+from tests.prefect_server import PrefectServer, api_post, background
 from uniware.config import demo_credentials
 from uniware.sandbox import Faults, SandboxProcess
 
@@ -107,12 +107,8 @@ def test_two_workers_given_one_export_twice_post_each_order_once(
             parameters = {"paths": [str(export)], "facility_map": str(OKER_FACILITY_MAP)}
             run_ids = []
             for _ in range(2):  # the same export twice, within 3 s
-                created = httpx.post(
-                    f"{api}/deployments/{deployment_id}/create_flow_run",
-                    json={"parameters": parameters}, timeout=10,
-                )  # fmt: skip
-                created.raise_for_status()
-                run_ids.append(created.json()["id"])
+                url = f"{api}/deployments/{deployment_id}/create_flow_run"
+                run_ids.append(api_post(url, {"parameters": parameters})["id"])
                 time.sleep(1)
             runs = wait_finished(api, run_ids, 240, logs)
         held = httpx.get(f"{sandbox.base_url}/_sandbox/orders", timeout=10).json()

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from flows.settings import DATA, REPO
-from tests.prefect_server import PrefectServer, background
+from tests.prefect_server import PrefectServer, api_post, background
 from uniware.config import demo_credentials
 from uniware.sandbox import running_sandbox
 
@@ -77,9 +77,7 @@ def test_a_worker_runs_the_deployment_from_its_own_home(
             PREFECT_WORKER_QUERY_SECONDS="2",
         )
         deployment = httpx.get(f"{api}/deployments/name/upload-orders/nightly", timeout=10).json()
-        created = httpx.post(
-            f"{api}/deployments/{deployment['id']}/create_flow_run", json={}, timeout=10
-        ).json()
+        created = api_post(f"{api}/deployments/{deployment['id']}/create_flow_run", {})
         log = tmp_path / "worker.log"
         with _worker(env, elsewhere, log):
             run = _wait_finished(api, created["id"], log)
