@@ -14,10 +14,10 @@ from flows.config import RunOptions
 from flows.pipeline import Validated
 from flows.reports import ReportStore, build_failure_tables, csv_bytes
 from schemas.changes import ChangeResult
-from transforms.disposition import SKIPPED_CSV, to_post
+from transforms.disposition import SKIPPED_CSV
 from transforms.lines import FAILED
 from transforms.orders import mark_failed
-from transforms.outcomes import count_run, post_errors
+from transforms.outcomes import count_run, post_errors, skipped_mask
 from transforms.payloads import Built
 from transforms.report import neutralise_formulas, reason_entries, skipped_table, top_reasons
 from transforms.sync_report import count_sync, sync_errors, sync_outcomes
@@ -111,6 +111,7 @@ def _summary(
     )
     sent = sum(1 for d in run.deliveries if d.outcome in ("accepted", "failed"))
     files = []
+    skipped = skipped_mask(validated.lines, outcomes)
     for export in validated.exports:
         mine = validated.lines["_file"] == export.name
         failed = {e.row for e in errors if e.file == export.name}
@@ -119,7 +120,7 @@ def _summary(
                 "name": export.name,
                 "rows_read": int(mine.sum()),
                 "rows_failed": len(failed),
-                "rows_skipped": int((mine & ~to_post(validated.lines)).sum()),
+                "rows_skipped": int((mine & skipped).sum()),
                 "profile": validated.profiles.get(export.name),
             }
         )

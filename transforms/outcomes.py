@@ -32,6 +32,16 @@ def _stage(outcome: str) -> Stage:
     return "sync" if outcome in SYNC_STAGE_OUTCOMES else "post"
 
 
+def skipped_mask(lines: pd.DataFrame, outcomes: Mapping[str, tuple[str, str]]) -> pd.Series:
+    """Rows skipped: not failed, marked skip, and of no order accepted (or synced) by Uniware.
+
+    An order accepted in an earlier run counts as accepted even when its lines say skip now
+    (e.g. cancelled since: the sync step tells Uniware).
+    """
+    accepted = [o for o, (outcome, _) in outcomes.items() if outcome in ACCEPTED_OUTCOMES]
+    return ~lines[FAILED] & ~to_post(lines) & ~lines["order_id"].isin(accepted)
+
+
 def count_run(
     lines: pd.DataFrame,
     errors: Sequence[RowError],
@@ -55,8 +65,7 @@ def count_run(
     earlier_ids = [o for o, (outcome, _) in outcomes.items() if outcome == "already_accepted"]
     failed_orders = lines.loc[lines[FAILED] & lines["order_id"].notna(), "order_id"].nunique()
     rows_failed = len(first_stage)
-    # an order accepted (or synced) counts as accepted even when its lines say skip now
-    skipped = lines[~lines[FAILED] & ~to_post(lines) & ~lines["order_id"].isin(accepted_ids)]
+    skipped = lines[skipped_mask(lines, outcomes)]
     return {
         "rows_read": len(lines),
         "rows_accepted": int((lines["order_id"].isin(accepted_ids) & ~lines[FAILED]).sum()),
