@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -41,6 +42,26 @@ def post_payloads(
     return asyncio.run(_post(payloads, config, options, run_id, on_delivery))
 
 
+def run_throttle(options: RunOptions) -> Throttle:
+    """The run's throttle: its rate and concurrency, and the shared limit when one is named."""
+    shared = PrefectRateLimit(options.shared_limit) if options.shared_limit else None
+    return Throttle(rate=options.rate, concurrency=options.concurrency, shared=shared)
+
+
+@asynccontextmanager
+async def uniware_client(
+    config: UniwareConfig, options: RunOptions
+) -> AsyncIterator[UniwareClient]:
+    """One Uniware client for the run: as many connections as requests in flight."""
+    limits = httpx.Limits(
+        max_connections=options.concurrency, max_keepalive_connections=options.concurrency
+    )
+    async with httpx.AsyncClient(
+        base_url=config.base_url, timeout=config.timeout_seconds, limits=limits
+    ) as http:
+        yield UniwareClient(http, credentials=config.credentials)
+
+
 async def _post(
     payloads: Sequence[Mapping[str, Any]],
     config: UniwareConfig,
@@ -48,24 +69,16 @@ async def _post(
     run_id: str,
     on_delivery: Callable[[Delivery], None] | None,
 ) -> list[Delivery]:
-    shared = PrefectRateLimit(options.shared_limit) if options.shared_limit else None
-    throttle = Throttle(rate=options.rate, concurrency=options.concurrency, shared=shared)
-    limits = httpx.Limits(
-        max_connections=options.concurrency, max_keepalive_connections=options.concurrency
-    )
     ledger = Ledger.open(options.ledger)
     try:
-        async with httpx.AsyncClient(
-            base_url=config.base_url, timeout=config.timeout_seconds, limits=limits
-        ) as http:
-            client = UniwareClient(http, credentials=config.credentials)
+        async with uniware_client(config, options) as client:
             return await deliver_orders(
                 payloads,
                 client=client,
                 ledger=ledger,
                 destination=config.destination,
                 run_id=run_id,
-                throttle=throttle,
+                throttle=run_throttle(options),
                 retry=RetryPolicy(),
                 on_delivery=on_delivery,
             )

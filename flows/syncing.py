@@ -13,21 +13,18 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import httpx
 import pandas as pd
 
 from flows.config import RunOptions
-from flows.posting import PrefectRateLimit
+from flows.posting import run_throttle, uniware_client
 from schemas.changes import ChangeResult, PostedOrder
 from transforms.lifecycle import CHANGED, plan_changes, restore_posted
 from uniware.changes import send_changes
-from uniware.client import UniwareClient
 from uniware.config import Destination, UniwareConfig
 from uniware.delivery import Delivery
 from uniware.ledger import Ledger, hash_payload
 from uniware.lifecycle_ledger import change_states, posted_orders
 from uniware.retry import RetryPolicy
-from uniware.throttle import Throttle
 
 OTHER_CHANGES = "address, prices or other details differ from the version Uniware accepted"
 IN_SYNC = "accepted in an earlier run; Uniware has been told of its cancellations and returns"
@@ -68,19 +65,14 @@ async def _sync(
         results = plan.unsendable + _other_changes(payloads, changed, posted, ledger, destination)
         if not plan.changes:
             return results
-        shared = PrefectRateLimit(options.shared_limit) if options.shared_limit else None
-        throttle = Throttle(rate=options.rate, concurrency=options.concurrency, shared=shared)
-        async with httpx.AsyncClient(
-            base_url=config.base_url, timeout=config.timeout_seconds
-        ) as http:
-            client = UniwareClient(http, credentials=config.credentials)
+        async with uniware_client(config, options) as client:
             return results + await send_changes(
                 plan.changes,
                 client=client,
                 ledger=ledger,
                 destination=destination,
                 run_id=run_id,
-                throttle=throttle,
+                throttle=run_throttle(options),
                 retry=RetryPolicy(),
             )
     finally:
