@@ -26,6 +26,7 @@ import httpx
 
 from uniware import settings
 from uniware.config import Credentials
+from uniware.redact import redact
 
 ResponseStatus = Literal["success", "failure"]
 
@@ -168,6 +169,7 @@ def read_response(response: httpx.Response) -> PostResponse:
     if not response.is_success:
         status = "failure"
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    message = redact(message)  # a server that echoes the key: never stored or reported
     return PostResponse(response.status_code, status, message, retry_after, readable)
 
 
