@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 
+from flows.settings import OKER_FACILITY_MAP
 from uniware.config import Credentials, demo_credentials
+from uniware.sandbox import SandboxServer, running_sandbox
 
 
 def point_at(
@@ -16,3 +23,13 @@ def point_at(
     monkeypatch.setenv("UNIWARE_CLIENT_ID", creds.client_id)
     monkeypatch.setenv("UNIWARE_MERCHANT_ID", creds.merchant_id)
     monkeypatch.setenv("UNIWARE_SECURITY_KEY", creds.security_key)
+
+
+@contextmanager
+def oker_sandbox(folder: Path) -> Iterator[SandboxServer]:
+    """A sandbox in a thread with the Oker facility map and the demo credentials."""
+    facility_map = json.loads(OKER_FACILITY_MAP.read_text(encoding="utf-8"))
+    with running_sandbox(
+        db_path=folder / "sandbox.db", facility_map=facility_map, credentials=demo_credentials()
+    ) as server:
+        yield server

@@ -22,7 +22,7 @@ from prefect.logging.handlers import PrefectConsoleHandler
 
 from flows import posting, settings
 from flows.cli import QUIET_PREFECT, main
-from tests.flows.sandboxes import point_at
+from tests.flows.sandboxes import oker_sandbox, point_at
 from uniware.config import Credentials, demo_credentials
 from uniware.retry import RetryPolicy
 from uniware.sandbox import SandboxServer, running_sandbox
@@ -125,16 +125,6 @@ def quiet_prefect(monkeypatch: pytest.MonkeyPatch) -> None:
     """The settings main() sets for Prefect, undone after each test."""
     for key, value in QUIET_PREFECT.items():
         monkeypatch.setenv(key, value)
-
-
-@contextmanager
-def oker_sandbox(folder: Path) -> Iterator[SandboxServer]:
-    """A sandbox in a thread with the Oker facility map and the demo credentials."""
-    facility_map = json.loads(OKER_MAP.read_text(encoding="utf-8"))
-    with running_sandbox(
-        db_path=folder / "sandbox.db", facility_map=facility_map, credentials=demo_credentials()
-    ) as server:
-        yield server
 
 
 @pytest.fixture

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.flows.sandboxes import point_at
 from tests.flows.test_cli import (  # noqa: F401  (quiet_prefect: an autouse fixture)
     held,
     oker_export,
-    oker_sandbox,
     quiet_prefect,
     read_csv,
     report_folder,
@@ -38,14 +35,6 @@ REASONS = {
 }
 
 
-@pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
-    """A sandbox with the Oker facility map, and the run pointed at it."""
-    with oker_sandbox(tmp_path) as sandbox:
-        point_at(monkeypatch, sandbox.base_url)
-        yield sandbox
-
-
 def failures_by_cell(folder: Path) -> dict[tuple[str, str], str]:
     """The failure report's first reason per (item, column) for the validate stage."""
     found: dict[tuple[str, str], str] = {}
@@ -57,7 +46,7 @@ def failures_by_cell(folder: Path) -> dict[tuple[str, str], str]:
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_wild_values_are_row_errors_and_the_rest_is_posted(
-    tmp_path: Path, server: SandboxServer, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, oker_server: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     export = oker_export(tmp_path / "orders.csv", WILD)
     checked = uniload(capsys, "validate", str(export))
@@ -69,12 +58,12 @@ def test_wild_values_are_row_errors_and_the_rest_is_posted(
     reasons = failures_by_cell(report_folder(result))
     for cell, reason in REASONS.items():
         assert reason in reasons[cell], (cell, reasons)
-    assert held(server.base_url, "orders")["ids"] == ["OKR000000001"]
+    assert held(oker_server.base_url, "orders")["ids"] == ["OKR000000001"]
 
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_an_sla_years_after_the_order_is_a_row_error(
-    tmp_path: Path, server: SandboxServer, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, oker_server: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     late = {"OKI00000000101": {"SLA Date": "2031-01-01 00:00:00"}}
     result = uniload(
@@ -84,7 +73,7 @@ def test_an_sla_years_after_the_order_is_a_row_error(
     reasons = failures_by_cell(report_folder(result))
     reason = "SLA date is more than 3 years after the order date"
     assert reason in reasons[("OKI00000000101", "SLA Date")]
-    assert sorted(held(server.base_url, "orders")["ids"]) == ["OKR000000002", "OKR000000003"]
+    assert sorted(held(oker_server.base_url, "orders")["ids"]) == ["OKR000000002", "OKR000000003"]
 
 
 def test_the_ceiling_and_years_are_inclusive_where_they_should_be() -> None:

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from flows.reports import ReportStore
-from tests.flows.sandboxes import point_at
 from tests.flows.test_cli import (  # noqa: F401  (quiet_prefect: an autouse fixture)
     OKER_MAP,
     Result,
     held,
     oker_export,
-    oker_sandbox,
     quiet_prefect,
     uniload,
 )
@@ -26,14 +24,6 @@ from uniware.delivery import Delivery
 from uniware.exceptions import LedgerFailed
 from uniware.ledger import Ledger
 from uniware.sandbox import SandboxServer, running_sandbox
-
-
-@pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
-    """A sandbox with the Oker facility map, and the run pointed at it."""
-    with oker_sandbox(tmp_path) as sandbox:
-        point_at(monkeypatch, sandbox.base_url)
-        yield sandbox
 
 
 def run_with(
@@ -62,18 +52,18 @@ def assert_refused_before_posting(result: Result, server: SandboxServer, *words:
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_report_dir_that_is_a_file_is_refused_before_posting(
-    tmp_path: Path, server: SandboxServer, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, oker_server: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reports = tmp_path / "reports"
     reports.write_text("not a folder")
     result = run_with(tmp_path, capsys, reports, tmp_path / "ledger.db")
-    assert_refused_before_posting(result, server, str(reports), "a file, not a folder")
+    assert_refused_before_posting(result, oker_server, str(reports), "a file, not a folder")
 
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_full_disk_under_the_report_dir_is_refused_before_posting(
     tmp_path: Path,
-    server: SandboxServer,
+    oker_server: SandboxServer,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -82,7 +72,7 @@ def test_a_full_disk_under_the_report_dir_is_refused_before_posting(
 
     monkeypatch.setattr(ReportStore, "probe_run_folder", full)
     result = run_with(tmp_path, capsys, tmp_path / "reports", tmp_path / "ledger.db")
-    assert_refused_before_posting(result, server, "No space left on device", "free disk space")
+    assert_refused_before_posting(result, oker_server, "No space left on device", "free disk space")
 
 
 def write_other_schema(path: Path) -> None:
@@ -102,7 +92,7 @@ def write_other_schema(path: Path) -> None:
 )
 def test_an_unusable_ledger_is_refused_before_posting(
     tmp_path: Path,
-    server: SandboxServer,
+    oker_server: SandboxServer,
     capsys: pytest.CaptureFixture[str],
     make: Callable[[Path], object],
     words: str,
@@ -110,7 +100,7 @@ def test_an_unusable_ledger_is_refused_before_posting(
     ledger = tmp_path / "ledger.db"
     make(ledger)
     result = run_with(tmp_path, capsys, tmp_path / "reports", ledger)
-    assert_refused_before_posting(result, server, f"ledger {ledger}", words)
+    assert_refused_before_posting(result, oker_server, f"ledger {ledger}", words)
 
 
 class DeletingLedgerAfterFirst(list[Delivery]):

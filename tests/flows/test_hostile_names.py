@@ -4,33 +4,22 @@ ids differing only so are one id."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from flows.exceptions import UnreadableExport
 from flows.readers import read_export
-from tests.flows.sandboxes import point_at
 from tests.flows.test_cli import (  # noqa: F401  (quiet_prefect: an autouse fixture)
     SAMPLE_ORDERS,
     held,
     oker_export,
-    oker_sandbox,
     quiet_prefect,
     report_folder,
     run_options,
     uniload,
 )
 from uniware.sandbox import SandboxServer
-
-
-@pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
-    """A sandbox with the Oker facility map, and the run pointed at it."""
-    with oker_sandbox(tmp_path) as sandbox:
-        point_at(monkeypatch, sandbox.base_url)
-        yield sandbox
 
 
 @pytest.mark.parametrize(
@@ -61,7 +50,7 @@ def test_headers_equal_but_for_case_spaces_or_look_alikes_are_refused(
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_ids_differing_only_by_invisible_or_full_width_characters_are_one_order(
-    tmp_path: Path, server: SandboxServer, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, oker_server: SandboxServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     changes = {
         "OKI00000000202": {"Order ID": "OKR\u200b000000002"},
@@ -76,4 +65,4 @@ def test_ids_differing_only_by_invisible_or_full_width_characters_are_one_order(
         "Order ID: invisible or look-alike characters normalised": 2,
         "Order Item ID: invisible or look-alike characters normalised": 1,
     }
-    assert sorted(held(server.base_url, "orders")["ids"]) == SAMPLE_ORDERS
+    assert sorted(held(oker_server.base_url, "orders")["ids"]) == SAMPLE_ORDERS
