@@ -257,12 +257,13 @@ def ledger(args: argparse.Namespace) -> int:
 
 def _ledger_action(book: Any, args: argparse.Namespace, url: str) -> int:
     """Print what one `uniload ledger` action asks for."""
-    from flows.ledger_views import pending_line, scrub_url
+    from flows.ledger_views import pending_line
     from uniware.ledger_schema import SCHEMA_VERSION
     from uniware.lifecycle_ledger import order_history
+    from uniware.redact import redact
 
     if args.action == "init":
-        print(f"ledger ready at {scrub_url(url)} (schema version {SCHEMA_VERSION})")
+        print(f"ledger ready at {redact(url)} (schema version {SCHEMA_VERSION})")
     elif args.action == "pending":
         entries = book.pending()
         for entry in entries:

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from uniware.ledger import LedgerEntry
 from uniware.owners import owner_gone
-
-
-def scrub_url(url: str) -> str:
-    """``url`` without its password (``postgresql://user:***@host/db``)."""
-    return re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", url)
 
 
 def pending_line(entry: LedgerEntry, now: datetime | None = None) -> dict[str, Any]:
