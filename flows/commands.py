@@ -210,7 +210,8 @@ def demo(args: argparse.Namespace) -> int:
     report = Path(str(summary["report"]))
     print(
         f"demo done: {summary['rows_accepted']} rows accepted, {summary['rows_failed']} failed "
-        f"on purpose. Open {report / 'failures.xlsx'} to see each bad cell and its reason."
+        f"on purpose, {summary.get('rows_skipped', 0)} skipped (cancelled on the marketplace: "
+        f"skipped.csv). Open {report / 'failures.xlsx'} to see each bad cell and its reason."
     )
     return EXIT_OK
 
