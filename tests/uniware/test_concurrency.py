@@ -57,18 +57,18 @@ def deliveries(child: subprocess.Popen[str]) -> dict[str, tuple[str, str]]:
     return by_id
 
 
-def request_log(url: str) -> dict[str, list[str]]:
+def request_log(url: str) -> dict[str | None, list[str]]:
     """The sandbox's order requests: outcomes per order id, in order."""
     records: list[dict[str, Any]] = httpx.get(url + "/_sandbox/requests", timeout=30).json()[
         "requests"
     ]
-    log: dict[str, list[str]] = defaultdict(list)
+    log: dict[str | None, list[str]] = defaultdict(list)
     for record in sorted(records, key=lambda r: r["t"]):
         log[record["id"]].append(record["outcome"])
     return log
 
 
-def check_requests(log: dict[str, list[str]]) -> None:
+def check_requests(log: dict[str | None, list[str]]) -> None:
     """Each order created once; a second request only after a fault left an answer unknown."""
     assert set(log) == ALL_IDS
     for order_id, outcomes in log.items():
@@ -128,10 +128,13 @@ def test_a_killed_run_is_noticed_and_resolved_by_the_next(ledger_url: str) -> No
         runs = [deliveries(child) for child in children]
         log = request_log(url)
         check_runs_after_kill(runs, url)
+    # The kill can cut a request's body short: the sandbox logs it with no order id, as bad
+    # JSON, and no order is created from it. Anything else without an id is a bug.
+    assert set(log.pop(None, [])) <= {"bad_json"}
     for order_id, outcomes in log.items():
         assert sum(o in CREATED for o in outcomes) == 1, (order_id, outcomes)
         assert len(outcomes) <= 2  # a second request only for an order in flight at the kill
-    twice = {order_id for order_id, outcomes in log.items() if len(outcomes) == 2}
+    twice = {order for order, outcomes in log.items() if order is not None and len(outcomes) == 2}
     assert twice <= {entry.order_id for entry in left}
     with Ledger.open(ledger_url) as ledger:
         assert ledger.pending() == []
