@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Final, Literal
 
-from flows.settings import EXPORT_SUFFIXES
+from flows.export_files import SUPPORTED_SUFFIXES
 
 SETTLE_SECONDS: Final = 60.0  # a file modified more recently may still be being written
 ARCHIVE: Final = "archive"
@@ -36,7 +36,7 @@ def ready_files(
     for path in sorted(inbox.iterdir()):
         if not lives_in(path, inbox) or path.name.startswith((".", "~$")):
             continue
-        if path.suffix.lower() in PARTIAL_SUFFIXES or path.suffix.lower() not in EXPORT_SUFFIXES:
+        if path.suffix.lower() in PARTIAL_SUFFIXES or path.suffix.lower() not in SUPPORTED_SUFFIXES:
             continue
         try:
             modified = path.stat().st_mtime

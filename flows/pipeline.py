@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from flows.exceptions import ConfigError, ProfileNotDetected, UnreadableExport
+from flows.export_files import SUPPORTED_SUFFIXES
 from flows.profiles import choose_profile, known_headers
 from flows.raw_tables import listed_rows
 from flows.readers import RawExport, read_export
-from flows.settings import EXPORT_SUFFIXES
 from schemas.profile import Profile
 from transforms.columns import ColumnMap, MissingColumns
 from transforms.errors import RowError
@@ -55,7 +55,7 @@ def expand_paths(paths: Sequence[str]) -> list[Path]:
                 for p in path.iterdir()
                 if p.is_file()
                 and not p.name.startswith(".")
-                and p.suffix.lower() in EXPORT_SUFFIXES
+                and p.suffix.lower() in SUPPORTED_SUFFIXES
             )
             files += inside
         else:

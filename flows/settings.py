@@ -22,7 +22,6 @@ DEFAULT_TIMEZONE: Final = "Asia/Kolkata"  # of the nightly schedule: sellers are
 DEFAULT_CLAIM_TIMEOUT_SECONDS: Final = 6 * 3600.0  # a claimed inbox file's run is presumed dead
 DEFAULT_REPORTS_HOST: Final = "127.0.0.1"  # the report server: loopback unless asked
 DEFAULT_REPORTS_PORT: Final = 8787
-EXPORT_SUFFIXES: Final = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".gz", ".zip")
 
 # Environment variables a run reads (besides UNIWARE_* credentials, read by uniware.config).
 ENV_HOME: Final = "UNILOAD_HOME"

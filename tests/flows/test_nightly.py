@@ -19,6 +19,7 @@ from flows.inbox import (
     release_stale_claims,
 )
 from flows.nightly import nightly_deployment
+from flows.pipeline import expand_paths
 
 EXPORT = Path(__file__).parents[1] / "fixtures" / "exports" / "oker-orders.csv"
 
@@ -38,6 +39,15 @@ def test_only_settled_export_files_are_ready(tmp_path: Path) -> None:
     _touch(tmp_path / "notes.pdf", age=600)
     (tmp_path / "archive").mkdir()
     assert ready_files(tmp_path) == [old]
+
+
+def test_the_inbox_and_a_folder_argument_take_every_kind_a_named_file_may_be(
+    tmp_path: Path,
+) -> None:
+    names = ["a.csv", "b.tsv", "c.txt", "d.xlsx", "e.xlsm", "f.xls", "g.csv.gz", "h.zip"]
+    files = [_touch(tmp_path / name, age=600) for name in names]
+    assert ready_files(tmp_path) == files
+    assert expand_paths([str(tmp_path)]) == files
 
 
 def test_filed_away_files_never_overwrite_each_other(tmp_path: Path) -> None:
