@@ -61,7 +61,7 @@ class PostResponse:
     @property
     def transient(self) -> bool:
         """A 429 or 5xx: the server may accept the same order later."""
-        return self.http_status == THROTTLE_HTTP_STATUS or self.http_status >= 500
+        return self.http_status == THROTTLE_HTTP_STATUS or 500 <= self.http_status <= 599
 
 
 class AnswerUnknown(httpx.TransportError):

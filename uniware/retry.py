@@ -41,14 +41,13 @@ class Answer(Protocol):
     def http_status(self) -> int: ...
     @property
     def retry_after(self) -> float | None: ...
+    @property
+    def transient(self) -> bool:
+        """A 429 or 5xx: asking again may succeed."""
+        ...
 
 
 AnswerT = TypeVar("AnswerT", bound=Answer)
-
-
-def is_retryable(answer: Answer) -> bool:
-    """True for answers that may succeed when asked again: 429 and 5xx."""
-    return answer.http_status == 429 or 500 <= answer.http_status <= 599
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +96,7 @@ class RetryPolicy:
         while True:
             count += 1
             answer, error = await _try(send, deadline - self.clock())
-            if answer is not None and not is_retryable(answer):
+            if answer is not None and not answer.transient:
                 return Attempts(answer, None, count, unanswered)
             wait = self.delay(count, None if answer is None else answer.retry_after)
             if count >= self.attempts or self.clock() + wait > deadline or not proceed():
