@@ -61,7 +61,7 @@ def test_a_run_report_holds_csv_xlsx_and_summaries_readable_by_the_owner_only(
     store = ReportStore(str(tmp_path / "reports"))
     paths = store.write_run_report("run1", [(FILE, RAW)], ERRORS, _summary("run1"))
     folder = Path(paths.folder)
-    assert folder == tmp_path / "reports" / "run1" == Path(store.run_folder("run1"))
+    assert folder == tmp_path / "reports" / "run1"
     names = {"failures.csv", "failures.xlsx", "summary.json", "summary.md"}
     assert {p.name for p in folder.iterdir()} == names
     assert _mode(folder) == 0o700
@@ -200,7 +200,7 @@ def test_an_unknown_run_id_names_the_latest_runs(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"No report for run 'nope'.*Latest runs: run-a"):
         store.download("nope", tmp_path / "out")
     with pytest.raises(ConfigError, match="Invalid run id"):
-        store.run_folder("../etc")
+        store.prepare_run_folder("../etc")
     with pytest.raises(ConfigError, match="No run reports"):
         ReportStore(str(tmp_path / "empty")).download(None, tmp_path / "out")
 
