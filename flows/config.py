@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -14,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows import settings
 from flows.exceptions import ConfigError
+from uniware.config import read_facility_map
+from uniware.exceptions import ConfigurationError
 
 
 @dataclass(frozen=True)
@@ -181,20 +182,7 @@ def load_facility_map(path: str | None) -> dict[str, str] | None:
     """The seller's warehouse -> facility JSON map, or None (then Uniware allocates)."""
     if not path:
         return None
-    file = Path(path)
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise ConfigError(f"facility map {file} not found: check the --facility-map path") from err
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigError(
-            f"facility map {file} is not a JSON object like "
-            f'{{"MarketplaceWarehouseCode": "UniwareFacilityCode"}}: {err}'
-        ) from err
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and k and v for k, v in data.items()
-    ):
-        raise ConfigError(
-            f"facility map {file} must map warehouse codes to facility codes, all non-empty text"
-        )
-    return data
+        return read_facility_map(Path(path))
+    except ConfigurationError as err:
+        raise ConfigError(str(err)) from None

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -177,3 +179,25 @@ def _timeout(environ: Mapping[str, str]) -> float:
         raise ConfigurationError(
             f"{settings.ENV_TIMEOUT_SECONDS} must be a number of seconds, got {text!r}"
         ) from None
+
+
+def read_facility_map(path: Path) -> dict[str, str]:
+    """The seller's warehouse -> facility JSON map: non-empty text to non-empty text."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"facility map {path} not found: check the --facility-map path"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigurationError(
+            f"facility map {path} is not a JSON object like "
+            f'{{"MarketplaceWarehouseCode": "UniwareFacilityCode"}}: {err}'
+        ) from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k and v for k, v in data.items()
+    ):
+        raise ConfigurationError(
+            f"facility map {path} must map warehouse codes to facility codes, all non-empty text"
+        )
+    return data

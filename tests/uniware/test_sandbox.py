@@ -12,13 +12,12 @@ import pytest
 
 from tests.uniware import make_item, make_order
 from uniware.client import PostResponse, UniwareClient
-from uniware.config import Credentials, demo_credentials
+from uniware.config import Credentials, demo_credentials, read_facility_map
 from uniware.sandbox import Faults, SandboxProcess, SandboxServer, running_sandbox
 from uniware.sandbox.cli import (
     DEFAULT_FACILITY_MAP,
     configure_parser,
     describe_credentials,
-    read_facility_map,
 )
 
 OKER_MAP = {"OKR-BLR-01": "BLR_FC1", "OKR-DEL-01": "DEL_FC1", "OKR-MUM-01": "MUM_FC1"}

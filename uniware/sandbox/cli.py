@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -13,7 +12,8 @@ from pathlib import Path
 from typing import Final
 
 from uniware import settings
-from uniware.config import Credentials
+from uniware.config import Credentials, read_facility_map
+from uniware.exceptions import ConfigurationError
 from uniware.sandbox.faults import DEFAULT_HANG_SECONDS, DEFAULT_RETRY_AFTER, Faults
 from uniware.sandbox.server import SandboxServer, serve_sandbox
 
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C; 0 on a clean stop, 2 on bad options."""
     try:
         server = _build(args)
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, ConfigurationError) as err:
         print(f"sandbox: {err}", file=sys.stderr)
         return 2
     _stop_on_signals()
@@ -107,19 +107,6 @@ def _build(args: argparse.Namespace) -> SandboxServer:
     if args.reset:
         server.store.reset()
     return server
-
-
-def read_facility_map(path: Path) -> dict[str, str]:
-    """A warehouse→facility JSON object of text to text."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot read facility map {path}: {err}") from None
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ):
-        raise ValueError(f"facility map {path} must be a JSON object of text to text")
-    return data
 
 
 def credentials_from_env(environ: Mapping[str, str]) -> Credentials:
