@@ -14,8 +14,11 @@ EXIT_RUN_FAILED = 1
 EXIT_ROWS_FAILED = 2
 
 # Prefect's own chatter stays off the seller's screen (the run prints its own summary), but the
-# run's INFO lines still reach the Prefect server, so the UI shows the run's log.
+# run's INFO lines still reach the Prefect server, so the UI shows the run's log. A run beats
+# every 30 s (Prefect's floor; its default is 180 s), so the automation recipe
+# data/automations/crash-silent-runs.json marks a killed run Crashed within 90 s.
 QUIET_PREFECT = {
+    "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
     "PREFECT_LOGGING_LEVEL": "INFO",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
