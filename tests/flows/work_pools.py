@@ -42,9 +42,10 @@ def deploy(server: PrefectServer, pool: str, name: str) -> str:
 
 
 @contextlib.contextmanager
-def worker(env: dict[str, str], log: Path, pool: str) -> Iterator[None]:
-    """A `prefect worker start` process on the pool, stopped on exit."""
+def worker(env: dict[str, str], log: Path, pool: str, limit: int | None = None) -> Iterator[None]:
+    """A `prefect worker start` on the pool (at most `limit` runs at once), stopped on exit."""
     command = [str(PREFECT), "worker", "start", "--pool", pool, "--type", "process"]
+    command += [] if limit is None else ["--limit", str(limit)]
     with background(command, env=env, log=log, cwd=REPO_ROOT):
         yield
 
