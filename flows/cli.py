@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profiles(sub)
     _add_reports(sub)
     _add_ledger(sub)
+    _add_automations(sub)
     serve = sub.add_parser("serve", help="serve the nightly deployment (drains an inbox folder)")
     serve.add_argument(
         "--inbox", default=settings.DEFAULT_INBOX, help="folder sellers drop exports in"
@@ -148,6 +149,19 @@ def _add_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
 
 
+def _add_automations(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    automations = sub.add_parser(
+        "automations", help="install the bundled Prefect automations (data/automations/)"
+    )
+    actions = automations.add_subparsers(dest="action", required=True, metavar="ACTION")
+    install = actions.add_parser(
+        "install", help="create or update them on the server of PREFECT_API_URL"
+    )
+    install.add_argument(
+        "names", nargs="*", metavar="NAME", help="recipes, e.g. crash-silent-runs (default: all)"
+    )
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from flows import commands
 
@@ -163,6 +177,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from uniware.sandbox.cli import run as run_sandbox
 
         return run_sandbox(args)
+    if args.command == "automations":
+        from flows.automations import run as run_automations
+
+        return run_automations(args)
     if args.command == "reports":
         from flows.reports_cli import run as run_reports
 

@@ -3,9 +3,10 @@
 Against a real `prefect server start`: (a) a deployment run on a process worker, its engine
 process killed — the worker sees the exit and reports Crashed; (b) a `uniload run` killed —
 nothing is left to report, so the bundled recipe data/automations/crash-silent-runs.json (run
-heartbeats every 30 s, Crashed after 90 s of silence) marks it. Then `uniload ledger pending`
-lists the orders the dead run left `sending`, and the next run resolves them: every order
-once in the sandbox, no row failed, nothing pending.
+heartbeats every 30 s, Crashed after 90 s of silence), installed by `uniload automations
+install`, marks it. Then `uniload ledger pending` lists the orders the dead run left
+`sending`, and the next run resolves them: every order once in the sandbox, no row failed,
+nothing pending.
 """
 
 from __future__ import annotations
@@ -49,11 +50,21 @@ CRASH_SECONDS = 90 + 60  # the recipe's window, then the server's evaluation and
 
 @pytest.fixture
 def crash_automation(prefect_server: PrefectServer) -> Iterator[str]:
-    """The bundled recipe, installed as is; removed afterwards (other tests' runs are not ours)."""
+    """The bundled recipe, installed by `uniload automations install` (twice: still one).
+
+    Removed afterwards: later tests' runs on this server are not watched by it.
+    """
     api = prefect_server.api_url
-    created = httpx.post(f"{api}/automations/", json=json.loads(RECIPE.read_text()), timeout=10)
-    assert created.status_code == 201, created.text
-    automation_id = created.json()["id"]
+    command = [str(UNILOAD), "automations", "install", "crash-silent-runs"]
+    for verb in ("installed", "updated"):
+        done = subprocess.run(
+            command, env=prefect_server.env(), capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.startswith(f"{verb} crash-silent-runs: "), done.stdout
+    name = json.loads(RECIPE.read_text())["name"]
+    listed = httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()
+    (automation_id,) = [a["id"] for a in listed if a["name"] == name]
     yield automation_id
     httpx.delete(f"{api}/automations/{automation_id}", timeout=10)
 
