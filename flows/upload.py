@@ -231,11 +231,10 @@ def upload_orders(
             "strict": strict,
         }
         options = resolve_options(given, env, dry_run=dry_run, read_secret=read_secret_block)
+        group, limit = _inbox_split(paths, fan_out, max_files, env)
         if paths:
             summary = _run(paths, options, logger)
         else:
-            group = fan_out_size(fan_out, env.fan_out)
-            limit = _claim_limit(max_files)
             inbox_path = Path(env.locate(inbox or env.inbox))
             summary = _run_inbox(inbox_path, options, env, logger, fan_out=group, limit=limit)
     except (UniloadError, UniwareError) as err:
@@ -265,11 +264,17 @@ def final_state(summary: dict[str, Any]) -> State[Any]:
     return Completed(data=summary, name=name, message=message)
 
 
-def _claim_limit(max_files: int | None) -> int | None:
-    """The ``max_files`` parameter checked: None (every ready file) or at least 1."""
+def _inbox_split(
+    paths: list[str] | None, fan_out: int | None, max_files: int | None, env: Settings
+) -> tuple[int, int | None]:
+    """An inbox run's group size and claim limit (None: every ready file), checked."""
+    if paths and (fan_out not in (None, 1) or max_files is not None):
+        raise ConfigError(
+            "fan_out and max_files split an inbox: a run given paths takes exactly those files"
+        )
     if max_files is not None and max_files < 1:
         raise ConfigError(f"max_files must be at least 1 (files this run claims), got {max_files}")
-    return max_files
+    return fan_out_size(fan_out, env.fan_out), max_files
 
 
 def _run_inbox(

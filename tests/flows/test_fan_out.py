@@ -114,3 +114,15 @@ def test_max_files_below_one_fails_the_run_with_the_reason(tmp_path: Path) -> No
     assert state.is_failed()
     assert state.message == "max_files must be at least 1 (files this run claims), got 0"
     assert len(ready_files(inbox, settle_seconds=0)) == 2, "nothing claimed"
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_fan_out_with_paths_fails_the_run_with_the_reason(tmp_path: Path) -> None:
+    from flows.upload import upload_orders
+
+    export = str(EXPORTS / "oker-orders.csv")
+    state = upload_orders(paths=[export], dry_run=True, fan_out=2, return_state=True)
+    assert state.is_failed()
+    assert state.message == (
+        "fan_out and max_files split an inbox: a run given paths takes exactly those files"
+    )
