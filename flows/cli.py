@@ -14,8 +14,11 @@ EXIT_RUN_FAILED = 1
 EXIT_ROWS_FAILED = 2
 
 # Prefect's own chatter stays off the seller's screen (the run prints its own summary), but the
-# run's INFO lines still reach the Prefect server, so the UI shows the run's log.
+# run's INFO lines still reach the Prefect server, so the UI shows the run's log. A run beats
+# every 30 s (Prefect's floor; its default is 180 s), so the automation recipe
+# data/automations/crash-silent-runs.json marks a killed run Crashed within 90 s.
 QUIET_PREFECT = {
+    "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
     "PREFECT_LOGGING_LEVEL": "INFO",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -84,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profiles(sub)
     _add_reports(sub)
     _add_ledger(sub)
+    _add_automations(sub)
     serve = sub.add_parser("serve", help="serve the nightly deployment (drains an inbox folder)")
     serve.add_argument(
         "--inbox", default=settings.DEFAULT_INBOX, help="folder sellers drop exports in"
@@ -145,6 +149,19 @@ def _add_ledger(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
 
 
+def _add_automations(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    automations = sub.add_parser(
+        "automations", help="install the bundled Prefect automations (data/automations/)"
+    )
+    actions = automations.add_subparsers(dest="action", required=True, metavar="ACTION")
+    install = actions.add_parser(
+        "install", help="create or update them on the server of PREFECT_API_URL"
+    )
+    install.add_argument(
+        "names", nargs="*", metavar="NAME", help="recipes, e.g. crash-silent-runs (default: all)"
+    )
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from flows import commands
 
@@ -160,6 +177,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from uniware.sandbox.cli import run as run_sandbox
 
         return run_sandbox(args)
+    if args.command == "automations":
+        from flows.automations import run as run_automations
+
+        return run_automations(args)
     if args.command == "reports":
         from flows.reports_cli import run as run_reports
 

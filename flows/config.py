@@ -77,6 +77,7 @@ class Settings:
     inbox: str = settings.DEFAULT_INBOX
     facility_map: str | None = None
     claim_timeout_seconds: float = settings.DEFAULT_CLAIM_TIMEOUT_SECONDS
+    fan_out: int = 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -109,6 +110,7 @@ _ENV_FIELDS: Final[tuple[tuple[str, str, type], ...]] = (
     (settings.ENV_INBOX, "inbox", str),
     (settings.ENV_FACILITY_MAP, "facility_map", str),
     (settings.ENV_CLAIM_TIMEOUT, "claim_timeout_seconds", float),
+    (settings.ENV_FAN_OUT, "fan_out", int),
 )
 
 

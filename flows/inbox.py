@@ -54,11 +54,15 @@ def lives_in(path: Path, inbox: Path) -> bool:
     return path.resolve().parent == inbox.resolve()
 
 
-def claim_files(inbox: Path, *, run_id: str, settle_seconds: float = SETTLE_SECONDS) -> list[Path]:
-    """Move each settled file into ``processing/<run id>/``; files another run took are skipped."""
+def claim_files(
+    inbox: Path, *, run_id: str, settle_seconds: float = SETTLE_SECONDS, limit: int | None = None
+) -> list[Path]:
+    """Move settled files (at most ``limit``) into ``processing/<run id>/``; taken ones skipped."""
     folder = inbox / PROCESSING / run_id
-    claimed = []
+    claimed: list[Path] = []
     for path in ready_files(inbox, settle_seconds=settle_seconds):
+        if limit is not None and len(claimed) >= limit:
+            break
         folder.mkdir(parents=True, exist_ok=True)
         renew_claim(inbox, run_id=run_id)
         try:

@@ -19,6 +19,8 @@ from prefect.utilities.annotations import quote
 
 from flows.config import RunOptions, Settings, load_facility_map, resolve_options
 from flows.exceptions import ConfigError, UniloadError, UnreadableExport
+from flows.fan_out import fan_out as start_fan_out
+from flows.fan_out import fan_out_size
 from flows.inbox import claim_files, file_away, finish_claim, release_claim, release_stale_claims
 from flows.naming import name_this_run, run_name
 from flows.pipeline import Unread, Validated, group_and_build, read_exports, validate_exports
@@ -197,6 +199,8 @@ def upload_orders(
     inbox: str | None = None,
     chunk_rows: int | None = None,
     strict: bool = False,
+    fan_out: int | None = None,
+    max_files: int | None = None,
 ) -> dict[str, Any] | State[Any]:
     """Upload marketplace order exports to Uniware; returns the run summary.
 
@@ -205,6 +209,8 @@ def upload_orders(
     files are the input; without, the inbox's settled files are (the nightly deployment),
     each claimed, then moved to ``archive/`` once its rows are all accepted or reported.
     One unreadable file is reported and the others go on, unless ``strict``.
+    ``fan_out`` N (else ``UNILOAD_FAN_OUT``; inbox runs of a deployment) starts N-1 more runs
+    of this deployment that share the inbox; ``max_files`` caps the files one run claims.
     Expected failures of the whole run end it Failed with a plain message; a run with failed
     rows ends Completed, named "Completed with failures", its message saying how many and why.
     """
@@ -225,10 +231,12 @@ def upload_orders(
             "strict": strict,
         }
         options = resolve_options(given, env, dry_run=dry_run, read_secret=read_secret_block)
+        group, limit = _inbox_split(paths, fan_out, max_files, env)
         if paths:
             summary = _run(paths, options, logger)
         else:
-            summary = _run_inbox(Path(env.locate(inbox or env.inbox)), options, env, logger)
+            inbox_path = Path(env.locate(inbox or env.inbox))
+            summary = _run_inbox(inbox_path, options, env, logger, fan_out=group, limit=limit)
     except (UniloadError, UniwareError) as err:
         message = redact(str(err))  # no key, no URL password (e.g. a ledger URL's)
         logger.error(message)
@@ -256,13 +264,40 @@ def final_state(summary: dict[str, Any]) -> State[Any]:
     return Completed(data=summary, name=name, message=message)
 
 
-def _run_inbox(inbox: Path, options: RunOptions, env: Settings, logger: Any) -> dict[str, Any]:
-    """Claim the inbox's settled files, run them, then archive them (or release on failure)."""
+def _inbox_split(
+    paths: list[str] | None, fan_out: int | None, max_files: int | None, env: Settings
+) -> tuple[int, int | None]:
+    """An inbox run's group size and claim limit (None: every ready file), checked."""
+    if paths and (fan_out not in (None, 1) or max_files is not None):
+        raise ConfigError(
+            "fan_out and max_files split an inbox: a run given paths takes exactly those files"
+        )
+    if max_files is not None and max_files < 1:
+        raise ConfigError(f"max_files must be at least 1 (files this run claims), got {max_files}")
+    return fan_out_size(fan_out, env.fan_out), max_files
+
+
+def _run_inbox(
+    inbox: Path,
+    options: RunOptions,
+    env: Settings,
+    logger: Any,
+    *,
+    fan_out: int = 1,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Claim the inbox's settled files, run them, then archive them (or release on failure).
+
+    ``fan_out`` above 1 first starts the rest of the group (flows.fan_out), each run then
+    claiming its share; ``limit`` caps the files claimed (None: all).
+    """
     run_id = current_run_id()
     released = release_stale_claims(inbox, timeout_seconds=env.claim_timeout_seconds)
     if released:
         logger.warning("released %d file(s) of runs that died: %s", len(released), released)
-    claimed = claim_files(inbox, run_id=run_id) if inbox.is_dir() else []
+    if limit is None and inbox.is_dir():
+        limit = start_fan_out(inbox, fan_out, logger)
+    claimed = claim_files(inbox, run_id=run_id, limit=limit) if inbox.is_dir() else []
     if not claimed:
         logger.info("inbox %s: no settled export files, nothing to do", inbox)
         return nothing_to_do(run_id, options, source=str(inbox))

@@ -77,6 +77,8 @@ def test_a_worker_runs_the_deployment_from_its_own_home(
             PREFECT_WORKER_QUERY_SECONDS="2",
         )
         deployment = httpx.get(f"{api}/deployments/name/upload-orders/nightly", timeout=10).json()
+        beat = deployment["job_variables"]["env"]["PREFECT_FLOWS_HEARTBEAT_FREQUENCY"]
+        assert beat == "30", "runs beat as often as crash-silent-runs.json expects"
         created = api_post(f"{api}/deployments/{deployment['id']}/create_flow_run", {})
         log = tmp_path / "worker.log"
         with _worker(env, elsewhere, log):
