@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from schemas.exceptions import ProfileError
 from schemas.lines import FIELDS, REQUIRED
 
 MAPPABLE_VALUES: Final = frozenset(
@@ -25,10 +26,6 @@ MAPPABLE_VALUES: Final = frozenset(
 UNMAPPED_SUFFIX: Final = "_unmapped"  # `[defaults] payment_type_unmapped = "PREPAID"`: on purpose
 WILDCARD: Final = "*"
 DERIVABLE: Final = frozenset({"product_id", "variant_id", "order_item_id", "title", "billing"})
-
-
-class ProfileError(ValueError):
-    """A profile file that cannot be used; the message names the file and the key."""
 
 
 class Joined(BaseModel):

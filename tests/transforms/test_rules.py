@@ -9,8 +9,9 @@ import pytest
 
 from schemas.lines import OrderLine
 from tests.transforms.toy import NOW, export, row, toy_profile
+from transforms.exceptions import SchemaMismatch
 from transforms.lines import Lines, to_lines
-from transforms.rules import SchemaMismatch, check_lines
+from transforms.rules import check_lines
 
 
 def _lines() -> Lines:
