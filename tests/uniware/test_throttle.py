@@ -10,13 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.uniware.deliveries import busiest_second
 from uniware.throttle import Throttle, start_interval
-
-
-def busiest_second(starts: list[float]) -> int:
-    """The most starts any window [t, t + 1) holds (the busiest window begins at a start)."""
-    ordered = sorted(starts)
-    return max(sum(1 for s in ordered[i:] if s < t + 1.0) for i, t in enumerate(ordered))
 
 
 async def start_times(throttle: Throttle, requests: int) -> list[float]:
