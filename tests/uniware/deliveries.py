@@ -7,6 +7,7 @@ Test modules import these from here (never from one another).
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any
 
@@ -96,7 +97,7 @@ def failure(message: str, status: int = 200) -> httpx.Response:
     return httpx.Response(status, json={"status": "failure", "message": message, "data": None})
 
 
-def busiest_second(starts: list[float]) -> int:
+def busiest_second(starts: Sequence[float]) -> int:
     """The most starts any window [t, t + 1) holds (the busiest window begins at a start)."""
     ordered = sorted(starts)
-    return max(sum(1 for s in ordered[i:] if s < t + 1.0) for i, t in enumerate(ordered))
+    return max(bisect_left(ordered, t + 1.0) - i for i, t in enumerate(ordered))
