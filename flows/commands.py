@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from flows import settings
 from flows.config import RunOptions, Settings, load_facility_map, resolve_options
-from flows.exceptions import UniloadError
+from flows.exceptions import RunFailed, UniloadError
 from flows.summary_text import summary_lines
 from uniware.exceptions import UniwareError
 
@@ -122,10 +122,6 @@ def _run_flow(inputs: Sequence[str], given: Mapping[str, Any], *, dry_run: bool)
     if state.is_failed():
         raise RunFailed(state.message or "the run failed")
     return cast("dict[str, Any]", state.result())
-
-
-class RunFailed(UniloadError):
-    """A flow run that ended Failed; its state message says why."""
 
 
 def _no_secret(name: str) -> str:

@@ -5,7 +5,10 @@ Hierarchy::
     UniloadError                  exit code 1, message printed without a traceback
     ├── ConfigError               bad option, environment variable, profile or facility map
     ├── UnreadableExport          an input file cannot be read as an export
-    └── ProfileNotDetected        no profile fits a file's header row
+    ├── ProfileNotDetected        no profile fits a file's header row
+    ├── RunStopped                posting stopped early (Uniware unreachable, keys refused)
+    ├── StreamStopped             the same, in streaming mode (--chunk-rows)
+    └── RunFailed                 a flow run that ended Failed (its state message says why)
 
 Per-row problems are never exceptions: they are ``transforms.errors.RowError`` data.
 Uniware-side run failures live in ``uniware.exceptions`` and also map to exit code 1.
@@ -28,3 +31,15 @@ class UnreadableExport(UniloadError):
 
 class ProfileNotDetected(UniloadError):
     """No marketplace profile fits a file's header row."""
+
+
+class RunStopped(UniloadError):
+    """Posting stopped early (Uniware unreachable or refusing the credentials)."""
+
+
+class StreamStopped(UniloadError):
+    """Posting stopped early in streaming mode (Uniware unreachable or refusing the keys)."""
+
+
+class RunFailed(UniloadError):
+    """A flow run that ended Failed; its state message says why."""

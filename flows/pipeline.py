@@ -16,8 +16,9 @@ from flows.profiles import choose_profile, known_headers
 from flows.raw_tables import listed_rows
 from flows.readers import RawExport, read_export
 from schemas.profile import Profile
-from transforms.columns import ColumnMap, MissingColumns
+from transforms.columns import ColumnMap
 from transforms.errors import RowError
+from transforms.exceptions import MissingColumns
 from transforms.lines import Lines, to_lines
 from transforms.orders import check_orders, fail_whole_orders, mark_failed
 from transforms.payloads import Built, build_payloads

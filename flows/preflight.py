@@ -37,9 +37,8 @@ def check_ledger(location: str) -> None:
     """Open the ledger, check its columns and take a (rolled back) write, or explain why not."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from uniware.exceptions import ledger_reason
+    from uniware.exceptions import LedgerTooNew, NotALedger, ledger_reason
     from uniware.ledger import Ledger
-    from uniware.ledger_schema import LedgerTooNew, NotALedger
 
     try:
         with Ledger.open(location) as ledger:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from flows.exceptions import ConfigError, ProfileNotDetected
 from flows.settings import ENV_PROFILES_DIR, PROFILES_DIR
-from schemas.profile import Profile, ProfileError, parse_profile
-from transforms.detect import NoProfileFits, detect
+from schemas.exceptions import ProfileError
+from schemas.profile import Profile, parse_profile
+from transforms.detect import detect
+from transforms.exceptions import NoProfileFits
 
 
 def load_profiles(folder: Path | None = None) -> dict[str, Profile]:

@@ -29,7 +29,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import publish_run_artifacts
 from flows.config import RunOptions, load_facility_map
-from flows.exceptions import ConfigError, UniloadError
+from flows.exceptions import ConfigError, StreamStopped
 from flows.pipeline import expand_paths, group_and_build, validate_exports
 from flows.profiles import choose_profile, known_headers, load_profiles
 from flows.progress import progress
@@ -42,7 +42,8 @@ from flows.streamed_report import failures_xlsx as failures_xlsx
 from flows.streamed_report import streaming_note as streaming_note
 from schemas.profile import Profile
 from transforms.chunks import Block, OrderBoundaries, order_keys
-from transforms.columns import MissingColumns, resolve_columns
+from transforms.columns import resolve_columns
+from transforms.exceptions import MissingColumns
 from transforms.lines import FAILED
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
@@ -67,10 +68,6 @@ from uniware.delivery import Delivery
 from uniware.exceptions import UniwareError
 
 SENT_OUTCOMES: Final = frozenset({"accepted", "failed"})
-
-
-class StreamStopped(UniloadError):
-    """Posting stopped early in streaming mode (Uniware unreachable or refusing the keys)."""
 
 
 @dataclass(frozen=True)

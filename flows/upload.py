@@ -18,7 +18,7 @@ from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
 from flows.config import RunOptions, Settings, load_facility_map, resolve_options
-from flows.exceptions import ConfigError, UniloadError, UnreadableExport
+from flows.exceptions import ConfigError, RunStopped, UniloadError, UnreadableExport
 from flows.fan_out import fan_out as start_fan_out
 from flows.fan_out import fan_out_size
 from flows.inbox import claim_files, file_away, finish_claim, release_claim, release_stale_claims
@@ -169,10 +169,6 @@ def report_task(run: RunReport) -> dict[str, Any]:
     summary = finish_run(run)
     progress.finish("report")
     return summary
-
-
-class RunStopped(UniloadError):
-    """Posting stopped early (Uniware unreachable or refusing the credentials)."""
 
 
 def current_run_id() -> str:

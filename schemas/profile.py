@@ -8,7 +8,10 @@ from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
+from schemas import contract
+from schemas.exceptions import ProfileError
 from schemas.lines import FIELDS, REQUIRED
 
 MAPPABLE_VALUES: Final = frozenset(
@@ -22,13 +25,20 @@ MAPPABLE_VALUES: Final = frozenset(
         "fulfillment_status",
     }
 )
+# Values a status may map to that are facts for the disposition step, not contract values:
+# an order the marketplace already DISPATCHED/DELIVERED, an order it fulfilled in PARTIAL.
+FACT_ONLY: Final = frozenset({"DISPATCHED", "DELIVERED", "PARTIAL"})
+# The values each closed field may map to (a value map, pattern or `_unmapped` default).
+CLOSED_VALUES: Final[dict[str, frozenset[str]]] = {
+    "order_status": frozenset({*contract.ORDER_STATUSES, "DISPATCHED", "DELIVERED"}),
+    "item_status": frozenset(contract.ITEM_STATUSES),
+    "fulfillment_status": frozenset({"CREATED", "CANCELLED", *FACT_ONLY}),
+    "payment_type": frozenset(contract.PAYMENT_TYPES),
+    "shipping_method": frozenset({"STD"}),
+}
 UNMAPPED_SUFFIX: Final = "_unmapped"  # `[defaults] payment_type_unmapped = "PREPAID"`: on purpose
 WILDCARD: Final = "*"
 DERIVABLE: Final = frozenset({"product_id", "variant_id", "order_item_id", "title", "billing"})
-
-
-class ProfileError(ValueError):
-    """A profile file that cannot be used; the message names the file and the key."""
 
 
 class Joined(BaseModel):
@@ -103,6 +113,10 @@ class Profile(BaseModel):
     def _known_defaults(cls, value: dict[str, Any]) -> dict[str, Any]:
         unmapped = {f"{name}{UNMAPPED_SUFFIX}" for name in MAPPABLE_VALUES}
         _reject_unknown(value, {*FIELDS, "sla_hours", "country", *unmapped}, "default")
+        for field in CLOSED_VALUES:
+            target = value.get(f"{field}{UNMAPPED_SUFFIX}")
+            if target is not None:
+                _reject_target(f"defaults.{field}{UNMAPPED_SUFFIX}", field, target)
         return value
 
     @field_validator("advice")
@@ -128,6 +142,8 @@ class Profile(BaseModel):
                     f"unknown values pass silently); list the values, add [patterns.{field}], "
                     f"or set [defaults] {field}{UNMAPPED_SUFFIX} on purpose"
                 )
+            for key, target in mapping.items() if field in CLOSED_VALUES else ():
+                _reject_target(f"values.{field}.{key!r}", field, target)
         return {
             field: {k.casefold(): v for k, v in mapping.items()} for field, mapping in value.items()
         }
@@ -144,6 +160,8 @@ class Profile(BaseModel):
                     raise ValueError(
                         f"patterns.{field}: {pattern!r} is not a regex: {err}"
                     ) from err
+                if field in CLOSED_VALUES:
+                    _reject_target(f"patterns.{field}.{pattern!r}", field, mapping[pattern])
         return value
 
     @model_validator(mode="after")
@@ -209,6 +227,16 @@ def _reject_unknown(keys: Any, known: Any, what: str) -> None:
         )
 
 
+def _reject_target(where: str, field: str, target: object) -> None:
+    """A closed field mapped to a value Uniware does not take fails the profile, not each row."""
+    allowed = CLOSED_VALUES[field]
+    if str(target).upper() not in allowed:
+        raise ValueError(
+            f"{where} maps to {target!r}, which is not a value of {field}; "
+            f"use one of: {', '.join(sorted(allowed))}"
+        )
+
+
 def parse_profile(text: str, *, source: str) -> Profile:
     """Parse and validate a profile's TOML text; errors name the source and the key."""
     try:
@@ -219,7 +247,24 @@ def parse_profile(text: str, *, source: str) -> Profile:
         return Profile.model_validate(data)
     except ValidationError as err:
         problems = "; ".join(
-            f"key '{'.'.join(str(p) for p in e['loc']) or '(top level)'}': {e['msg']}"
+            f"key '{'.'.join(str(p) for p in e['loc']) or '(top level)'}': {_problem(e)}"
             for e in err.errors()
         )
         raise ProfileError(f"profile {source}: {problems}") from err
+
+
+_TABLES: Final[dict[tuple[str, ...], type[BaseModel]]] = {
+    (): Profile,
+    ("dates",): Dates,
+    ("prices",): Prices,
+    ("disposition",): Disposition,
+}
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One validation error in a profile writer's words: what is wrong and what to write."""
+    table = _TABLES.get(tuple(str(p) for p in error["loc"][:-1]))
+    if error["type"] == "extra_forbidden" and table is not None:
+        known = ", ".join(table.model_fields)
+        return f"unknown key (misspelt, or in the wrong table?); the keys here are: {known}"
+    return error["msg"].removeprefix("Value error, ")

@@ -23,8 +23,9 @@ import pandas as pd
 
 from schemas import contract
 from schemas.profile import Joined, Profile
-from transforms.columns import MissingColumns, resolve_columns
+from transforms.columns import resolve_columns
 from transforms.errors import RowError
+from transforms.exceptions import MissingColumns
 
 AGAIN: Final = (
     "order {order} appeared again at row {row} after its order was complete at row {done}; "

@@ -11,19 +11,10 @@ import pandas as pd
 
 from schemas.lines import FIELDS, REQUIRED
 from schemas.profile import Joined, Profile
+from transforms.exceptions import MissingColumns
 from transforms.normalize import INVISIBLE
 
 REPORT_COLUMN_PREFIX = "error_"
-
-
-class MissingColumns(ValueError):
-    """An export lacks columns its profile requires (a whole-file problem, not a row's)."""
-
-    def __init__(self, missing: list[tuple[str, list[str]]], advice: str = "") -> None:
-        self.missing = missing
-        parts = [f"{field} (one of: {', '.join(repr(h) for h in hs)})" for field, hs in missing]
-        said = f". {advice}" if advice else ""
-        super().__init__("missing required column(s): " + "; ".join(parts) + said)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from schemas.profile import Profile
 from transforms.columns import find_header
+from transforms.exceptions import NoProfileFits
 
 
 @dataclass(frozen=True)
@@ -26,19 +27,6 @@ class Fit:
     @property
     def coverage(self) -> float:
         return self.found / self.known if self.known else 0.0
-
-
-class NoProfileFits(ValueError):
-    """No profile has all its required columns in the header row; names the closest ones."""
-
-    def __init__(self, fits: Sequence[Fit]) -> None:
-        self.fits = list(fits)
-        closest = "; ".join(
-            f"{f.profile.name} (missing {', '.join(repr(m) for m in f.missing)})" for f in fits[:3]
-        )
-        advice = fits[0].profile.advice_for(fits[0].missing_fields) if fits else ""
-        said = f". {advice}" if advice else ""
-        super().__init__(f"no profile fits this header row; closest: {closest or 'none'}{said}")
 
 
 def fit(headers: Sequence[str], profile: Profile) -> Fit:

@@ -13,6 +13,7 @@ import pandera.errors
 from schemas.lines import FIELDS, OrderLine
 from transforms.columns import ColumnMap
 from transforms.errors import RowError
+from transforms.exceptions import SchemaMismatch
 
 EARLIEST: Final = pd.Timestamp("2000-01-01", tz="UTC")
 FUTURE_TOLERANCE: Final = timedelta(days=1)
@@ -36,10 +37,6 @@ def check_lines(
     errors = [e for e in _schema_errors(typed, text, columns, file) if (e.row, e.field) not in seen]
     errors += _date_errors(typed, text, columns, file, now)
     return errors
-
-
-class SchemaMismatch(AssertionError):
-    """The parsed lines do not have the schema's column types: a bug in parsing, not a bad cell."""
 
 
 def _schema_errors(

@@ -8,9 +8,8 @@ from typing import Any, Final
 
 import pandas as pd
 
-from schemas import contract
 from schemas.lines import BILL_FIELDS, SHIP_FIELDS
-from schemas.profile import UNMAPPED_SUFFIX, Profile
+from schemas.profile import CLOSED_VALUES, FACT_ONLY, UNMAPPED_SUFFIX, Profile
 from transforms import normalize
 from transforms.columns import ColumnMap
 from transforms.errors import RowError
@@ -19,16 +18,6 @@ from transforms.normalize import empty_cells
 UNMAPPED: Final = "value.unmapped"  # the stable code of a value no rule of the profile covers
 SOURCE: Final = "_source_"  # `_source_order_status`: the export's own text, before mapping
 BILLING_COPIED: Final = "_billing_copied"  # rows whose billing address is the shipping one
-# Values a status may map to that are facts for the disposition step, not contract values:
-# an order the marketplace already DISPATCHED/DELIVERED, an order it fulfilled in PARTIAL.
-FACT_ONLY: Final = frozenset({"DISPATCHED", "DELIVERED", "PARTIAL"})
-ALLOWED: Final[dict[str, frozenset[str]]] = {
-    "order_status": frozenset({*contract.ORDER_STATUSES, "DISPATCHED", "DELIVERED"}),
-    "item_status": frozenset(contract.ITEM_STATUSES),
-    "fulfillment_status": frozenset({"CREATED", "CANCELLED", *FACT_ONLY}),
-    "payment_type": frozenset(contract.PAYMENT_TYPES),
-    "shipping_method": frozenset({"STD"}),
-}
 FACTS: Final = ("order_status", "item_status", "fulfillment_status")
 
 
@@ -101,11 +90,11 @@ def map_values(
     """
     for name in FACTS:
         text[f"{SOURCE}{name}"] = text[name]
-    for name in ALLOWED:
+    for name in CLOSED_VALUES:
         rules = ValueRules.of(profile, name)
         text[name] = _map_closed(text[name], rules, columns, file, errors)
     for name, mapping in profile.values.items():
-        if name not in ALLOWED:
+        if name not in CLOSED_VALUES:
             folded = text[name].str.strip().str.casefold()
             mapped = folded.map({k: _as_text(v) for k, v in mapping.items()})
             text[name] = text[name].mask(mapped.notna(), mapped)
@@ -138,7 +127,7 @@ class ValueRules:
         """The contract value of one stripped, case-folded export value (None: no rule)."""
         if folded in self.exact:
             return self.exact[folded]
-        allowed = ALLOWED[self.name]
+        allowed = CLOSED_VALUES[self.name]
         if folded.upper() in allowed:
             return folded.upper()
         for pattern, value in self.patterns:
@@ -148,7 +137,8 @@ class ValueRules:
 
     def accepted(self) -> str:
         """The marketplace's values this profile knows (contract values if it maps none)."""
-        shown = list(self.exact) or sorted(a for a in ALLOWED[self.name] if a not in FACT_ONLY)
+        closed = CLOSED_VALUES[self.name]
+        shown = list(self.exact) or sorted(a for a in closed if a not in FACT_ONLY)
         more = f" (and {len(self.patterns)} pattern(s))" if self.patterns else ""
         return ", ".join(shown) + more
 

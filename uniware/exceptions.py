@@ -1,4 +1,4 @@
-"""Failures of a whole run on the Uniware side, each with a message a seller can act on.
+"""Uniware-side failures: of a whole run (a message a seller can act on) and of one request.
 
 Hierarchy::
 
@@ -8,6 +8,19 @@ Hierarchy::
     │                         merchant id or security key
     ├── UniwareUnreachable    cannot connect at all (DNS, refused, TLS)
     └── LedgerFailed          the ledger stopped taking reads or writes mid-run
+
+    httpx.TransportError      one request's failure: retried by uniware.retry, then an outcome
+    ├── AnswerUnknown         an answer saying neither success nor failure: order may exist
+    └── httpx.TimeoutException
+        ├── RequestDeadline   the whole request took longer than its deadline
+        └── BudgetSpent       a try cut off because the retry budget ran out
+    (these three are httpx's own kinds, defined where httpx is used: AnswerUnknown and
+    RequestDeadline in uniware.client, BudgetSpent in uniware.retry; this module stays free
+    of httpx, since `uniload --help` imports it and must not load httpx)
+
+    RuntimeError              the ledger database cannot be used at all (found when opening it)
+    ├── LedgerTooNew          written by a newer uniload than this one
+    └── NotALedger            a table of the ledger's name that no uniload version made
 
 Per-order business failures (``"status": "failure"``) are never exceptions: they are
 ``uniware.client.PostResponse`` data. Messages never contain the security key. Every
@@ -73,6 +86,14 @@ class LedgerFailed(UniwareError):
             "(disk space, permissions, the file itself) and run the same command again: that "
             "finishes the job, and orders this run left in doubt are settled without duplicates"
         )
+
+
+class LedgerTooNew(RuntimeError):
+    """The ledger was written by a newer uniload than this one."""
+
+
+class NotALedger(RuntimeError):
+    """The database holds a table of the ledger's name that no uniload version made."""
 
 
 def ledger_reason(error: BaseException) -> str:

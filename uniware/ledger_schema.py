@@ -17,6 +17,8 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from uniware.exceptions import LedgerTooNew, NotALedger
+
 SCHEMA_VERSION: Final = 3  # 1: ledger alone; 2: claims, leases, history; 3: items, changes
 SCHEMA_NAME: Final = "ledger"
 ADVISORY_LOCK_KEY: Final = 0x756E696C6F6164  # "uniload"
@@ -27,14 +29,6 @@ version_table = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("version", sa.Integer, nullable=False),
 )
-
-
-class LedgerTooNew(RuntimeError):
-    """The ledger was written by a newer uniload than this one."""
-
-
-class NotALedger(RuntimeError):
-    """The database holds a table of the ledger's name that no uniload version made."""
 
 
 # The columns of version 1 (the ledger table alone): what an upgrade may start from.

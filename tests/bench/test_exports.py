@@ -126,7 +126,9 @@ def _expected(flag: str) -> list[tuple[str, list[dict[str, str | int]]]]:
 @pytest.mark.parametrize("flag", sorted(FOLDERS))
 def test_expected_cells_cover_whole_orders_and_name_real_cells(flag: str) -> None:
     profiles = load_profiles()
-    for group, entries in _expected(flag):
+    expected = _expected(flag)
+    assert expected, flag  # a loop over no expectations would check nothing
+    for group, entries in expected:
         assert entries, group
         by_file = defaultdict(list)
         for entry in entries:

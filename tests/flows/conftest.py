@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.cli import QUIET_PREFECT
 from tests.flows.sandboxes import oker_sandbox, point_at
 from uniware.sandbox import SandboxServer
 
@@ -17,3 +18,10 @@ def oker_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[San
     with oker_sandbox(tmp_path) as sandbox:
         point_at(monkeypatch, sandbox.base_url)
         yield sandbox
+
+
+@pytest.fixture
+def quiet_prefect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings main() sets for Prefect, undone after each test (modules that run the CLI)."""
+    for key, value in QUIET_PREFECT.items():
+        monkeypatch.setenv(key, value)

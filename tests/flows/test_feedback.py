@@ -12,21 +12,19 @@ import openpyxl
 import pytest
 
 from flows import settings
-from flows.cli import QUIET_PREFECT
 from tests.flows import bad_corpus as corpus
-from tests.flows.sandboxes import point_at
-from tests.flows.test_cli import (
+from tests.flows.runs import (
     SAMPLE,
     SAMPLE_ORDERS,
     assert_run_failed,
     held,
     oker_export,
-    oker_sandbox,
     read_csv,
     report_folder,
     run_options,
     uniload,
 )
+from tests.flows.sandboxes import oker_sandbox, point_at
 from uniware.config import demo_credentials
 from uniware.sandbox import SandboxServer
 
@@ -41,11 +39,7 @@ REPORT_FILES = ["failures.csv", "failures.xlsx", "summary.json", "summary.md"]
 FORMULA_STARTS = ("=", "+", "-", "@")
 
 
-@pytest.fixture(autouse=True)
-def quiet_prefect(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The settings main() sets for Prefect, undone after each test."""
-    for key, value in QUIET_PREFECT.items():
-        monkeypatch.setenv(key, value)
+pytestmark = pytest.mark.usefixtures("quiet_prefect")
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.flows.test_cli import (  # noqa: F401  (quiet_prefect: an autouse fixture)
+from tests.flows.runs import (
     held,
     oker_export,
-    quiet_prefect,
     read_csv,
     report_folder,
     run_options,
@@ -18,6 +17,8 @@ from tests.flows.test_cli import (  # noqa: F401  (quiet_prefect: an autouse fix
 )
 from transforms import parse
 from uniware.sandbox import SandboxServer
+
+pytestmark = pytest.mark.usefixtures("quiet_prefect")
 
 WILD = {
     "OKI00000000201": {"Selling Price": "1e308"},

@@ -11,19 +11,20 @@ from pathlib import Path
 import pytest
 
 from flows.reports import ReportStore
-from tests.flows.test_cli import (  # noqa: F401  (quiet_prefect: an autouse fixture)
+from tests.flows.runs import (
     OKER_MAP,
     Result,
     held,
     oker_export,
-    quiet_prefect,
     uniload,
 )
-from tests.uniware.test_delivery import deliver, order
+from tests.uniware.deliveries import deliver, order
 from uniware.delivery import Delivery
 from uniware.exceptions import LedgerFailed
 from uniware.ledger import Ledger
 from uniware.sandbox import SandboxServer, running_sandbox
+
+pytestmark = pytest.mark.usefixtures("quiet_prefect")
 
 
 def run_with(

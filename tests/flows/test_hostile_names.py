@@ -10,16 +10,17 @@ import pytest
 
 from flows.exceptions import UnreadableExport
 from flows.readers import read_export
-from tests.flows.test_cli import (  # noqa: F401  (quiet_prefect: an autouse fixture)
+from tests.flows.runs import (
     SAMPLE_ORDERS,
     held,
     oker_export,
-    quiet_prefect,
     report_folder,
     run_options,
     uniload,
 )
 from uniware.sandbox import SandboxServer
+
+pytestmark = pytest.mark.usefixtures("quiet_prefect")
 
 
 @pytest.mark.parametrize(

@@ -14,9 +14,11 @@ from flows.config import RunOptions
 from flows.exceptions import ConfigError
 from flows.inbox import ready_files
 from flows.reports import ReportStore
-from tests.flows.test_cli import quiet_prefect, uniload  # noqa: F401  (an autouse fixture)
+from tests.flows.runs import uniload
 from uniware.config import UniwareConfig
 from uniware.exceptions import ConfigurationError
+
+pytestmark = pytest.mark.usefixtures("quiet_prefect")
 
 OLD = time.time() - 3600
 

@@ -8,19 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.flows.sandboxes import point_at
-from tests.flows.test_cli import (  # noqa: F401  (quiet_prefect: an autouse fixture)
+from tests.flows.runs import (
     oker_export,
-    quiet_prefect,
+    prefect_artifacts,
     report_folder,
     run_options,
     uniload,
 )
-from tests.flows.test_security import _artifacts
+from tests.flows.sandboxes import point_at
 from tests.uniware.hostile_server import echo, hostile_server
 from uniware.config import Credentials, UniwareConfig
 from uniware.exceptions import ConfigurationError, UniwareError
 from uniware.redact import redact
+
+pytestmark = pytest.mark.usefixtures("quiet_prefect")
 
 CANARY = "CANARY-77f1-h0st1le-k3y"
 CANARY_CREDENTIALS = Credentials(client_id="c1", merchant_id="m1", security_key=CANARY)
@@ -91,7 +92,7 @@ def test_a_server_echoing_the_key_leaves_no_trace_of_it(
     assert any(CANARY.encode() in request for request in server.requests)  # it was echoed
     failures = (report_folder(result) / "failures.csv").read_text(encoding="utf-8-sig")
     assert "INVALID_REQUEST: could not process POST" in failures  # the message itself is kept
-    seen = [result.text, caplog.text, json.dumps(_artifacts(), default=str)]
+    seen = [result.text, caplog.text, json.dumps(prefect_artifacts(), default=str)]
     seen += [p.read_bytes().decode("latin-1") for p in tmp_path.rglob("*") if p.is_file()]
     leaks = [
         text[text.find(CANARY) - 80 : text.find(CANARY) + 40] for text in seen if CANARY in text

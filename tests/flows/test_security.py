@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from flows.upload import upload_orders
+from tests.flows.runs import prefect_artifacts
 from tests.flows.sandboxes import point_at
-from tests.flows.test_upload import FIXTURE_PROFILES, _write
-from tests.transforms.toy import row
+from tests.transforms.toy import FIXTURE_PROFILES, row, write_export
 from uniware.config import Credentials
 from uniware.sandbox import SandboxServer, running_sandbox
 
@@ -35,7 +35,7 @@ def test_the_security_key_is_never_in_logs_reports_artifacts_or_ledger(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    export = _write(tmp_path / "orders.csv", [row("O1", "I1"), row("O2", "I2", Pincode="1")])
+    export = write_export(tmp_path / "orders.csv", [row("O1", "I1"), row("O2", "I2", Pincode="1")])
     state = upload_orders(
         paths=[str(export)],
         report_dir=str(tmp_path / "reports"),
@@ -50,7 +50,7 @@ def test_the_security_key_is_never_in_logs_reports_artifacts_or_ledger(
         for p in tmp_path.rglob("*")
         if p.is_file() and p.name != "sandbox.db"
     ]
-    seen.append(json.dumps(_artifacts(), default=str))
+    seen.append(json.dumps(prefect_artifacts(), default=str))
     assert all(CANARY not in text for text in seen)
     report = Path(summary["report"])
     assert (report.stat().st_mode & 0o077) == 0
@@ -58,15 +58,3 @@ def test_the_security_key_is_never_in_logs_reports_artifacts_or_ledger(
         assert (file.stat().st_mode & 0o077) == 0, file
     failures = list(csv.DictReader((report / "failures.csv").open(encoding="utf-8-sig")))
     assert [r["error_row"] for r in failures] == ["3"]
-
-
-def _artifacts() -> list[object]:
-    import asyncio
-
-    from prefect.client.orchestration import get_client
-
-    async def read() -> list[object]:
-        async with get_client() as client:
-            return [a.model_dump() for a in await client.read_artifacts()]
-
-    return asyncio.run(read())

@@ -12,11 +12,9 @@ import pytest
 
 from flows.upload import upload_orders
 from tests.flows.sandboxes import point_at
-from tests.transforms.toy import HEADER, row
+from tests.transforms.toy import FIXTURE_PROFILES, row, write_export
 from uniware.config import demo_credentials
 from uniware.sandbox import SandboxServer, running_sandbox
-
-FIXTURE_PROFILES = Path(__file__).parents[1] / "fixtures" / "profiles"
 
 
 @pytest.fixture
@@ -33,14 +31,6 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
 def env(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
     point_at(monkeypatch, sandbox.base_url)
     monkeypatch.setenv("UNILOAD_PROFILES_DIR", str(FIXTURE_PROFILES))
-
-
-def _write(path: Path, rows: list[list[str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(HEADER)
-        writer.writerows(rows)
-    return path
 
 
 def _run(tmp_path: Path, export: Path, **params: object) -> dict:
@@ -62,7 +52,7 @@ def test_a_run_posts_good_orders_once_and_reports_every_bad_row(
     tmp_path: Path, sandbox: SandboxServer
 ) -> None:
     (tmp_path / "map.json").write_text(json.dumps({"OKR-BLR-01": "BLR_FC1"}))
-    export = _write(
+    export = write_export(
         tmp_path / "orders.csv",
         [
             row("O1", "I1"),

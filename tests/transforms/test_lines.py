@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.transforms.toy import NOW, export, row, toy_profile
-from transforms.columns import MissingColumns
+from transforms.exceptions import MissingColumns
 from transforms.lines import to_lines
 
 

@@ -7,18 +7,33 @@ from collections.abc import Callable
 import pandas as pd
 import pytest
 
-from schemas.lines import OrderLine
+from schemas.lines import FIELDS, OrderLine
 from tests.transforms.toy import NOW, export, row, toy_profile
+from transforms.exceptions import SchemaMismatch
 from transforms.lines import Lines, to_lines
-from transforms.rules import SchemaMismatch, check_lines
+from transforms.rules import check_lines
 
 
 def _lines() -> Lines:
     return to_lines(export(row("O1", "I1"), row("O2", "I2")), toy_profile(), file="x.csv", now=NOW)
 
 
+KIND_DTYPES = {  # the column type of each kind of canonical field once parsed
+    "text": "object",
+    "datetime": "datetime64[ns, UTC]",
+    "number": "float64",
+    "integer": "Int64",
+    "boolean": "boolean",
+}
+
+
 def test_parsed_lines_have_the_column_types_the_schema_declares() -> None:
-    OrderLine.validate(_lines().frame, lazy=True)  # a dtype failure would raise SchemaErrors
+    frame = _lines().frame
+    assert {name: str(frame[name].dtype) for name in FIELDS} == {
+        name: KIND_DTYPES[kind] for name, kind in FIELDS.items()
+    }
+    checked = OrderLine.validate(frame, lazy=True)  # raises SchemaErrors on any failure
+    assert checked["order_id"].tolist() == ["O1", "O2"]
 
 
 def _naive_dates(frame: pd.DataFrame) -> None:

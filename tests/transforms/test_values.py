@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.profile import ProfileError, parse_profile
+from schemas.exceptions import ProfileError
+from schemas.profile import parse_profile
 from tests.transforms.toy import NOW, TOY, export, row, toy_profile
 from transforms.lines import to_lines
 

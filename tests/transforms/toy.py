@@ -1,7 +1,8 @@
-"""A small profile and export builder shared by the transform tests."""
+"""A small profile and export builder shared by the transform and flow tests."""
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pandas as pd
 from schemas.profile import Profile, parse_profile
 
 TOY = Path(__file__).parents[1] / "fixtures" / "profiles" / "toy.toml"
+FIXTURE_PROFILES = TOY.parent  # UNILOAD_PROFILES_DIR for runs of toy exports
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 HEADER = [
     "Order ID",
@@ -65,3 +67,12 @@ def export(*rows: list[str]) -> pd.DataFrame:
     """Rows as a raw export table: text cells, index = spreadsheet row (header = 1)."""
     index = pd.RangeIndex(2, 2 + len(rows), name="row")
     return pd.DataFrame(list(rows), columns=HEADER, index=index, dtype="object")
+
+
+def write_export(path: Path, rows: list[list[str]]) -> Path:
+    """Rows as a toy export CSV file at ``path`` (header first)."""
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+    return path

@@ -12,59 +12,25 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.uniware import make_item, make_order
-from tests.uniware.test_throttle import busiest_second
+from tests.uniware import make_item
+from tests.uniware.deliveries import (
+    MOCK_URL,
+    busiest_second,
+    deliver,
+    deliver_to_mock,
+    destination,
+    failure,
+    order,
+)
 from uniware.client import UniwareClient
-from uniware.config import Credentials, Destination, demo_credentials
-from uniware.delivery import Delivery, deliver_orders
+from uniware.config import Credentials, demo_credentials
+from uniware.delivery import Delivery
 from uniware.exceptions import CredentialsRefused, UniwareUnreachable
 from uniware.ledger import Ledger, LedgerCount, hash_payload
 from uniware.retry import RetryPolicy
 from uniware.sandbox import Faults, SandboxServer, running_sandbox
-from uniware.throttle import Throttle
 
-FAST_RETRY = RetryPolicy(attempts=8, base_delay=0.01, max_delay=0.1, total_timeout=60.0)
 WRONG_KEY = Credentials(client_id="uniload-demo", merchant_id="demo-seller", security_key="nope")
-
-
-def order(n: int, **overrides: Any) -> dict[str, Any]:
-    """A valid order ``ORD-n`` with its own item id."""
-    items = [make_item(orderItemId=f"ORD-{n}-1")]
-    return make_order(f"ORD-{n}", **{"orderItems": items, **overrides})
-
-
-def destination(base_url: str) -> Destination:
-    return Destination(base_url=base_url, merchant_id=demo_credentials().merchant_id)
-
-
-def deliver(
-    base_url: str,
-    payloads: Sequence[dict[str, Any]],
-    ledger: Ledger,
-    *,
-    rate: float | None = None,
-    concurrency: int = 8,
-    timeout: float = 5.0,
-    retry: RetryPolicy = FAST_RETRY,
-    credentials: Credentials | None = None,
-    seen: list[Delivery] | None = None,
-) -> list[Delivery]:
-    """Run ``deliver_orders`` once over a fresh HTTP client."""
-
-    async def go() -> list[Delivery]:
-        async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as http:
-            return await deliver_orders(
-                payloads,
-                client=UniwareClient(http, credentials=credentials or demo_credentials()),
-                ledger=ledger,
-                destination=destination(base_url),
-                run_id="run-test",
-                throttle=Throttle(rate=rate, concurrency=concurrency),
-                retry=retry,
-                on_delivery=None if seen is None else seen.append,
-            )
-
-    return asyncio.run(go())
 
 
 def inspect(server: SandboxServer, path: str) -> Any:
@@ -73,12 +39,6 @@ def inspect(server: SandboxServer, path: str) -> Any:
 
 def outcomes(deliveries: Sequence[Delivery]) -> Counter[str]:
     return Counter(delivery.outcome for delivery in deliveries)
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger.open(str(tmp_path / "ledger.db")) as opened:
-        yield opened
 
 
 @pytest.fixture
@@ -263,39 +223,6 @@ def test_a_payload_without_an_id_is_reported_not_sent(
         ("ORD-2", "accepted"),
     ]
     assert inspect(sandbox, "/_sandbox/stats")["requests"] == 1
-
-
-MOCK_URL = "https://uniware.test"
-
-
-def deliver_to_mock(
-    answers: list[httpx.Response], payloads: Sequence[dict[str, Any]], ledger: Ledger
-) -> tuple[list[Delivery], int]:
-    """Deliver to a scripted server that plays ``answers`` in turn; (deliveries, requests)."""
-    requests = [0]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        requests[0] += 1
-        return answers[min(requests[0], len(answers)) - 1]
-
-    async def go() -> list[Delivery]:
-        transport = httpx.MockTransport(handler)
-        async with httpx.AsyncClient(base_url=MOCK_URL, transport=transport) as http:
-            return await deliver_orders(
-                payloads,
-                client=UniwareClient(http, credentials=demo_credentials()),
-                ledger=ledger,
-                destination=destination(MOCK_URL),
-                run_id="run-mock",
-                throttle=Throttle(rate=None, concurrency=1),
-                retry=RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0),
-            )
-
-    return asyncio.run(go()), requests[0]
-
-
-def failure(message: str, status: int = 200) -> httpx.Response:
-    return httpx.Response(status, json={"status": "failure", "message": message, "data": None})
 
 
 def test_a_duplicate_after_a_gateway_error_counts_as_accepted(ledger: Ledger) -> None:

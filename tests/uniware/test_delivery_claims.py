@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.uniware.test_delivery import MOCK_URL, deliver_to_mock, destination, failure, order
+from tests.uniware.deliveries import MOCK_URL, deliver_to_mock, destination, failure, order
 from uniware.ledger import Ledger, hash_payload
 
 CREATED = httpx.Response(200, json={"status": "success", "message": "created", "data": None})

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.uniware.deliveries import deliver, destination, order
 from tests.uniware.hostile_server import (
     CREATED,
     CUT_JSON,
@@ -18,19 +17,12 @@ from tests.uniware.hostile_server import (
     hostile_server,
     uniware,
 )
-from tests.uniware.test_delivery import deliver, destination, order
 from uniware import settings
 from uniware.exceptions import UniwareUnreachable
 from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
 
 QUICK = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, total_timeout=30.0)
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger.open(str(tmp_path / "ledger.db")) as opened:
-        yield opened
 
 
 @pytest.mark.parametrize(

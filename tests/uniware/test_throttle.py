@@ -10,13 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.uniware.deliveries import busiest_second
 from uniware.throttle import Throttle, start_interval
-
-
-def busiest_second(starts: list[float]) -> int:
-    """The most starts any window [t, t + 1) holds (the busiest window begins at a start)."""
-    ordered = sorted(starts)
-    return max(sum(1 for s in ordered[i:] if s < t + 1.0) for i, t in enumerate(ordered))
 
 
 async def start_times(throttle: Throttle, requests: int) -> list[float]:
@@ -46,11 +41,30 @@ def test_no_one_second_window_holds_more_starts_than_the_rate(
     assert busiest_second(starts) <= allowed
 
 
-@given(st.floats(min_value=0.01, max_value=300.0))
-def test_the_spacing_fits_the_whole_rate_into_no_less_than_a_second(rate: float) -> None:
-    per_second = math.floor(rate) if rate >= 1 else 1
-    starts = [k * start_interval(rate) for k in range(per_second + 1)]
-    assert busiest_second(starts) <= max(1, math.floor(rate))
+@pytest.mark.parametrize(
+    ("rate", "seconds"),
+    [(40.0, 1.04 / 40), (20.0, 1.04 / 20), (2.5, 1.04 / 2), (1.0, 1.04), (0.5, 2.08)],
+    ids=["40-per-second", "20-per-second", "fractional-rate", "one-per-second", "below-one"],
+)
+def test_starts_are_spaced_by_the_window_and_its_guard_over_the_whole_requests(
+    rate: float, seconds: float
+) -> None:
+    """1.04 s (a second plus a 0.04 s guard) per whole request of the rate; 2.5/s allows 2."""
+    assert start_interval(rate) == pytest.approx(seconds, rel=1e-12)
+
+
+@given(
+    st.floats(min_value=0.01, max_value=300.0),
+    st.lists(st.floats(min_value=-0.0199, max_value=0.0199), min_size=1, max_size=64),
+)
+def test_spaced_starts_keep_the_rate_on_a_clock_with_jitter(
+    rate: float, jitters: list[float]
+) -> None:
+    """Starts arriving up to 0.02 s early or late still hold at most the rate in any second."""
+    allowed = max(1, math.floor(rate))  # a fractional request never fits: 2.5/s allows 2
+    count = 3 * allowed + 1
+    starts = [k * start_interval(rate) + jitters[k % len(jitters)] for k in range(count)]
+    assert busiest_second(starts) <= allowed
 
 
 def test_concurrency_caps_requests_in_flight() -> None:
