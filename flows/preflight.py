@@ -51,3 +51,16 @@ def check_ledger(location: str) -> None:
             f"ledger {location}: cannot be used ({ledger_reason(err)}); fix it (a folder you can "
             "write, free disk space, not another program's file) or give another --ledger"
         ) from None
+
+
+def check_shared_limit(name: str) -> None:
+    """The shared rate limit exists on the Prefect server and can pace requests, or why not."""
+    import asyncio
+
+    from flows.shared_limit import read_shared_limit
+    from uniware.exceptions import SharedLimitFailed
+
+    try:
+        asyncio.run(read_shared_limit(name))
+    except SharedLimitFailed as err:
+        raise ConfigError(str(err)) from None

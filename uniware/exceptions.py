@@ -7,7 +7,9 @@ Hierarchy::
     ├── CredentialsRefused    401 / AUTHENTICATION_FAILURE / ACCESS_DENIED: wrong client id,
     │                         merchant id or security key
     ├── UniwareUnreachable    cannot connect at all (DNS, refused, TLS)
-    └── LedgerFailed          the ledger stopped taking reads or writes mid-run
+    ├── LedgerFailed          the ledger stopped taking reads or writes mid-run
+    └── SharedLimitFailed     the rate limit shared with other workers is missing, unusable
+                              or unreachable (its server, e.g. Prefect's, names the fix)
 
 Per-order business failures (``"status": "failure"``) are never exceptions: they are
 ``uniware.client.PostResponse`` data. Messages never contain the security key. Every
@@ -73,6 +75,10 @@ class LedgerFailed(UniwareError):
             "(disk space, permissions, the file itself) and run the same command again: that "
             "finishes the job, and orders this run left in doubt are settled without duplicates"
         )
+
+
+class SharedLimitFailed(UniwareError):
+    """The rate limit shared by workers cannot pace this run: posting stops before sending."""
 
 
 def ledger_reason(error: BaseException) -> str:
