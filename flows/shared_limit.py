@@ -25,7 +25,6 @@ unused while nobody asks: that is why one slot per request reached 54 % of the l
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Final
@@ -49,7 +48,6 @@ if TYPE_CHECKING:
 ROUND_TRIP_ALLOWANCE: Final = 0.05  # seconds a take may take, when judging a limit's capacity
 WARN_EFFICIENCY: Final = 0.9  # below this share of the pace, a run warns
 ADVISED_EFFICIENCY: Final = 0.95  # the capacity the messages advise keeps this share
-logger = logging.getLogger(__name__)
 
 
 class PrefectSlotBank:
@@ -128,7 +126,7 @@ def unusable(name: str, state: LimitState, *, active: bool) -> str | None:
     round_trip = ROUND_TRIP_ALLOWANCE
     if starts_per_batch(state.capacity, state.rate, round_trip=round_trip, interval=interval):
         return None
-    advised = recommended_capacity(state.rate, round_trip=round_trip, efficiency=0.95)
+    advised = recommended_capacity(state.rate, round_trip=round_trip, efficiency=ADVISED_EFFICIENCY)
     return (
         f"shared limit {name!r} holds {state.capacity} slot(s) decaying at {state.rate:g}/s: "
         f"{state.capacity / state.rate:.2f} s of requests, too few for one request once a "
@@ -142,7 +140,7 @@ def advice(name: str, state: LimitState) -> str | None:
     round_trip = ROUND_TRIP_ALLOWANCE
     if batch_efficiency(state.capacity, state.rate, round_trip=round_trip) >= WARN_EFFICIENCY:
         return None
-    advised = recommended_capacity(state.rate, round_trip=round_trip, efficiency=0.95)
+    advised = recommended_capacity(state.rate, round_trip=round_trip, efficiency=ADVISED_EFFICIENCY)
     share = expected_share(state.capacity, state.rate, round_trip=round_trip)
     better = expected_share(advised, state.rate, round_trip=round_trip)
     return (
@@ -153,14 +151,11 @@ def advice(name: str, state: LimitState) -> str | None:
 
 
 async def read_shared_limit(name: str) -> LimitState:
-    """Read and judge the limit once (before posting): refuses, or warns and returns it."""
+    """Read the limit once and judge it (before posting): refuses one that cannot pace."""
     from prefect.client.orchestration import get_client
 
     async with get_client() as client:
-        state = await PrefectSlotBank(name, client).read()
-    if warning := advice(name, state):
-        logger.warning("%s", warning)
-    return state
+        return await PrefectSlotBank(name, client).read()
 
 
 @asynccontextmanager
