@@ -16,11 +16,13 @@ Give the limit to uniload workers alone: a client taking single slots is not pac
 
 Prefect server side (3.8): a take is ``POST /v2/concurrency_limits/increment`` with
 ``mode=rate_limit``; it succeeds when the occupied slots after decay (``active_slots -
-floor(decay * seconds since the last grant)``) plus the slots asked fit the limit, and answers
-423 with a ``Retry-After`` otherwise (rolled back: a refusal changes nothing). Prefect's own
-``rate_limit()`` asks one slot per request through one queue per process and sleeps that
-``Retry-After`` (about one slot's decay, with jitter) after each refusal, so most slots decay
-unused while nobody asks: that is why one slot per request reached 54 % of the limit.
+floor(decay * seconds since the row's last update)``) plus the slots asked fit the limit, and
+answers 423 with a ``Retry-After`` otherwise (rolled back: a refusal changes nothing). A grant
+restarts the decay clock, so the time between a slot's decay and the next ask is lost for good.
+Prefect's own ``rate_limit()`` asks one slot per request, one API round trip at a time per
+process, and after a refusal sleeps the ``Retry-After`` (about one slot's decay, with jitter):
+with slots 50 ms apart at 20/s, each grant came late by a round trip and a sleep, which is why
+one slot per request reached 54 % of the limit.
 """
 
 from __future__ import annotations
