@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=400, help="orders posted to the sandbox")
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--rate", type=float, default=40.0)
+    parser.add_argument(
+        "--rate", type=float, default=20.0, help="the shared limit two workers post under"
+    )
     parser.add_argument("--chunk-rows", type=int, default=50_000, help="streaming chunk size")
     parser.add_argument(
         "--report-rows", type=int, default=100_000, help="failed rows of the report writers"
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         post = measure_posting(
             Path(tmp), orders=args.orders, latency_ms=args.latency_ms, concurrency=args.concurrency
         )
-        rate = measure_rate(Path(tmp), orders=int(args.rate * 5), rate=args.rate)
+        rate = measure_rate(Path(tmp), orders=int(args.rate * 30), rate=args.rate)
         overhead = measure_run_overhead(Path(tmp))
     help_seconds = measure_help()
     report = measure_report_writers(rows=args.report_rows)
@@ -79,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         "rate_achieved": rate["achieved"],
         "rate_vs_limit": round(rate["achieved"] / args.rate, 3),
         "busiest_second": rate["busiest_second"],
+        "busiest_second_started": rate["busiest_second_started"],
+        "rate_limit_capacity": rate["capacity"],
         "help_seconds": help_seconds,
         "run_overhead_seconds": overhead,
         **report,

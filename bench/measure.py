@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,6 +14,8 @@ from typing import Any
 
 import httpx
 import pandas as pd
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 PEAK_MB = """
 import resource
@@ -207,20 +210,101 @@ def measure_posting(
     }
 
 
-def measure_rate(tmp: Path, *, orders: int, rate: float) -> dict[str, float]:
-    """Achieved rate under a limit of `rate`/s, and the busiest one-second window the server saw."""
+SHARED_WORKER_SCRIPT = """
+import json, sys, time
+from bench.measure import _payload
+from flows.config import RunOptions
+from flows.posting import post_payloads
+from uniware.batch_pacer import BatchPacer
+from uniware.config import UniwareConfig, demo_credentials
+base_url, limit, first, count, ledger = sys.argv[1:6]
+config = UniwareConfig(base_url=base_url, credentials=demo_credentials())
+options = RunOptions(rate=None, concurrency=8, shared_limit=limit, ledger=ledger)
+payloads = [_payload(int(first) + n) for n in range(int(count))]
+starts, acquire = [], BatchPacer.acquire
+async def recorded(pacer):  # when the throttle lets each request go, on one clock for both
+    await acquire(pacer)
+    starts.append(time.time())
+BatchPacer.acquire = recorded
+print("ready", flush=True)
+sys.stdin.readline()  # both workers start posting together
+done = post_payloads(payloads, config=config, options=options, run_id="bench-" + first)
+accepted = sum(d.outcome == "accepted" for d in done)
+print(json.dumps({"accepted": accepted, "starts": starts}), flush=True)
+"""
+
+
+def measure_rate(
+    tmp: Path, *, orders: int, rate: float, workers: int = 2, api_url: str | None = None
+) -> dict[str, float]:
+    """Two worker processes posting disjoint orders under one Prefect global rate limit of
+    `rate`/s (flows.shared_limit): their achieved rate together, and the busiest one-second
+    window the sandbox saw. Starts its own `prefect server` unless given `api_url`."""
+    if api_url is None:
+        from tests.prefect_server import running_prefect_server
+
+        with running_prefect_server(tmp / "prefect-home") as started:
+            return measure_rate(tmp, orders=orders, rate=rate, workers=workers, api_url=started)
+    from uniware.batch_pacer import recommended_capacity
     from uniware.sandbox import SandboxProcess
 
+    name = f"bench-rate-{time.monotonic_ns()}"
+    capacity = recommended_capacity(rate, round_trip=0.05, efficiency=0.95)
+    body = {"name": name, "limit": capacity, "slot_decay_per_second": rate}
+    httpx.post(f"{api_url}/v2/concurrency_limits/", json=body, timeout=30).raise_for_status()
+    share = orders // workers
     with SandboxProcess() as sandbox:
-        _post(sandbox.base_url, tmp, orders, rate=rate, concurrency=32)
+        procs = [
+            _rate_worker(tmp, api_url, sandbox.base_url, name, first=n * share, count=share)
+            for n in range(workers)
+        ]
+        for proc in procs:  # every worker has imported and built its orders
+            if proc.stdout is None or proc.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"a rate worker failed: {proc.communicate()[1][-2000:]}")
+        for proc in procs:  # go, all at once
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        outputs = [proc.communicate(timeout=orders / rate * 3 + 120) for proc in procs]
         log = httpx.get(f"{sandbox.base_url}/_sandbox/requests", timeout=30).json()["requests"]
+    if failed := [err for proc, (_, err) in zip(procs, outputs, strict=True) if proc.returncode]:
+        raise RuntimeError(f"a rate worker failed: {failed[0][-2000:]}")
     times = sorted(r["t"] for r in log)
-    busiest = max(sum(1 for u in times[i:] if u < t + 1.0) for i, t in enumerate(times))
+    starts = [t for out, _ in outputs for t in json.loads(out.splitlines()[-1])["starts"]]
     span = times[-1] - times[0]
     return {
         "achieved": round((len(times) - 1) / span, 2) if span else 0.0,
-        "busiest_second": busiest,
+        "busiest_second": _busiest_second(times),  # as the sandbox logged them
+        "busiest_second_started": _busiest_second(starts),  # as the workers let them go
+        "requests": len(times),
+        "capacity": capacity,
     }
+
+
+def _busiest_second(times: list[float]) -> int:
+    """The most events in any window [t, t + 1 s)."""
+    ordered = sorted(times)
+    return max(sum(1 for u in ordered[i:] if u < t + 1.0) for i, t in enumerate(ordered))
+
+
+def _rate_worker(
+    tmp: Path, api_url: str, base_url: str, limit: str, *, first: int, count: int
+) -> subprocess.Popen[str]:
+    """One worker process of `measure_rate`: it says "ready", then posts once told to go."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PREFECT_API_URL=api_url, PREFECT_HOME=str(tmp / "prefect-client"))
+    env.update(PREFECT_LOGGING_LEVEL="WARNING", PYTHONPATH=str(REPO_ROOT))
+    ledger = str(tmp / f"rate-ledger-{limit}-{first}.db")
+    command = [sys.executable, "-c", SHARED_WORKER_SCRIPT, base_url, limit, str(first)]
+    return subprocess.Popen(
+        [*command, str(count), ledger],
+        cwd=REPO_ROOT,
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def measure_run_overhead(tmp: Path) -> float:

@@ -18,18 +18,6 @@ from uniware.retry import RetryPolicy
 from uniware.throttle import Throttle
 
 
-class PrefectRateLimit:
-    """The shared throttle across workers: one slot of a Prefect global rate limit per request."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    async def acquire(self) -> None:
-        from prefect.concurrency.asyncio import rate_limit
-
-        await rate_limit(self.name, strict=True)
-
-
 def post_payloads(
     payloads: Sequence[Mapping[str, Any]],
     *,
@@ -42,10 +30,20 @@ def post_payloads(
     return asyncio.run(_post(payloads, config, options, run_id, on_delivery))
 
 
-def run_throttle(options: RunOptions) -> Throttle:
-    """The run's throttle: its rate and concurrency, and the shared limit when one is named."""
-    shared = PrefectRateLimit(options.shared_limit) if options.shared_limit else None
-    return Throttle(rate=options.rate, concurrency=options.concurrency, shared=shared)
+@asynccontextmanager
+async def run_throttle(options: RunOptions) -> AsyncIterator[Throttle]:
+    """The run's throttle: its rate and concurrency, and the shared limit when one is named.
+
+    The shared limit (flows.shared_limit) is spent in batches through one Prefect client, open
+    while the throttle is in use; it also keeps the run's own rate.
+    """
+    if not options.shared_limit:
+        yield Throttle(rate=options.rate, concurrency=options.concurrency)
+        return
+    from flows.shared_limit import shared_pacer
+
+    async with shared_pacer(options.shared_limit, local_rate=options.rate) as shared:
+        yield Throttle(rate=options.rate, concurrency=options.concurrency, shared=shared)
 
 
 @asynccontextmanager
@@ -71,14 +69,14 @@ async def _post(
 ) -> list[Delivery]:
     ledger = Ledger.open(options.ledger)
     try:
-        async with uniware_client(config, options) as client:
+        async with uniware_client(config, options) as client, run_throttle(options) as throttle:
             return await deliver_orders(
                 payloads,
                 client=client,
                 ledger=ledger,
                 destination=config.destination,
                 run_id=run_id,
-                throttle=run_throttle(options),
+                throttle=throttle,
                 retry=RetryPolicy(),
                 on_delivery=on_delivery,
             )

@@ -6,6 +6,7 @@ problem here is one line naming the path and the fix, before any order leaves.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Final
 
@@ -50,3 +51,29 @@ def check_ledger(location: str) -> None:
             f"ledger {location}: cannot be used ({ledger_reason(err)}); fix it (a folder you can "
             "write, free disk space, not another program's file) or give another --ledger"
         ) from None
+
+
+def check_shared_limit(name: str) -> None:
+    """The shared rate limit exists and can pace requests, or why not; warns if it wastes 10 %."""
+    import asyncio
+
+    from flows.shared_limit import advice, read_shared_limit
+    from uniware.exceptions import SharedLimitFailed
+
+    try:
+        state = asyncio.run(read_shared_limit(name))
+    except SharedLimitFailed as err:
+        raise ConfigError(str(err)) from None
+    if warning := advice(name, state):
+        _run_logger().warning("%s", warning)
+
+
+def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The flow run's logger (shown on screen and in the UI), or this module's outside a run."""
+    from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)

@@ -65,14 +65,14 @@ async def _sync(
         results = plan.unsendable + _other_changes(payloads, changed, posted, ledger, destination)
         if not plan.changes:
             return results
-        async with uniware_client(config, options) as client:
+        async with uniware_client(config, options) as client, run_throttle(options) as throttle:
             return results + await send_changes(
                 plan.changes,
                 client=client,
                 ledger=ledger,
                 destination=destination,
                 run_id=run_id,
-                throttle=run_throttle(options),
+                throttle=throttle,
                 retry=RetryPolicy(),
             )
     finally:

@@ -24,7 +24,7 @@ from flows.fan_out import fan_out_size
 from flows.inbox import claim_files, file_away, finish_claim, release_claim, release_stale_claims
 from flows.naming import name_this_run, run_name
 from flows.pipeline import Unread, Validated, group_and_build, read_exports, validate_exports
-from flows.preflight import check_ledger, check_report_location
+from flows.preflight import check_ledger, check_report_location, check_shared_limit
 from flows.profiles import load_profiles
 from flows.progress import progress
 from flows.readers import RawExport
@@ -320,10 +320,12 @@ def _run_inbox(
 
 
 def preflight(options: RunOptions, run_id: str) -> None:
-    """Before anything is sent: the report folder and (posting) the ledger must be writable."""
+    """Before anything is sent: report folder and ledger writable, the shared limit usable."""
     check_report_location(options.report_dir, run_id)
     if not options.dry_run:
         check_ledger(options.ledger)
+        if options.shared_limit:
+            check_shared_limit(options.shared_limit)
 
 
 def _run(paths: Sequence[str], options: RunOptions, logger: Any) -> dict[str, Any]:

@@ -7,7 +7,9 @@ Hierarchy::
     ├── CredentialsRefused    401 / AUTHENTICATION_FAILURE / ACCESS_DENIED: wrong client id,
     │                         merchant id or security key
     ├── UniwareUnreachable    cannot connect at all (DNS, refused, TLS)
-    └── LedgerFailed          the ledger stopped taking reads or writes mid-run
+    ├── LedgerFailed          the ledger stopped taking reads or writes mid-run
+    └── SharedLimitFailed     the rate limit shared with other workers is missing, unusable
+                              or unreachable (its server, e.g. Prefect's, names the fix)
 
     httpx.TransportError      one request's failure: retried by uniware.retry, then an outcome
     ├── AnswerUnknown         an answer saying neither success nor failure: order may exist
@@ -94,6 +96,10 @@ class LedgerTooNew(RuntimeError):
 
 class NotALedger(RuntimeError):
     """The database holds a table of the ledger's name that no uniload version made."""
+
+
+class SharedLimitFailed(UniwareError):
+    """The rate limit shared by workers cannot pace this run: posting stops before sending."""
 
 
 def ledger_reason(error: BaseException) -> str:

@@ -14,8 +14,11 @@ push every later start back (waking late by ~1 ms per start cost another 4%: 37.
 The bound itself is kept on actual start times: start ``k + floor(R)`` never comes before start
 ``k`` plus ``1 s + guard``, however late start ``k`` was.
 
-Order inside ``async with throttle``: concurrency slot, then the shared limit (a remote call that
-may take a while), then the local rate token last, so nothing delays a start after its token.
+Order inside ``async with throttle``: concurrency slot, then the local rate token, then the
+shared limit last: it decides the start time, so nothing delays a start after it. A shared
+limit that paces starts (``uniware.batch_pacer``, across workers) is given the local rate and
+keeps it too, since a wait for the shared limit could otherwise bunch tokens the local pacer
+spread out.
 """
 
 from __future__ import annotations
@@ -34,15 +37,15 @@ class SharedLimit(Protocol):
     """A limit shared with other processes or hosts (the flows layer plugs in Prefect's)."""
 
     async def acquire(self) -> None:
-        """Wait until one more request may start under the shared quota."""
+        """Wait until one more request may start under the shared quota; it starts now."""
 
 
-def start_interval(rate: float) -> float:
+def start_interval(rate: float, *, guard: float = RATE_GUARD_SECONDS) -> float:
     """Seconds between two request starts that keep every 1-second window within ``rate``."""
     if rate <= 0 or not math.isfinite(rate):
         raise ValueError(f"rate must be a positive number of requests per second, got {rate!r}")
     per_window = math.floor(rate) if rate >= 1 else rate
-    return (RATE_WINDOW_SECONDS + RATE_GUARD_SECONDS) / per_window
+    return (RATE_WINDOW_SECONDS + guard) / per_window
 
 
 class Pacer:
@@ -109,10 +112,10 @@ class Throttle:
         slots, limiter = self._bind()
         await slots.acquire()
         try:
-            if self.shared is not None:
-                await self.shared.acquire()
             if limiter is not None:
                 await limiter.acquire()
+            if self.shared is not None:
+                await self.shared.acquire()
         except BaseException:
             slots.release()
             raise
