@@ -8,6 +8,7 @@ Hierarchy::
     ├── ProfileNotDetected        no profile fits a file's header row
     ├── RunStopped                posting stopped early (Uniware unreachable, keys refused)
     ├── StreamStopped             the same, in streaming mode (--chunk-rows)
+    ├── ReportNotWritten          the report failed after preflight (disk full, folder gone)
     └── RunFailed                 a flow run that ended Failed (its state message says why)
 
 Per-row problems are never exceptions: they are ``transforms.errors.RowError`` data.
@@ -39,6 +40,10 @@ class RunStopped(UniloadError):
 
 class StreamStopped(UniloadError):
     """Posting stopped early in streaming mode (Uniware unreachable or refusing the keys)."""
+
+
+class ReportNotWritten(UniloadError):
+    """The report could not be written after the preflight passed (disk full, folder gone)."""
 
 
 class RunFailed(UniloadError):

@@ -1,16 +1,21 @@
 """Checks before the first request: the report folder takes files, the ledger takes writes.
 
 A run that could not write its report or record what it sent must not post anything: every
-problem here is one line naming the path and the fix, before any order leaves.
+problem here is one line naming the path and the fix, before any order leaves. A disk that
+fails later, while the report is written, ends the run in one line too (`ReportNotWritten`),
+saying the orders sent are in the ledger and that the same command finishes the job.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-from flows.exceptions import ConfigError, UniloadError
+from flows.config import RunOptions
+from flows.exceptions import ConfigError, ReportNotWritten, UniloadError
 from flows.reports import ReportStore
 
 PROBE_BYTES: Final = 1 << 20  # a report needs room: a disk without 1 MiB free is full
@@ -77,3 +82,32 @@ def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
         return get_run_logger()
     except MissingContextError:
         return logging.getLogger(__name__)
+
+
+@contextmanager
+def report_writes(options: RunOptions, run_id: str) -> Iterator[None]:
+    """Turn a disk failing while the report is written into `ReportNotWritten`."""
+    try:
+        yield
+    except OSError as err:
+        raise report_not_written(options, run_id, err) from None
+
+
+def report_not_written(options: RunOptions, run_id: str, err: OSError) -> ReportNotWritten:
+    """The one-line error for a report that failed mid-way; says what was sent and the rerun."""
+    location, ledger, dry_run = options.report_dir, options.ledger, options.dry_run
+    try:
+        folder = ReportStore(location).run_folder(run_id)
+    except UniloadError:
+        folder = location
+    local = "://" not in location and Path(location).expanduser().is_file()
+    reason = "it is now a file, not a folder" if local else err.strerror or type(err).__name__
+    done = (
+        "nothing was posted (dry run)" if dry_run else f"the orders sent are in the ledger {ledger}"
+    )
+    again = "" if dry_run else ": it posts none of them twice and writes the report"
+    return ReportNotWritten(
+        f"report folder {folder}: the report could not be written ({reason}); {done}; free "
+        "disk space or fix the folder (or give another --report-dir), then run the same "
+        f"command again{again}"
+    )

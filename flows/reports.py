@@ -88,6 +88,10 @@ class ReportStore:
             raise ConfigError(f"Cannot open report location {location!r}: {err}") from err
         self._local = isinstance(self._fs, LocalFileSystem)
 
+    def run_folder(self, run_id: str) -> str:
+        """The folder of one run's report (a local path, or a URL for other locations)."""
+        return self._display(self._folder(run_id))
+
     def prepare_run_folder(self, run_id: str) -> str:
         """Create one run's folder (0o700 when local), emptied of an earlier try's files."""
         return self._display(self._make_folder(run_id))

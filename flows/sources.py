@@ -39,6 +39,8 @@ from flows.raw_tables import unreadable
 
 SourceKind = Literal["text", "xlsx", "xls"]
 COPY_BYTES = 1 << 20
+MAX_RATIO = 100  # real exports pack 5-15x; a decompression bomb about 1000x
+RATIO_FLOOR = 64 << 20  # a member up to this size may pack any ratio (uniform test files)
 IGNORED_FOLDER = "__MACOSX/"
 IGNORED_FILES = ("Thumbs.db", "desktop.ini")
 ONE_EXPORT = "put one CSV, TSV or Excel export in the archive, or give the export itself"
@@ -85,11 +87,19 @@ def member_source(file: Path, name: str, max_bytes: int) -> Source:
     return Source(file, name, kind)
 
 
-def unpack_stream(stream: Readable, target: Path, name: str, *, max_bytes: int, head: bool) -> None:
-    """Copy an archive member to ``target``: all of it, or only the first MiB of text."""
+def unpack_stream(
+    stream: Readable, target: Path, name: str, *, max_bytes: int, head: bool, packed: int
+) -> None:
+    """Copy an archive member to ``target``: all of it, or only the first MiB of text.
+
+    The whole member stops at ``max_bytes`` and at ``MAX_RATIO`` times its ``packed`` size
+    (in every mode, streaming too), so a decompression bomb never fills the disk or memory.
+    """
     first = stream.read(HEAD_BYTES)
     text = not first.startswith((*ZIP_MAGIC, OLE_MAGIC, GZIP_MAGIC))
-    limit = COPY_BYTES if head and text else max_bytes
+    ratio_limit = max(RATIO_FLOOR, MAX_RATIO * packed)
+    whole = not (head and text)
+    limit = min(max_bytes, ratio_limit) if whole else COPY_BYTES
     with target.open("wb") as out:
         out.write(first)
         copied = len(first)
@@ -99,8 +109,23 @@ def unpack_stream(stream: Readable, target: Path, name: str, *, max_bytes: int, 
                 return
             out.write(block)
             copied += len(block)
-    if limit == max_bytes and stream.read(1):
+    if not whole or not stream.read(1):
+        return
+    if limit == max_bytes:
         raise too_large(name, "unpacks to more bytes", max_bytes)
+    raise bomb(name, packed, limit)
+
+
+def bomb(name: str, packed: int, limit: int) -> Exception:
+    """The error for an archive member that unpacks far beyond its packed size."""
+    return unreadable(
+        name,
+        f"unpacks to more than {limit:,} bytes from {packed:,} packed bytes (the limit "
+        f"is {MAX_RATIO}x its packed size): it looks like a decompression bomb, so it "
+        "was not read",
+        "if the export is genuine, unpack it yourself and give the unpacked file "
+        "(with --chunk-rows 50000 when it is large); otherwise download it again",
+    )
 
 
 def check_member_name(name: str, suffix: str) -> None:
@@ -117,7 +142,8 @@ def unpack_gz(path: Path, folder: Path, *, max_bytes: int, head: bool) -> Source
     target = folder / (inner or "export")
     try:
         with gzip.open(path, "rb") as stream:
-            unpack_stream(stream, target, path.name, max_bytes=max_bytes, head=head)
+            packed = path.stat().st_size
+            unpack_stream(stream, target, path.name, max_bytes=max_bytes, head=head, packed=packed)
     except (OSError, EOFError, zlib.error):
         raise unreadable(path.name, "is a damaged or incomplete .gz file", REDOWNLOAD) from None
     if suffix_of(inner):
@@ -156,7 +182,8 @@ def unpack_zip(path: Path, folder: Path, *, max_bytes: int, head: bool) -> Sourc
         target = folder / (PurePosixPath(info.filename).name or "export")
         try:
             with archive.open(info) as stream:
-                unpack_stream(stream, target, name, max_bytes=max_bytes, head=head)
+                packed = info.compress_size
+                unpack_stream(stream, target, name, max_bytes=max_bytes, head=head, packed=packed)
         except RuntimeError:  # zipfile's "File ... is encrypted, password required"
             raise password_protected(name) from None
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError):

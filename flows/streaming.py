@@ -31,6 +31,7 @@ from flows.artifacts import publish_run_artifacts
 from flows.config import RunOptions, load_facility_map
 from flows.exceptions import ConfigError, StreamStopped
 from flows.pipeline import expand_paths, group_and_build, validate_exports
+from flows.preflight import report_writes
 from flows.profiles import choose_profile, known_headers, load_profiles
 from flows.progress import progress
 from flows.readers import RawExport, iter_export_chunks
@@ -179,6 +180,7 @@ def stream_export(
     path = streamable_file(paths, inbox)
     profiles = load_profiles()
     with ExitStack() as stack:
+        stack.enter_context(report_writes(options, run_id))  # a disk failing mid-run
         chunks = iter_export_chunks(
             path, chunk_rows=chunk_rows, sheet=options.sheet, header_hint=known_headers(profiles)
         )
@@ -194,7 +196,10 @@ def stream_export(
         report.append(neutralise_formulas(failure_table(first.table.iloc[:0], [], first.name)))
         tally, stopped = stream_blocks(itertools.chain([first], chunks), ctx, report)
         summary = stream_summary(tally, ctx, started=started, seconds=time.perf_counter() - clock)
-        summary = finish_stream_task(summary, tally, report, chunk_rows)
+        finished = finish_stream_task(summary, tally, report, chunk_rows)
+        if isinstance(finished, OSError):
+            raise finished  # report_writes says which folder and how to finish
+        summary = finished
     if stopped:
         raise StreamStopped(
             f"{stopped}\nPosting stopped; the rows after it were checked and reported, not "
@@ -308,8 +313,21 @@ def stream_summary(
 @task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
 def finish_stream_task(
     summary: dict[str, Any], tally: Tally, report: StreamedReport, chunk_rows: int
+) -> dict[str, Any] | OSError:
+    """failures.xlsx when small enough, summary.md and summary.json (last), then artifacts.
+
+    A disk failing now is returned, not raised: the flow raises it (one line, no traceback).
+    """
+    try:
+        return finish_stream(summary, tally, report, chunk_rows)
+    except OSError as err:
+        return err
+
+
+def finish_stream(
+    summary: dict[str, Any], tally: Tally, report: StreamedReport, chunk_rows: int
 ) -> dict[str, Any]:
-    """failures.xlsx when small enough, summary.md and summary.json (last), then artifacts."""
+    """The body of `finish_stream_task`."""
     progress.start("report")
     reasons = tally.top_reasons()
     summary = {**summary, "top_reasons": reason_entries(reasons)}

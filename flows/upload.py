@@ -18,13 +18,24 @@ from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
 from flows.config import RunOptions, Settings, load_facility_map, resolve_options
-from flows.exceptions import ConfigError, RunStopped, UniloadError, UnreadableExport
+from flows.exceptions import (
+    ConfigError,
+    ReportNotWritten,
+    RunStopped,
+    UniloadError,
+    UnreadableExport,
+)
 from flows.fan_out import fan_out as start_fan_out
 from flows.fan_out import fan_out_size
 from flows.inbox import claim_files, file_away, finish_claim, release_claim, release_stale_claims
 from flows.naming import name_this_run, run_name
 from flows.pipeline import Unread, Validated, group_and_build, read_exports, validate_exports
-from flows.preflight import check_ledger, check_report_location, check_shared_limit
+from flows.preflight import (
+    check_ledger,
+    check_report_location,
+    check_shared_limit,
+    report_not_written,
+)
 from flows.profiles import load_profiles
 from flows.progress import progress
 from flows.readers import RawExport
@@ -163,10 +174,16 @@ def sync_task(
 
 
 @task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
-def report_task(run: RunReport) -> dict[str, Any]:
-    """Failure report (CSV + XLSX), summary (JSON + Markdown) and Prefect artifacts."""
+def report_task(run: RunReport) -> dict[str, Any] | ReportNotWritten:
+    """Failure report (CSV + XLSX), summary (JSON + Markdown) and Prefect artifacts.
+
+    A disk failing now is returned, not raised: the flow raises it (one line, no traceback).
+    """
     progress.start("report")
-    summary = finish_run(run)
+    try:
+        summary = finish_run(run)
+    except OSError as err:
+        return report_not_written(run.options, run.run_id, err)
     progress.finish("report")
     return summary
 
@@ -391,6 +408,8 @@ def _run_exports(
         synced=synced.results,
     )
     summary = report_task(quote(run), return_state=False)
+    if isinstance(summary, ReportNotWritten):
+        raise summary
     logger.info("%s; report: %s", outcome_message(summary), summary["report"])
     stopped = posted.stopped or synced.stopped
     if stopped:

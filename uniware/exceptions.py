@@ -83,9 +83,10 @@ class LedgerFailed(UniwareError):
     @classmethod
     def at(cls, location: str, error: BaseException) -> LedgerFailed:
         """The ledger at ``location`` failed with ``error``."""
+        what = "its database server, database and table" if "://" in location else "the file"
         return cls(
             f"the ledger {location} failed ({ledger_reason(error)}): posting stopped. Fix it "
-            "(disk space, permissions, the file itself) and run the same command again: that "
+            f"(disk space, permissions, {what}) and run the same command again: that "
             "finishes the job, and orders this run left in doubt are settled without duplicates"
         )
 
