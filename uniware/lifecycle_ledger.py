@@ -15,12 +15,12 @@ have no item record):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from schemas.changes import Change, PostedItem, PostedOrder
@@ -72,7 +72,49 @@ def remember_items(
     ledger: Ledger, destination: Destination, order_id: str, payload: Mapping[str, Any]
 ) -> None:
     """Keep the items of an order Uniware accepted (a second call changes nothing)."""
-    rows = [
+    with _engine(ledger).begin() as conn:
+        remember_items_in(conn, destination, order_id, payload)
+
+
+def remember_items_in(
+    conn: Connection, destination: Destination, order_id: str, payload: Mapping[str, Any]
+) -> None:
+    """`remember_items` inside an open transaction (a savepoint: a repeat leaves it usable)."""
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.insert(items_table), _item_rows(destination, order_id, payload))
+    except IntegrityError:  # recorded before (all of an order's items go in together)
+        return
+
+
+def remember_many_in(
+    conn: Connection, orders: Sequence[tuple[Destination, str, Mapping[str, Any]]]
+) -> None:
+    """`remember_items` of several orders in one open transaction: one look-up, one insert."""
+    known: set[tuple[str, str]] = set()
+    for key in {destination.key for destination, _, _ in orders}:
+        ids = [order_id for destination, order_id, _ in orders if destination.key == key]
+        query = sa.select(items_table.c.order_id).where(
+            items_table.c.destination == key, items_table.c.order_id.in_(ids)
+        )
+        known.update((key, order_id) for order_id in conn.execute(query).scalars())
+    new = [order for order in orders if (order[0].key, order[1]) not in known]
+    rows = [row for order in new for row in _item_rows(*order)]
+    if not rows:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.insert(items_table), rows)
+    except IntegrityError:  # another process recorded one meanwhile: each on its own
+        for order in new:
+            remember_items_in(conn, *order)
+
+
+def _item_rows(
+    destination: Destination, order_id: str, payload: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The items table's rows of one accepted order."""
+    return [
         {
             "destination": destination.key,
             "order_id": order_id,
@@ -88,11 +130,6 @@ def remember_items(
         }
         for position, item in enumerate(payload["orderItems"])
     ]
-    try:
-        with _engine(ledger).begin() as conn:
-            conn.execute(sa.insert(items_table), rows)
-    except IntegrityError:  # recorded before (all of an order's items go in together)
-        return
 
 
 def order_history(ledger: Ledger, destination_key: str, order_id: str) -> dict[str, Any]:
