@@ -51,6 +51,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_SYNCHRONOUS = "NORMAL"
 LOOKUP_CHUNK = 500
 LEASE_SECONDS = 60.0
+DEADLOCK_SQLSTATE = "40P01"  # PostgreSQL broke a lock cycle (a lease renewal met a claim)
 
 metadata = sa.MetaData()
 ledger_table = sa.Table(
@@ -183,6 +184,11 @@ class Settled:
     attempts: int
     http_status: int | None
     payload_hash: str | None = None
+
+
+def row_key(order: ClaimWanted | Settled) -> tuple[str, str]:
+    """The order in which a transaction locks ledger rows: (destination key, order id)."""
+    return (order.destination.key, order.order_id)
 
 
 def settle_in(conn: Connection, settled: Settled) -> bool:
@@ -333,12 +339,24 @@ class Ledger:
         return self.claim_many([wanted], lease=lease)[0]
 
     def claim_many(self, wanted: Sequence[ClaimWanted], *, lease: bool = True) -> list[Claim]:
-        """Several claims in one transaction (one commit), each answered as ``claim`` would."""
+        """Several claims in one transaction (one commit), each answered as ``claim`` would.
+
+        Rows are locked in (destination, order id) order, so two runs claiming overlapping
+        batches wait for each other instead of deadlocking.
+        """
+        turn = sorted(range(len(wanted)), key=lambda k: row_key(wanted[k]))
+        claims: dict[int, Claim] = {}
         try:
             with self._engine.begin() as conn:
-                return [self._claim_in(conn, one, lease) for one in wanted]
+                for k in turn:
+                    claims[k] = self._claim_in(conn, wanted[k], lease)
         except IntegrityError:  # another process inserted one of the orders meanwhile
             return self.claim_many(wanted, lease=lease)
+        except sa.exc.DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != DEADLOCK_SQLSTATE:
+                raise
+            return self.claim_many(wanted, lease=lease)  # chosen to give way: nothing was kept
+        return [claims[k] for k in range(len(wanted))]
 
     def _claim_in(self, conn: Connection, wanted: ClaimWanted, lease: bool) -> Claim:
         """One claim inside an open transaction."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from uniware.ledger import Claim, ClaimWanted, Ledger, Settled, settle_in
+from uniware.ledger import Claim, ClaimWanted, Ledger, Settled, row_key, settle_in
 from uniware.lifecycle_ledger import remember_many_in
 
 Written = Callable[[bool | BaseException], None]  # claim still held, or the ledger's error
@@ -93,8 +93,10 @@ class LedgerWriter:
             answer.set_result(claim)
 
     def _settle(self, outcomes: Sequence[_Outcome]) -> list[bool]:
-        with self._ledger.engine.begin() as conn:
-            held = [settle_in(conn, outcome.settled) for outcome in outcomes]
+        turn = sorted(range(len(outcomes)), key=lambda k: row_key(outcomes[k].settled))
+        with self._ledger.engine.begin() as conn:  # rows locked in one order (no deadlocks)
+            done = {k: settle_in(conn, outcomes[k].settled) for k in turn}
+            held = [done[k] for k in range(len(outcomes))]
             accepted = [
                 (outcome.settled.destination, outcome.settled.order_id, outcome.items)
                 for outcome, kept in zip(outcomes, held, strict=True)

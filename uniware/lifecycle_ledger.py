@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -90,24 +92,25 @@ def remember_items_in(
 def remember_many_in(
     conn: Connection, orders: Sequence[tuple[Destination, str, Mapping[str, Any]]]
 ) -> None:
-    """`remember_items` of several orders in one open transaction: one look-up, one insert."""
-    known: set[tuple[str, str]] = set()
-    for key in {destination.key for destination, _, _ in orders}:
-        ids = [order_id for destination, order_id, _ in orders if destination.key == key]
-        query = sa.select(items_table.c.order_id).where(
-            items_table.c.destination == key, items_table.c.order_id.in_(ids)
-        )
-        known.update((key, order_id) for order_id in conn.execute(query).scalars())
-    new = [order for order in orders if (order[0].key, order[1]) not in known]
-    rows = [row for order in new for row in _item_rows(*order)]
-    if not rows:
-        return
-    try:
-        with conn.begin_nested():
-            conn.execute(sa.insert(items_table), rows)
-    except IntegrityError:  # another process recorded one meanwhile: each on its own
-        for order in new:
+    """`remember_items` of several orders in one open transaction (one statement on SQLite
+    and PostgreSQL: items recorded before are left as they are)."""
+    insert = _insert_or_keep(conn.dialect.name)
+    if insert is None:
+        for order in orders:
             remember_items_in(conn, *order)
+        return
+    rows = [row for order in orders for row in _item_rows(*order)]
+    if rows:
+        conn.execute(insert, rows)
+
+
+def _insert_or_keep(dialect: str) -> sa.Insert | None:
+    """An insert of item rows that leaves rows already there alone (None: not on `dialect`)."""
+    if dialect == "sqlite":
+        return sqlite_insert(items_table).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return postgresql_insert(items_table).on_conflict_do_nothing()
+    return None
 
 
 def _item_rows(
