@@ -18,10 +18,13 @@ from bench.measure import (
     measure_read,
     measure_run_overhead,
     measure_streaming,
+    measure_validate_small,
 )
 from bench.report_writers import measure_report_writers
+from bench.targets import table
 
 RESULTS = Path(__file__).parent / "results.json"
+SAMPLE = Path(__file__).parents[1] / "data" / "samples" / "oker-orders.csv"  # 300 rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,9 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         post = measure_posting(
             Path(tmp), orders=args.orders, latency_ms=args.latency_ms, concurrency=args.concurrency
         )
+        wide = measure_posting(
+            Path(tmp), orders=args.orders * 2, latency_ms=args.latency_ms, concurrency=32
+        )
         rate = measure_rate(Path(tmp), orders=int(args.rate * 30), rate=args.rate)
         overhead = measure_run_overhead(Path(tmp))
     help_seconds = measure_help()
+    validate_small = measure_validate_small(SAMPLE)
     report = measure_report_writers(rows=args.report_rows)
     results = {
         "rows": args.rows,
@@ -68,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         "naive_seconds_scaled": naive["seconds_scaled"],
         "dry_run_vs_naive": round(naive["seconds_scaled"] / dry["seconds"], 1),
         "read_seconds": read["seconds"],
-        "dry_run_vs_read": round(dry["seconds"] / read["seconds"], 1),
+        "dry_run_vs_read": round(dry["seconds"] / read["seconds"], 2),
+        "dry_run_stages": dry["stages"],
         "peak_rss_mb": dry["peak_rss_mb"],
         "streaming_chunk_rows": args.chunk_rows,
         "streaming_seconds": stream["seconds"],
@@ -77,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         "post_bound": post["bound"],
         "post_vs_bound": round(post["orders_per_second"] / post["bound"], 3),
         "post_single_request_ms": post["single_request_ms"],
+        "post_orders_per_second_32": wide["orders_per_second"],
+        "post_bound_32": wide["bound"],
+        "post_vs_bound_32": round(wide["orders_per_second"] / wide["bound"], 3),
         "rate_limit": args.rate,
         "rate_achieved": rate["achieved"],
         "rate_vs_limit": round(rate["achieved"] / args.rate, 3),
@@ -84,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         "busiest_second_started": rate["busiest_second_started"],
         "rate_limit_capacity": rate["capacity"],
         "help_seconds": help_seconds,
+        "validate_small_seconds": validate_small,
         "run_overhead_seconds": overhead,
         **report,
     }
@@ -91,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(k) for k in results)
     for key, value in results.items():
         print(f"{key:<{width}}  {value}")
+    print()
+    print("\n".join(table(results)))
     print(f"written to {RESULTS}")
     return 0
 

@@ -22,6 +22,7 @@ from transforms.exceptions import MissingColumns
 from transforms.lines import Lines, to_lines
 from transforms.orders import check_orders, fail_whole_orders, mark_failed
 from transforms.payloads import Built, build_payloads
+from transforms.stages import stage
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def read_exports(
     exports = []
     for path in expand_paths(paths):
         try:
-            exports.append(read_export(path, sheet=sheet, header_hint=hint))
+            with stage("read"):
+                exports.append(read_export(path, sheet=sheet, header_hint=hint))
         except UnreadableExport as err:
             if unread is None:
                 raise
@@ -153,10 +155,13 @@ def group_and_build(
 ) -> Built:
     """Cross-row checks, facility mapping, whole-order failure, then contract-checked payloads."""
     lines = validated.lines
-    group_errors = check_orders(lines, labels=validated.labels, facility_map=facility_map)
-    mark_failed(lines, group_errors)
-    group_errors += fail_whole_orders(lines, "group")
-    built = build_payloads(lines, target_zone=target_zone, send_facility=facility_map is not None)
-    mark_failed(lines, built.errors)
+    with stage("group"):
+        group_errors = check_orders(lines, labels=validated.labels, facility_map=facility_map)
+        mark_failed(lines, group_errors)
+        group_errors += fail_whole_orders(lines, "group")
+    with stage("screen"):
+        send_facility = facility_map is not None
+        built = build_payloads(lines, target_zone=target_zone, send_facility=send_facility)
+        mark_failed(lines, built.errors)
     validated.errors += group_errors + built.errors
     return built

@@ -126,13 +126,17 @@ def listed_rows(rows: Sequence[int]) -> str:
     return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
-def finish_table(frame: pd.DataFrame, names: Sequence[str], first_row: int) -> pd.DataFrame:
-    """Name the columns, number the rows from ``first_row``, drop blank rows, unmark text."""
+def finish_table(
+    frame: pd.DataFrame, names: Sequence[str], first_row: int, *, marks: bool = True
+) -> pd.DataFrame:
+    """Name the columns, number the rows from ``first_row``, drop blank rows, unmark text
+    (``marks=False``: the caller knows no cell holds an apostrophe)."""
     table = frame.set_axis(list(names), axis=1)
     table.index = pd.RangeIndex(first_row, first_row + len(table), name=ROW_INDEX_NAME)
     if len(table) and len(table.columns):
         table = drop_blank_rows(table)
-        table = remove_text_marks(table)
+        if marks:
+            table = remove_text_marks(table)
     return table
 
 

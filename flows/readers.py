@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from flows.byte_scan import scan_bytes
 from flows.delimited import Delimiter, TextLayout, sniff_layout
 from flows.encodings import TextEncoding
 from flows.exceptions import UnreadableExport
@@ -145,8 +146,12 @@ def text_exports(
     """RawExports of a delimited text file."""
     layout: TextLayout = sniff_layout(source.file, source.name, hint)
     names = header_names(layout.header_cells, source.name)
-    for table in read_text_tables(source.file, source.name, layout, names, chunk_rows):
-        table, cleaned = strip_control_bytes(table)
+    scan = scan_bytes(source.file, layout.encoding)  # most files: no cell needs looking at
+    tables = read_text_tables(
+        source.file, source.name, layout, names, chunk_rows, marks=scan.apostrophe
+    )
+    for table in tables:
+        table, cleaned = strip_control_bytes(table) if scan.control else (table, [])
         header_row = layout.header_index + 1
         yield RawExport(
             path, source.name, table, header_row, layout.encoding, layout.delimiter, tuple(cleaned)

@@ -35,9 +35,18 @@ RawFrame = tuple[int, pd.DataFrame]  # (spreadsheet row of the first record, its
 
 
 def read_text_tables(
-    path: Path, name: str, layout: TextLayout, names: list[str], chunk_rows: int | None
+    path: Path,
+    name: str,
+    layout: TextLayout,
+    names: list[str],
+    chunk_rows: int | None,
+    *,
+    marks: bool = True,
 ) -> Iterator[pd.DataFrame]:
-    """Finished tables of the data rows (one, or one per non-empty chunk; at least one)."""
+    """Finished tables of the data rows (one, or one per non-empty chunk; at least one).
+
+    ``marks=False``: the file holds no apostrophe, so no cell is looked at for a text mark.
+    """
     header_row = layout.header_index + 1
     pending: pd.DataFrame | None = None
     last_row = header_row
@@ -46,7 +55,7 @@ def read_text_tables(
             frame, first_row = frame.iloc[1:], first_row + 1
         last_row = first_row + len(frame) - 1 if len(frame) else last_row
         check_extra_cells(frame, len(names), first_row, name)
-        table = finish_table(frame.iloc[:, : len(names)], names, first_row)
+        table = finish_table(frame.iloc[:, : len(names)], names, first_row, marks=marks)
         if table.empty:
             continue
         if pending is not None:

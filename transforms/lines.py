@@ -18,6 +18,7 @@ from transforms.disposition import DISPOSITION, SKIP, SKIP_REASON, decide
 from transforms.errors import RowError
 from transforms.prices import apply_price_basis
 from transforms.rules import check_lines
+from transforms.stages import stage
 from transforms.values import BILLING_COPIED, FACTS, apply_defaults, derive_fields, map_values
 
 FILE: Final = "_file"
@@ -56,8 +57,38 @@ class Lines:
 def to_lines(raw: pd.DataFrame, profile: Profile, *, file: str, now: datetime) -> Lines:
     """Turn a raw export (all text, index = spreadsheet row) into validated canonical lines."""
     columns = resolve_columns(list(raw.columns), profile)
-    text = lift_text(raw, profile, columns)
     warnings: Counter[str] = Counter()
+    errors: list[RowError] = []
+    with stage("normalize"):
+        text = _canonical_text(raw, profile, columns, warnings)
+        text = map_values(text, profile, columns, file=file, errors=errors)
+        decided = _decide(text, profile, columns, errors)
+        text["order_status"], text["item_status"] = decided["order_status"], decided["item_status"]
+    with stage("parse"):
+        typed = _parse(text, profile, columns, file=file, errors=errors)
+        typed = apply_price_basis(typed, profile)
+        typed["sla"] = _default_sla(typed, profile)
+    with stage("validate"):
+        errors = _first_per_cell(
+            errors + check_lines(typed, text, columns, file=file, now=now, already=errors)
+        )
+        errors = _with_ids(_without_copied_billing(errors, text, columns), text)
+        skipped = set(text.index[decided[DISPOSITION] == SKIP])
+        errors = [e for e in errors if e.row not in skipped]  # never posted: nothing to fix
+        typed[DISPOSITION], typed[SKIP_REASON] = decided[DISPOSITION], decided[SKIP_REASON]
+        for name in DATE_TEXTS:
+            typed[f"_text_{name}"] = text[name]
+        typed[FILE] = file
+        typed[ROW] = typed.index.astype("int64")
+        typed[FAILED] = typed.index.isin({e.row for e in errors})
+    return Lines(typed.reset_index(drop=True), errors, columns, warnings)
+
+
+def _canonical_text(
+    raw: pd.DataFrame, profile: Profile, columns: ColumnMap, warnings: Counter[str]
+) -> pd.DataFrame:
+    """The export's columns as canonical text: tidied, continued, filled, defaulted, derived."""
+    text = lift_text(raw, profile, columns)
     text = _normalise(text, columns, warnings)
     for name, changed in continue_long_lines(text).items():
         line2 = columns.label(name.replace("address1", "address2"))
@@ -69,26 +100,7 @@ def to_lines(raw: pd.DataFrame, profile: Profile, *, file: str, now: datetime) -
     text = apply_defaults(text, profile)
     text = derive_fields(text, profile)
     _label_derived(columns, profile)
-    errors: list[RowError] = []
-    text = map_values(text, profile, columns, file=file, errors=errors)
-    decided = _decide(text, profile, columns, errors)
-    text["order_status"], text["item_status"] = decided["order_status"], decided["item_status"]
-    typed = _parse(text, profile, columns, file=file, errors=errors)
-    typed = apply_price_basis(typed, profile)
-    typed["sla"] = _default_sla(typed, profile)
-    errors = _first_per_cell(
-        errors + check_lines(typed, text, columns, file=file, now=now, already=errors)
-    )
-    errors = _with_ids(_without_copied_billing(errors, text, columns), text)
-    skipped = set(text.index[decided[DISPOSITION] == SKIP])
-    errors = [e for e in errors if e.row not in skipped]  # never posted: nothing to fix
-    typed[DISPOSITION], typed[SKIP_REASON] = decided[DISPOSITION], decided[SKIP_REASON]
-    for name in DATE_TEXTS:
-        typed[f"_text_{name}"] = text[name]
-    typed[FILE] = file
-    typed[ROW] = typed.index.astype("int64")
-    typed[FAILED] = typed.index.isin({e.row for e in errors})
-    return Lines(typed.reset_index(drop=True), errors, columns, warnings)
+    return text
 
 
 def _decide(

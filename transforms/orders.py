@@ -66,12 +66,30 @@ def _conflicts(
 
 
 def _orders_with_two_values(codes: np.ndarray, column: pd.Series) -> np.ndarray:
-    """Codes of the orders whose rows hold two or more different (non-blank) values."""
-    values, _ = pd.factorize(column)  # blank: -1
-    given = values >= 0
-    some = np.full(len(codes) and int(codes.max()) + 1, -1)
-    some[codes[given]] = values[given]  # one of each order's values, whichever
-    return np.unique(codes[given & (values != some[codes])])
+    """Codes of the orders whose rows hold two or more different (non-blank) values.
+
+    Each given cell is compared with one given cell of its order (no hashing of the column).
+    """
+    rows = np.flatnonzero(column.notna().to_numpy(dtype=bool))
+    if not len(rows):
+        return np.empty(0, dtype=codes.dtype)
+    values = _comparable(column)
+    some = np.full(int(codes.max()) + 1, -1)
+    some[codes[rows]] = rows  # one of each order's given rows, whichever
+    differ = np.asarray(values[rows] != values[some[codes[rows]]], dtype=bool)
+    return np.unique(codes[rows[differ]])
+
+
+def _comparable(column: pd.Series) -> np.ndarray:
+    """The column's values as numpy compares them: dates as UTC datetime64, others as stored."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        values: np.ndarray = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    elif isinstance(dtype, np.dtype):
+        values = column.to_numpy()
+    else:  # nullable integers, booleans, strings: their Python values
+        values = column.to_numpy(dtype=object)
+    return values
 
 
 def _conflict_errors(

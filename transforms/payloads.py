@@ -23,6 +23,7 @@ from transforms.disposition import to_post
 from transforms.errors import RowError
 from transforms.lines import FAILED, FILE, ROW
 from transforms.screen import suspect_orders
+from transforms.stages import stage
 
 _HEAD_COLUMNS: Final = list(ORDER_FIELDS)
 _ITEM_COLUMNS: Final = [*LINE_FIELDS, "currency", "order_id", FILE, ROW]
@@ -95,10 +96,13 @@ class Payloads(Sequence[dict[str, Any]]):
         return list(self)[index]  # builds them all: read them in order instead
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        for first, (heads, items, stops) in self._chunks():
-            rejected = self._rejected[first : first + len(heads)]
-            built = self._payloads(heads, items, stops)
-            yield from (p for p, bad in zip(built, rejected.tolist(), strict=True) if not bad)
+        for first in range(0, len(self._stops), CHUNK_ORDERS):
+            with stage("payloads"):
+                heads, items, stops = self._chunk(first)
+                rejected = self._rejected[first : first + len(heads)].tolist()
+                built = self._payloads(heads, items, stops)
+                kept = [p for p, bad in zip(built, rejected, strict=True) if not bad]
+            yield from kept
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Sequence) and not isinstance(other, str):
@@ -113,14 +117,18 @@ class Payloads(Sequence[dict[str, Any]]):
     def _chunks(self) -> Iterator[tuple[int, tuple[pd.DataFrame, pd.DataFrame, np.ndarray]]]:
         """(first order number, (its first lines, its lines, where each order ends))."""
         for first in range(0, len(self._stops), CHUNK_ORDERS):
-            stops = self._stops[first : first + CHUNK_ORDERS]
-            begin = int(self._stops[first - 1]) if first else 0
-            rows = self._positions[begin : int(stops[-1])]
-            local = stops - begin
-            firsts = rows[_starts(local)]
-            items = self._lines[_ITEM_COLUMNS].iloc[rows]  # only the columns each level needs
-            heads = self._lines[_HEAD_COLUMNS].iloc[firsts]
-            yield first, (heads, items, local)
+            yield first, self._chunk(first)
+
+    def _chunk(self, first: int) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+        """The chunk of orders from order number `first` (see `_chunks`)."""
+        stops = self._stops[first : first + CHUNK_ORDERS]
+        begin = int(self._stops[first - 1]) if first else 0
+        rows = self._positions[begin : int(stops[-1])]
+        local = stops - begin
+        firsts = rows[_starts(local)]
+        items = self._lines[_ITEM_COLUMNS].iloc[rows]  # only the columns each level needs
+        heads = self._lines[_HEAD_COLUMNS].iloc[firsts]
+        return heads, items, local
 
     def _payloads(
         self, heads: pd.DataFrame, items: pd.DataFrame, stops: np.ndarray

@@ -3,10 +3,12 @@
 Per order:
 - accepted in the ledger for this destination with the same payload hash: ``already_accepted``,
   no request; with another hash: ``changed_since_accepted``, reported and NOT resent.
-- otherwise the order is claimed in the ledger right before its first request leaves (after
-  every throttle and shared-limit wait): state ``sending``, this run and process as owner, and a
-  lease that a heartbeat renews while the request (and its retries) are in flight. The outcome
-  is written only while the claim holds (compare-and-set on its token).
+- otherwise the order is claimed in the ledger before its first request waits for the throttle
+  (claims made together share one commit, uniware/ledger_writer.py), and once claimed it is
+  sent: state ``sending``, this run and process as owner, and a lease that a heartbeat renews
+  while the request (and its retries) wait or are in flight. The outcome is written only while
+  the claim holds (compare-and-set on its token), in a batch after the answer; the order's
+  Delivery is reported once it is written. A crash before that leaves it ``sending``.
 - an order another run holds (a live lease) is put back and tried again after this run's other
   orders; if still held then, this run waits for that run's outcome and reports it: accepted
   there (``already_accepted``, "was in flight in run X"), failed there, or released in doubt
@@ -48,8 +50,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from uniware.client import PostResponse, UniwareClient
 from uniware.config import Destination
 from uniware.exceptions import CredentialsRefused, LedgerFailed, UniwareError, UniwareUnreachable
-from uniware.ledger import LOOKUP_CHUNK, Ledger, LedgerEntry, LedgerState, hash_payload
-from uniware.lifecycle_ledger import remember_items
+from uniware.ledger import (
+    LOOKUP_CHUNK,
+    ClaimWanted,
+    Ledger,
+    LedgerEntry,
+    LedgerState,
+    Settled,
+    hash_payload,
+)
+from uniware.ledger_writer import LedgerWriter
 from uniware.owners import this_owner
 from uniware.redact import redact
 from uniware.retry import Attempts, RetryPolicy
@@ -134,8 +144,10 @@ class _Run:
     throttle: Throttle
     retry: RetryPolicy
     on_delivery: Callable[[Delivery], None] | None
+    writer: LedgerWriter
     deliveries: list[Delivery] = field(default_factory=list)
     stop: UniwareError | None = None
+    bug: BaseException | None = None  # an unexpected error writing outcomes: raised at the end
     answered: bool = False
     pending: deque[_Order] = field(default_factory=deque)
     deferred: deque[_Order] = field(default_factory=deque)
@@ -150,7 +162,7 @@ class _Run:
 
     def going(self) -> bool:
         """True until a run-level failure stops the run."""
-        return self.stop is None
+        return self.stop is None and self.bug is None
 
     def halt(self, error: UniwareError) -> None:
         """Stop the run for ``error`` (the first one wins)."""
@@ -169,7 +181,8 @@ async def deliver_orders(
     on_delivery: Callable[[Delivery], None] | None = None,
 ) -> list[Delivery]:
     """Post each payload at most once per destination; one ``Delivery`` per payload."""
-    run = _Run(client, ledger, destination, run_id, throttle, retry, on_delivery)
+    writer = LedgerWriter(ledger)
+    run = _Run(client, ledger, destination, run_id, throttle, retry, on_delivery, writer)
     source = iter(payloads)
     workers = [asyncio.create_task(_work(source, run)) for _ in range(throttle.concurrency)]
     heartbeat = asyncio.create_task(_heartbeat(run))
@@ -181,8 +194,11 @@ async def deliver_orders(
         await asyncio.gather(*workers, return_exceptions=True)
         raise
     finally:
+        writer.close()  # every answer received is recorded before the run returns
         heartbeat.cancel()
         await asyncio.gather(heartbeat, return_exceptions=True)
+    if run.bug is not None:
+        raise run.bug
     if run.stop is not None:
         while (order := _next_order(source, run)) is not None:
             run.report(Delivery(order.id, "not_sent", NOT_SENT.format(reason=run.stop)))
@@ -278,7 +294,8 @@ async def _deliver(order: _Order, run: _Run) -> Delivery | None:
     unsure = {prior.payload_hash} if prior is not None and prior.state == "sending" else set()
     if tries.unanswered:
         unsure.add(order.hash)
-    return _settle(order, tries, unsure, hold, run)
+    _settle(order, tries, unsure, hold, run)
+    return None  # reported once its outcome is in the ledger
 
 
 async def _wait_out(order: _Order, holder: LedgerEntry, run: _Run, since: float) -> Delivery | None:
@@ -309,24 +326,26 @@ async def _wait_out(order: _Order, holder: LedgerEntry, run: _Run, since: float)
 
 
 async def _send(order: _Order, hold: _Hold, run: _Run) -> PostResponse:
-    """One throttled request; the first one claims the order once its turn has come."""
+    """One throttled request; the first one claims the order before it waits for its turn.
+
+    Claimed first, the claim's commit overlaps the throttle's wait and never delays a start
+    after its rate token (the server would see starts bunched). Once claimed it is sent.
+    """
+    if hold.token is None:
+        await _claim(order, hold, run)
     async with run.throttle:
-        if hold.token is None:
-            _claim(order, hold, run)
         answer = await run.client.post_order(order.payload)
     run.answered = True
     return answer
 
 
-def _claim(order: _Order, hold: _Hold, run: _Run) -> None:
-    """Claim the order for this run now, or raise why it cannot be sent."""
+async def _claim(order: _Order, hold: _Hold, run: _Run) -> None:
+    """Claim the order for this run now (committed before it returns), or raise why not."""
     if not run.going():
         raise _Halted
+    wanted = ClaimWanted(run.destination, order.id, order.hash, run.run_id, run.owner)
     try:
-        run.ledger.check_in_place()
-        claim = run.ledger.claim(
-            run.destination, order.id, payload_hash=order.hash, run_id=run.run_id, owner=run.owner
-        )
+        claim = await run.writer.claim(wanted)  # checks the ledger file is still in place
     except LEDGER_ERRORS as error:  # nothing is sent unchecked: the order ends "not sent"
         run.halt(LedgerFailed.at(run.ledger.location, error))
         raise _Halted from None
@@ -339,16 +358,26 @@ def _claim(order: _Order, hold: _Hold, run: _Run) -> None:
 
 def _settle(
     order: _Order, tries: Attempts[PostResponse], unsure: set[str], hold: _Hold, run: _Run
-) -> Delivery:
+) -> None:
     """Turn the last answer (or error) into a Delivery and the ledger's outcome."""
     answer = tries.answer
     if answer is None:
         if not run.answered:
             run.halt(UniwareUnreachable.at(run.destination.base_url, _describe(tries)))
         message = f"no answer from Uniware ({_describe(tries)}); a rerun settles it safely"
-        return _record(order, "failed", message, tries, hold, run, state="sending")
-    if answer.ok:
-        return _record(order, "accepted", answer.message, tries, hold, run, state="accepted")
+        _record(order, "failed", message, tries, hold, run, state="sending")
+    elif answer.ok:
+        _record(order, "accepted", answer.message, tries, hold, run, state="accepted")
+    else:
+        _settle_failure(order, tries, unsure, hold, run)
+
+
+def _settle_failure(
+    order: _Order, tries: Attempts[PostResponse], unsure: set[str], hold: _Hold, run: _Run
+) -> None:
+    """A failure answer: credentials refused (the run stops), a duplicate, or the order's."""
+    answer = tries.answer
+    assert answer is not None
     if answer.credentials_refused:
         run.halt(
             CredentialsRefused.for_merchant(
@@ -358,27 +387,30 @@ def _settle(
             )
         )
     elif DUPLICATE_ORDER.search(answer.message):
-        return _duplicate(order, tries, unsure, hold, run)
+        _duplicate(order, tries, unsure, hold, run)
+        return
     elif answer.transient and answer.http_status != 429:
         unsure = unsure | {order.hash}
-    return _record(order, "failed", answer.message, tries, hold, run, state=_doubt(unsure))
+    _record(order, "failed", answer.message, tries, hold, run, state=_doubt(unsure))
 
 
 def _duplicate(
     order: _Order, tries: Attempts[PostResponse], unsure: set[str], hold: _Hold, run: _Run
-) -> Delivery:
+) -> None:
     """Uniware already has this id: ours (earlier answer lost), ours changed, or someone else's."""
     assert tries.answer is not None
     said = tries.answer.message
     if order.hash in unsure:
         note = f"{said} (an earlier request's answer was lost: Uniware has it, counted as accepted)"
-        return _record(order, "accepted", note, tries, hold, run, state="accepted")
+        _record(order, "accepted", note, tries, hold, run, state="accepted")
+        return
     if unsure:
         message = f"{said}: {CHANGED}"
         kept = next(iter(unsure))
-        return _record(
+        _record(
             order, "changed_since_accepted", message, tries, hold, run, state="accepted", kept=kept
         )
+        return
     prior = hold.prior
     if prior is None:
         message = (
@@ -393,7 +425,7 @@ def _duplicate(
             f"ended without creating it ({prior.message or prior.state}); check that order in "
             "Uniware (this version was not posted)"
         )
-    return _record(order, "failed", message, tries, hold, run, state="failed")
+    _record(order, "failed", message, tries, hold, run, state="failed")
 
 
 def _record(
@@ -406,32 +438,36 @@ def _record(
     *,
     state: LedgerState,
     kept: str | None = None,
-) -> Delivery:
-    """Commit the ledger outcome (while our claim holds); the Delivery, its message scrubbed."""
+) -> None:
+    """Queue the ledger outcome (written while our claim holds); reported once written."""
     message = redact(message)
     status = None if tries.answer is None else tries.answer.http_status
     assert hold.token is not None, "an order is always claimed before its first request"
-    run.leases.discard(hold.token)
-    try:
-        held = run.ledger.settle(
-            run.destination,
-            order.id,
-            token=hold.token,
-            state=state,
-            message=message,
-            attempts=tries.count,
-            http_status=status,
-            payload_hash=kept,
+    settled = Settled(
+        run.destination, order.id, hold.token, state, message, tries.count, status, kept
+    )
+    delivery = Delivery(order.id, outcome, message, tries.count, status)
+    items = order.payload if outcome == "accepted" else None  # Uniware holds these items
+    run.writer.settle(settled, items=items, written=partial(_written, delivery, hold.token, run))
+
+
+def _written(delivery: Delivery, token: str, run: _Run, held: bool | BaseException) -> None:
+    """Report a delivery once its outcome was written (or the ledger failed to take it)."""
+    run.leases.discard(token)
+    if isinstance(held, LEDGER_ERRORS):  # the claim stays "sending": a rerun settles the order
+        run.halt(LedgerFailed.at(run.ledger.location, held))
+        note = "not recorded in the ledger, which failed: a rerun settles it"
+        delivery = replace(delivery, message=f"{delivery.message} ({note})")
+    elif isinstance(held, BaseException):
+        run.bug = run.bug or held
+    elif not held:  # our lease ran out and another run took the order over: its record stands
+        logger.warning(
+            "order %s: claim taken over by another run; outcome not recorded", delivery.order_id
         )
-        if held and outcome == "accepted":  # Uniware holds this very payload: keep its items
-            remember_items(run.ledger, run.destination, order.id, order.payload)
-    except LEDGER_ERRORS as error:  # the claim stays "sending": a rerun settles the order
-        run.halt(LedgerFailed.at(run.ledger.location, error))
-        message = f"{message} (not recorded in the ledger, which failed: a rerun settles it)"
-        held = True
-    if not held:  # our lease ran out and another run took the order over: its record stands
-        logger.warning("order %s: claim taken over by another run; outcome not recorded", order.id)
-    return Delivery(order.id, outcome, message, tries.count, status)
+    try:
+        run.report(delivery)
+    except BaseException as error:  # the caller's callback failed: the run stops, then raises
+        run.bug = run.bug or error
 
 
 def _now() -> datetime:

@@ -51,6 +51,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_SYNCHRONOUS = "NORMAL"
 LOOKUP_CHUNK = 500
 LEASE_SECONDS = 60.0
+DEADLOCK_SQLSTATE = "40P01"  # PostgreSQL broke a lock cycle (a lease renewal met a claim)
 
 metadata = sa.MetaData()
 ledger_table = sa.Table(
@@ -115,6 +116,8 @@ _SETTLE_ROW = (
         updated_at=_NOW,
     )
 )
+_ENTRY_FIELDS = tuple(column.name for column in ledger_table.columns)
+_SETTLE_HELD = _SETTLE_ROW.where(ledger_table.c.claim_token == sa.bindparam("token"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +159,51 @@ class Claim:
     status: ClaimStatus
     token: str | None
     prior: LedgerEntry | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimWanted:
+    """One claim to make (see ``Ledger.claim``)."""
+
+    destination: Destination
+    order_id: str
+    payload_hash: str
+    run_id: str
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """One outcome to write while ``token`` holds the claim (see ``Ledger.settle``)."""
+
+    destination: Destination
+    order_id: str
+    token: str
+    state: LedgerState
+    message: str
+    attempts: int
+    http_status: int | None
+    payload_hash: str | None = None
+
+
+def row_key(order: ClaimWanted | Settled) -> tuple[str, str]:
+    """The order in which a transaction locks ledger rows: (destination key, order id)."""
+    return (order.destination.key, order.order_id)
+
+
+def settle_in(conn: Connection, settled: Settled) -> bool:
+    """``Ledger.settle`` inside an open transaction: True if the claim still held."""
+    outcome = _outcome(
+        settled.destination,
+        settled.order_id,
+        settled.state,
+        settled.message,
+        settled.attempts,
+        settled.http_status,
+    )
+    kept = {"kept": settled.payload_hash, "token": settled.token}
+    done = conn.execute(_SETTLE_HELD, {**outcome, **kept})
+    return bool(done.rowcount == 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,33 +335,54 @@ class Ledger:
         lease: bool = True,
     ) -> Claim:
         """One claim transaction (``lease=False``: a leaseless intent, taken whatever holds it)."""
+        wanted = ClaimWanted(destination, order_id, payload_hash, run_id, owner)
+        return self.claim_many([wanted], lease=lease)[0]
+
+    def claim_many(self, wanted: Sequence[ClaimWanted], *, lease: bool = True) -> list[Claim]:
+        """Several claims in one transaction (one commit), each answered as ``claim`` would.
+
+        Rows are locked in (destination, order id) order, so two runs claiming overlapping
+        batches wait for each other instead of deadlocking.
+        """
+        turn = sorted(range(len(wanted)), key=lambda k: row_key(wanted[k]))
+        claims: dict[int, Claim] = {}
+        try:
+            with self._engine.begin() as conn:
+                for k in turn:
+                    claims[k] = self._claim_in(conn, wanted[k], lease)
+        except IntegrityError:  # another process inserted one of the orders meanwhile
+            return self.claim_many(wanted, lease=lease)
+        except sa.exc.DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != DEADLOCK_SQLSTATE:
+                raise
+            return self.claim_many(wanted, lease=lease)  # chosen to give way: nothing was kept
+        return [claims[k] for k in range(len(wanted))]
+
+    def _claim_in(self, conn: Connection, wanted: ClaimWanted, lease: bool) -> Claim:
+        """One claim inside an open transaction."""
         now = datetime.now(UTC)
         token = secrets.token_hex(16)
         claim = {
-            "key": destination.key,
-            "oid": order_id,
-            "new_hash": payload_hash,
-            "new_run": run_id,
-            "new_owner": owner,
+            "key": wanted.destination.key,
+            "oid": wanted.order_id,
+            "new_hash": wanted.payload_hash,
+            "new_run": wanted.run_id,
+            "new_owner": wanted.owner,
             "space": OWNER_SPACE,
             "token": token,
             "lease": now + timedelta(seconds=self.lease_seconds) if lease else None,
             "now": now,
         }
-        try:
-            with self._engine.begin() as conn:
-                found = conn.execute(_SELECT_ROW, claim).first()
-                prior = None if found is None else _to_entry(found)
-                if prior is not None and prior.state == "accepted":
-                    return Claim("accepted", None, prior)
-                if lease and prior is not None and prior.lease_live(now):
-                    return Claim("busy", None, prior)
-                if prior is None:
-                    conn.execute(_INSERT_ROW, _new_row(claim))
-                else:
-                    conn.execute(_CLAIM_ROW, claim)
-        except IntegrityError:  # another process inserted the same order meanwhile
-            return self._claim(destination, order_id, payload_hash, run_id, owner, lease=lease)
+        found = conn.execute(_SELECT_ROW, claim).first()
+        prior = None if found is None else _to_entry(found)
+        if prior is not None and prior.state == "accepted":
+            return Claim("accepted", None, prior)
+        if lease and prior is not None and prior.lease_live(now):
+            return Claim("busy", None, prior)
+        if prior is None:
+            conn.execute(_INSERT_ROW, _new_row(claim))
+        else:
+            conn.execute(_CLAIM_ROW, claim)
         return Claim("granted", token, prior)
 
     def renew(self, tokens: Iterable[str]) -> int:
@@ -351,11 +420,11 @@ class Ledger:
         ``attempts`` adds to the ones recorded; ``payload_hash``, when given, replaces the
         recorded one (the contents Uniware holds).
         """
-        outcome = _outcome(destination, order_id, state, message, attempts, http_status)
-        query = _SETTLE_ROW.where(ledger_table.c.claim_token == sa.bindparam("token"))
+        settled = Settled(
+            destination, order_id, token, state, message, attempts, http_status, payload_hash
+        )
         with self._engine.begin() as conn:
-            done = conn.execute(query, {**outcome, "kept": payload_hash, "token": token})
-        return bool(done.rowcount == 1)
+            return settle_in(conn, settled)
 
     def record_intent(
         self, destination: Destination, order_id: str, *, payload_hash: str, run_id: str
@@ -475,7 +544,7 @@ def _new_row(claim: Mapping[str, Any]) -> dict[str, Any]:
         claims=1,
         first_claimed_at=now,
     )
-    return asdict(fresh)
+    return {name: getattr(fresh, name) for name in _ENTRY_FIELDS}  # asdict deep-copies: slow
 
 
 def _outcome(

@@ -15,12 +15,14 @@ have no item record):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from schemas.changes import Change, PostedItem, PostedOrder
@@ -72,7 +74,50 @@ def remember_items(
     ledger: Ledger, destination: Destination, order_id: str, payload: Mapping[str, Any]
 ) -> None:
     """Keep the items of an order Uniware accepted (a second call changes nothing)."""
-    rows = [
+    with _engine(ledger).begin() as conn:
+        remember_items_in(conn, destination, order_id, payload)
+
+
+def remember_items_in(
+    conn: Connection, destination: Destination, order_id: str, payload: Mapping[str, Any]
+) -> None:
+    """`remember_items` inside an open transaction (a savepoint: a repeat leaves it usable)."""
+    try:
+        with conn.begin_nested():
+            conn.execute(sa.insert(items_table), _item_rows(destination, order_id, payload))
+    except IntegrityError:  # recorded before (all of an order's items go in together)
+        return
+
+
+def remember_many_in(
+    conn: Connection, orders: Sequence[tuple[Destination, str, Mapping[str, Any]]]
+) -> None:
+    """`remember_items` of several orders in one open transaction (one statement on SQLite
+    and PostgreSQL: items recorded before are left as they are)."""
+    insert = _insert_or_keep(conn.dialect.name)
+    if insert is None:
+        for order in orders:
+            remember_items_in(conn, *order)
+        return
+    rows = [row for order in orders for row in _item_rows(*order)]
+    if rows:
+        conn.execute(insert, rows)
+
+
+def _insert_or_keep(dialect: str) -> sa.Insert | None:
+    """An insert of item rows that leaves rows already there alone (None: not on `dialect`)."""
+    if dialect == "sqlite":
+        return sqlite_insert(items_table).on_conflict_do_nothing()
+    if dialect == "postgresql":
+        return postgresql_insert(items_table).on_conflict_do_nothing()
+    return None
+
+
+def _item_rows(
+    destination: Destination, order_id: str, payload: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The items table's rows of one accepted order."""
+    return [
         {
             "destination": destination.key,
             "order_id": order_id,
@@ -88,11 +133,6 @@ def remember_items(
         }
         for position, item in enumerate(payload["orderItems"])
     ]
-    try:
-        with _engine(ledger).begin() as conn:
-            conn.execute(sa.insert(items_table), rows)
-    except IntegrityError:  # recorded before (all of an order's items go in together)
-        return
 
 
 def order_history(ledger: Ledger, destination_key: str, order_id: str) -> dict[str, Any]:

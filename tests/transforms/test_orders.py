@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import string
 
+import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +14,12 @@ from schemas import contract
 from tests.transforms.toy import NOW, export, row, toy_profile
 from transforms.errors import RowError
 from transforms.lines import to_lines
-from transforms.orders import check_orders, fail_whole_orders, mark_failed
+from transforms.orders import (
+    _orders_with_two_values,
+    check_orders,
+    fail_whole_orders,
+    mark_failed,
+)
 from transforms.payloads import build_payloads
 
 FACILITIES = {"OKR-BLR-01": "BLR_FC1"}
@@ -105,3 +112,33 @@ def test_every_row_lands_in_exactly_one_payload_or_the_failure_report(rows: list
     ):
         assert ((order, item) in sent) != (n in failed_rows)
     assert all(contract.check_order(p) == [] for p in payloads)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series(["a", "a", None, "b", "c", "x", None, "d"], dtype="object"),
+        pd.Series([1.0, 1.0, np.nan, 2.0, 3.0, 4.0, np.nan, 5.0]),
+        pd.Series([1, 1, None, 2, 3, 4, None, 5], dtype="Int64"),
+        pd.Series([True, True, None, False, True, False, None, True], dtype="boolean"),
+        pd.to_datetime(
+            pd.Series(
+                [
+                    "2026-11-20 10:00",
+                    "2026-11-20 10:00",
+                    None,
+                    "2026-11-21 09:00",
+                    "2026-11-20 10:00",
+                    "2026-11-20 11:00",
+                    None,
+                    "2026-11-22 00:00",
+                ]
+            ),
+            utc=True,
+        ),
+    ],
+    ids=["text", "number", "integer", "boolean", "date"],
+)
+def test_orders_whose_rows_disagree_are_found_and_blanks_never_disagree(column: pd.Series) -> None:
+    codes = np.array([0, 0, 0, 1, 2, 2, 3, 4])  # order 2 disagrees; order 0 has a blank row
+    assert _orders_with_two_values(codes, column).tolist() == [2]

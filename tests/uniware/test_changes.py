@@ -24,6 +24,7 @@ from uniware.lifecycle_ledger import (
     record_change_intent,
     record_change_outcome,
     remember_items,
+    remember_many_in,
 )
 from uniware.retry import RetryPolicy
 from uniware.sandbox import Faults, SandboxServer, running_sandbox
@@ -220,3 +221,16 @@ def test_a_refusal_after_a_lost_answer_says_the_first_may_have_been_applied(
     assert result.outcome == "cancel_failed"
     assert result.message.startswith("INVALID_QUANTITY: cannot cancel 2 of SKU-RED-M")
     assert result.message.endswith("may have been applied: check the order in Uniware)")
+
+
+def test_items_of_several_orders_are_kept_in_one_go_and_a_repeat_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    here = Destination(base_url="http://127.0.0.1:8765", merchant_id="demo-seller")
+    two = make_order("OKR-2", orderItems=[make_item(1)])
+    with Ledger.open(str(tmp_path / "ledger.db")) as ledger:
+        remember_items(ledger, here, "OKR-1", ORDER)
+        with ledger.engine.begin() as conn:  # OKR-1 again, beside a new order
+            remember_many_in(conn, [(here, "OKR-1", ORDER), (here, "OKR-2", two)])
+        kept = posted_orders(ledger, here, ["OKR-1", "OKR-2"])
+    assert [len(kept[o].items) for o in ("OKR-1", "OKR-2")] == [2, 1]
