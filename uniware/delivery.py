@@ -3,12 +3,10 @@
 Per order:
 - accepted in the ledger for this destination with the same payload hash: ``already_accepted``,
   no request; with another hash: ``changed_since_accepted``, reported and NOT resent.
-- otherwise the order is claimed in the ledger before its first request waits for the throttle
-  (claims made together share one commit, uniware/ledger_writer.py), and once claimed it is
-  sent: state ``sending``, this run and process as owner, and a lease that a heartbeat renews
-  while the request (and its retries) wait or are in flight. The outcome is written only while
-  the claim holds (compare-and-set on its token), in a batch after the answer; the order's
-  Delivery is reported once it is written. A crash before that leaves it ``sending``.
+- otherwise the order is claimed in the ledger right before its first request leaves (after
+  every throttle and shared-limit wait): state ``sending``, this run and process as owner, and a
+  lease that a heartbeat renews while the request (and its retries) are in flight. The outcome
+  is written only while the claim holds (compare-and-set on its token).
 - an order another run holds (a live lease) is put back and tried again after this run's other
   orders; if still held then, this run waits for that run's outcome and reports it: accepted
   there (``already_accepted``, "was in flight in run X"), failed there, or released in doubt
@@ -326,14 +324,10 @@ async def _wait_out(order: _Order, holder: LedgerEntry, run: _Run, since: float)
 
 
 async def _send(order: _Order, hold: _Hold, run: _Run) -> PostResponse:
-    """One throttled request; the first one claims the order before it waits for its turn.
-
-    Claimed first, the claim's commit overlaps the throttle's wait and never delays a start
-    after its rate token (the server would see starts bunched). Once claimed it is sent.
-    """
-    if hold.token is None:
-        await _claim(order, hold, run)
+    """One throttled request; the first one claims the order once its turn has come."""
     async with run.throttle:
+        if hold.token is None:
+            await _claim(order, hold, run)
         answer = await run.client.post_order(order.payload)
     run.answered = True
     return answer
