@@ -4,9 +4,12 @@ Per order:
 - accepted in the ledger for this destination with the same payload hash: ``already_accepted``,
   no request; with another hash: ``changed_since_accepted``, reported and NOT resent.
 - otherwise the order is claimed in the ledger right before its first request leaves (after
-  every throttle and shared-limit wait): state ``sending``, this run and process as owner, and a
-  lease that a heartbeat renews while the request (and its retries) are in flight. The outcome
-  is written only while the claim holds (compare-and-set on its token).
+  every throttle and shared-limit wait; claims made together share one commit, each request
+  waiting for its own, uniware/ledger_writer.py): state ``sending``, this run and process as
+  owner, and a lease that a heartbeat renews while the request (and its retries) are in
+  flight. The outcome is written only while the claim holds (compare-and-set on its token),
+  in a batch after the answer; the order's Delivery is reported once it is written, and a
+  crash before that leaves it ``sending`` for the next run to settle.
 - an order another run holds (a live lease) is put back and tried again after this run's other
   orders; if still held then, this run waits for that run's outcome and reports it: accepted
   there (``already_accepted``, "was in flight in run X"), failed there, or released in doubt
@@ -328,6 +331,7 @@ async def _send(order: _Order, hold: _Hold, run: _Run) -> PostResponse:
     async with run.throttle:
         if hold.token is None:
             await _claim(order, hold, run)
+        await run.throttle.leaving()  # the claim's commit may have bunched starts
         answer = await run.client.post_order(order.payload)
     run.answered = True
     return answer

@@ -15,7 +15,10 @@ The bound itself is kept on actual start times: start ``k + floor(R)`` never com
 ``k`` plus ``1 s + guard``, however late start ``k`` was.
 
 Order inside ``async with throttle``: concurrency slot, then the local rate token, then the
-shared limit last: it decides the start time, so nothing delays a start after it. A shared
+shared limit last: it decides the start time. Work done between the token and the request
+(the ledger claim's commit) can delay a start by a variable time and so bunch starts; the
+caller then awaits ``throttle.leaving()`` right before the request leaves, which holds the
+bound on actual start times: no more than ``floor(R)`` leave within ``1 s + guard``. A shared
 limit that paces starts (``uniware.batch_pacer``, across workers) is given the local rate and
 keeps it too, since a wait for the shared limit could otherwise bunch tokens the local pacer
 spread out.
@@ -72,11 +75,32 @@ class Pacer:
             self._next = due + self._interval
 
 
-def pacer(rate: float) -> Pacer:
-    """The pacer that keeps request starts within ``rate`` per second (see the module doc)."""
+class Departures:
+    """The bound on actual request starts: at most ``per_window`` in any ``window`` seconds."""
+
+    def __init__(self, *, per_window: int, window: float) -> None:
+        self._window = window
+        self._starts: deque[float] = deque(maxlen=per_window)
+        self._turn = asyncio.Lock()
+
+    async def leave(self) -> None:
+        """Wait until one more start fits the window, and record it as starting now."""
+        async with self._turn:
+            loop = asyncio.get_running_loop()
+            if len(self._starts) == self._starts.maxlen:
+                while (wait := self._starts[0] + self._window - loop.time()) > 0:
+                    await asyncio.sleep(wait)
+            self._starts.append(loop.time())
+
+
+def pacer(rate: float) -> tuple[Pacer, Departures]:
+    """The pacer of rate tokens and the bound on actual starts, for ``rate`` per second."""
     per_window = math.floor(rate) if rate >= 1 else 1
     window = RATE_WINDOW_SECONDS + RATE_GUARD_SECONDS
-    return Pacer(interval=start_interval(rate), per_window=per_window, window=window)
+    return (
+        Pacer(interval=start_interval(rate), per_window=per_window, window=window),
+        Departures(per_window=per_window, window=window),
+    )
 
 
 class Throttle:
@@ -95,6 +119,7 @@ class Throttle:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots = asyncio.Semaphore(concurrency)
         self._limiter: Pacer | None = None
+        self._departures: Departures | None = None
 
     def __repr__(self) -> str:
         return f"Throttle(rate={self.rate!r}, concurrency={self.concurrency!r})"
@@ -105,8 +130,15 @@ class Throttle:
         if loop is not self._loop:
             self._loop = loop
             self._slots = asyncio.Semaphore(self.concurrency)
-            self._limiter = None if self.rate is None else pacer(self.rate)
+            self._limiter, self._departures = (
+                (None, None) if self.rate is None else pacer(self.rate)
+            )
         return self._slots, self._limiter
+
+    async def leaving(self) -> None:
+        """Right before the request leaves: wait if starts bunched since the token (see above)."""
+        if self._departures is not None:
+            await self._departures.leave()
 
     async def __aenter__(self) -> None:
         slots, limiter = self._bind()

@@ -162,3 +162,26 @@ def test_a_stalled_loop_does_not_let_a_window_overfill() -> None:
     starts = asyncio.run(run())
     assert len(starts) == 60
     assert busiest_second(starts) <= 20
+
+
+def test_work_between_the_token_and_the_request_never_bunches_the_starts() -> None:
+    """A claim's commit of varying length after the token: `leaving` keeps actual starts."""
+    throttle = Throttle(rate=20.0, concurrency=60)
+    commits = [0.5 if n < 10 else 0.0 for n in range(60)]  # the first ten commits are slow
+
+    async def run(gate: bool) -> list[float]:
+        loop = asyncio.get_running_loop()
+        starts: list[float] = []
+
+        async def request(commit: float) -> None:
+            async with throttle:
+                await asyncio.sleep(commit)
+                if gate:
+                    await throttle.leaving()
+                starts.append(loop.time())
+
+        await asyncio.gather(*(request(commit) for commit in commits))
+        return starts
+
+    assert busiest_second(asyncio.run(run(gate=False))) > 20  # the bunching is real
+    assert busiest_second(asyncio.run(run(gate=True))) <= 20
