@@ -7,7 +7,7 @@ with their VML shapes, as Excel needs both).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
 from xml.sax.saxutils import escape, quoteattr
 
@@ -112,15 +112,21 @@ def sheet_rels(index: int) -> str:
 
 def comments(notes: Sequence[tuple[str, str]]) -> str:
     """xl/commentsN.xml: each (cell reference, text)."""
-    body = "".join(
-        f'<comment ref="{ref}" authorId="0"><text><r><t xml:space="preserve">'
-        f"{escape(text)}</t></r></text></comment>"
-        for ref, text in notes
-    )
-    return (
+    return "".join(comment_parts(notes))
+
+
+def comment_parts(notes: Iterable[tuple[str, str]]) -> Iterator[str]:
+    """xl/commentsN.xml in pieces, one per note (streamed into the zip as they come)."""
+    yield (
         DECLARATION + f'<comments xmlns="{MAIN}"><authors><author>{NOTE_AUTHOR}</author>'
-        f"</authors><commentList>{body}</commentList></comments>"
+        "</authors><commentList>"
     )
+    for ref, text in notes:
+        yield (
+            f'<comment ref="{ref}" authorId="0"><text><r><t xml:space="preserve">'
+            f"{escape(text)}</t></r></text></comment>"
+        )
+    yield "</commentList></comments>"
 
 
 def shape_blocks(notes: int) -> int:
@@ -129,25 +135,18 @@ def shape_blocks(notes: int) -> int:
 
 
 def vml_shapes(cells: Sequence[tuple[int, int]], first_block: int) -> str:
-    """xl/drawings/vmlDrawingN.vml: a hidden note box per (row, column), both 0-based.
+    """xl/drawings/vmlDrawingN.vml: a hidden note box per (row, column), both 0-based."""
+    return "".join(vml_parts(cells, len(cells), first_block))
+
+
+def vml_parts(cells: Iterable[tuple[int, int]], count: int, first_block: int) -> Iterator[str]:
+    """xl/drawings/vmlDrawingN.vml in pieces, one per of the `count` (row, column) cells.
 
     Shape ids are unique in the workbook: each sheet takes its own blocks from `first_block`.
     """
-    blocks = ",".join(str(first_block + b) for b in range(shape_blocks(len(cells))))
+    blocks = ",".join(str(first_block + b) for b in range(shape_blocks(count)))
     base = first_block * SHAPES_PER_BLOCK + 1
-    shapes = "".join(
-        f'<v:shape id="_x0000_s{base + i}" type="#_x0000_t202" style="position:absolute;'
-        'margin-left:80pt;margin-top:2pt;width:240pt;height:90pt;z-index:1;visibility:hidden" '
-        'fillcolor="#ffffe1" o:insetmode="auto"><v:fill color2="#ffffe1"/>'
-        '<v:shadow on="t" color="black" obscured="t"/><v:path o:connecttype="none"/>'
-        '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"></div>'
-        '</v:textbox><x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
-        f"<x:Anchor>{col + 1}, 15, {row}, 10, {col + 5}, 15, {row + 5}, 4</x:Anchor>"
-        f"<x:AutoFill>False</x:AutoFill><x:Row>{row}</x:Row><x:Column>{col}</x:Column>"
-        "</x:ClientData></v:shape>"
-        for i, (row, col) in enumerate(cells)
-    )
-    return (
+    yield (
         '<xml xmlns:v="urn:schemas-microsoft-com:vml" '
         'xmlns:o="urn:schemas-microsoft-com:office:office" '
         'xmlns:x="urn:schemas-microsoft-com:office:excel">'
@@ -155,8 +154,21 @@ def vml_shapes(cells: Sequence[tuple[int, int]], first_block: int) -> str:
         '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" '
         'path="m,l,21600r21600,l21600,xe"><v:stroke joinstyle="miter"/>'
         '<v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
-        f"{shapes}</xml>"
     )
+    for i, (row, col) in enumerate(cells):
+        yield (
+            f'<v:shape id="_x0000_s{base + i}" type="#_x0000_t202" style="position:absolute;'
+            "margin-left:80pt;margin-top:2pt;width:240pt;height:90pt;z-index:1;"
+            'visibility:hidden" fillcolor="#ffffe1" o:insetmode="auto">'
+            '<v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/>'
+            '<v:path o:connecttype="none"/><v:textbox style="mso-direction-alt:auto">'
+            '<div style="text-align:left"></div></v:textbox><x:ClientData ObjectType="Note">'
+            "<x:MoveWithCells/><x:SizeWithCells/>"
+            f"<x:Anchor>{col + 1}, 15, {row}, 10, {col + 5}, 15, {row + 5}, 4</x:Anchor>"
+            f"<x:AutoFill>False</x:AutoFill><x:Row>{row}</x:Row><x:Column>{col}</x:Column>"
+            "</x:ClientData></v:shape>"
+        )
+    yield "</xml>"
 
 
 def column_letter(index: int) -> str:

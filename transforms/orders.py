@@ -23,7 +23,7 @@ from schemas import contract
 from schemas.lines import ORDER_FIELDS
 from transforms.columns import ColumnMap
 from transforms.disposition import to_post
-from transforms.errors import RowError, Stage
+from transforms.errors import ErrorTable, RowError, Stage
 from transforms.lines import FAILED, FILE, ROW
 
 MAX_ROWS_NAMED = 5
@@ -165,12 +165,12 @@ def _unmapped_facilities(
     ]
 
 
-def mark_failed(lines: pd.DataFrame, errors: Iterable[RowError]) -> None:
+def mark_failed(lines: pd.DataFrame, errors: Iterable[RowError] | ErrorTable) -> None:
     """Set `_failed` on every row named by an error (in place)."""
-    keys = {(e.file, e.row) for e in errors}
-    if keys:
+    keys = ErrorTable.of(errors).failed_rows()
+    if len(keys):
         index = pd.MultiIndex.from_frame(lines[[FILE, ROW]])
-        lines[FAILED] |= index.isin(list(keys))
+        lines[FAILED] |= index.isin(pd.MultiIndex.from_frame(keys))
 
 
 def fail_whole_orders(lines: pd.DataFrame, stage: Stage) -> list[RowError]:
