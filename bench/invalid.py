@@ -7,7 +7,11 @@ in bounded memory. Same arguments, same bytes; nothing is kept in memory while w
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Final
 
@@ -55,3 +59,24 @@ def write_invalid_oker(path: Path, *, rows: int, seed: int = 11) -> int:
         for index in range(rows):
             out.write(csv_text(invalid_row(index, spoil)) + "\n")
     return rows
+
+
+def measure_invalid(tmp: Path, *, rows: int) -> dict[str, float]:
+    """`uniload validate` of `rows` invalid rows, whole process and report: rows/s, peak MB."""
+    export = tmp / "invalid-oker.csv"
+    write_invalid_oker(export, rows=rows)
+    exe = Path(sys.executable).with_name("uniload")
+    command = [str(exe), "validate", str(export), "--report-dir", str(tmp / "invalid-reports")]
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 2:  # 2: rows failed, as every row here does
+        raise RuntimeError(f"uniload validate of the invalid export ended {child.returncode}")
+    return {
+        "validate_invalid_rows": rows,
+        "validate_invalid_seconds": round(seconds, 2),
+        "validate_invalid_rows_per_second": round(rows / seconds),
+        "validate_invalid_peak_rss_mb": round(usage.ru_maxrss / 1024),
+    }

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from flows import xlsx_package as package
-from transforms.errors import ErrorTable, RowError
+from transforms.errors import ErrorTable, RowError, factorize_together
 from transforms.report import ERROR_COLUMNS, ERROR_PREFIX, JOIN, joined_runs
 
 XLSX_SHEET: Final = "failures"
@@ -146,6 +146,11 @@ def _rows_xml(part: pd.DataFrame, flagged: np.ndarray, first_row: int) -> str:
 
 
 def _escaped(column: pd.Series) -> np.ndarray:
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+    return _escaped_distinct(pd.Series(uniques, dtype=object))[codes]  # once per distinct cell
+
+
+def _escaped_distinct(column: pd.Series) -> np.ndarray:
     text = column
     for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
         if text.str.contains(raw, regex=False).any():
@@ -179,7 +184,7 @@ def note_cells(table: pd.DataFrame, errors: ErrorTable, file: str) -> Notes:
     sheet_rows = table["error_row"].astype("int64").to_numpy()  # text after _xlsx_safe
     positions = pd.Series(np.arange(1, len(table) + 1), index=sheet_rows)
     mine = mine[mine["row"].isin(positions.index)]
-    cells, _ = pd.MultiIndex.from_frame(mine[["row", "field"]]).factorize()
+    cells, _ = factorize_together(mine["row"], mine["field"])
     order = np.argsort(cells, kind="stable")
     grouped = mine.iloc[order]
     texts = joined_runs(pd.Series(cells[order]), grouped["reason"], JOIN)
@@ -218,9 +223,11 @@ def _xlsx_safe(table: pd.DataFrame) -> pd.DataFrame:
     """Every cell as text without the control characters XML cannot hold; blanks as ""."""
     out = table.copy()
     for position in range(out.shape[1]):
-        column = out.iloc[:, position].astype("string").fillna("")
-        cleaned = column.str.replace(_XLSX_ILLEGAL, "", regex=True)
-        out.isetitem(position, cleaned.to_numpy(dtype=object))
+        column = out.iloc[:, position]
+        codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+        distinct = pd.Series(uniques, dtype=object).astype("string").fillna("")
+        cleaned = distinct.str.replace(_XLSX_ILLEGAL, "", regex=True)  # once per distinct cell
+        out.isetitem(position, cleaned.to_numpy(dtype=object)[codes])
     return out
 
 

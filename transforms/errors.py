@@ -162,3 +162,17 @@ def _view(values: list[Any]) -> RowError:
     row = dict(zip(COLUMNS, values, strict=True))
     row["row"] = int(row["row"])
     return RowError(**row)
+
+
+def factorize_together(*columns: Any) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Codes of the distinct tuples of `columns` (first mention first), and one row of each.
+
+    Column by column, so no Python tuple is made per row (MultiIndex.factorize makes them).
+    """
+    codes = np.zeros(len(columns[0]), dtype="int64")
+    for column in columns:
+        part, uniques = pd.factorize(np.asarray(column, dtype=object), use_na_sentinel=False)
+        codes = codes * max(len(uniques), 1) + part
+        codes, _ = pd.factorize(codes)
+    firsts = np.unique(codes, return_index=True)[1] if len(codes) else np.array([], int)
+    return codes.astype("int64"), firsts

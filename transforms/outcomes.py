@@ -20,11 +20,26 @@ def post_errors(lines: pd.DataFrame, outcomes: Mapping[str, tuple[str, str]]) ->
     failed = {o: m for o, (outcome, m) in outcomes.items() if outcome not in ACCEPTED_OUTCOMES}
     rows = lines[~lines[FAILED] & lines["order_id"].isin(list(failed))]
     return [
-        RowError(f, int(r), _stage(outcomes[o][0]), "", "", failed[o], str(o), str(i))
+        RowError(
+            f,
+            int(r),
+            _stage(outcomes[o][0]),
+            "",
+            "",
+            failed[o],
+            str(o),
+            str(i),
+            _code(outcomes[o][0]),
+        )
         for f, r, o, i in zip(
             rows[FILE], rows[ROW], rows["order_id"], rows["order_item_id"], strict=True
         )
     ]
+
+
+def _code(outcome: str) -> str:
+    """`post.failed`, `post.not_sent`, `post.unknown`…: the order's outcome as an error code."""
+    return f"{_stage(outcome)}.{outcome}"
 
 
 def _stage(outcome: str) -> Stage:

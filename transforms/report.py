@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 import pandas as pd
 
-from transforms.errors import STAGES, ErrorTable, RowError, Stage
+from transforms.errors import STAGES, ErrorTable, RowError, Stage, factorize_together
 
 ERROR_PREFIX: Final = "error_"
 ERROR_COLUMNS: Final = (
@@ -87,8 +87,9 @@ def merge_rows(errors: ErrorTable, file: str) -> pd.DataFrame:
         )
     rank = mine["stage"].map(_STAGE_RANK)
     ordered = mine.assign(_rank=rank).sort_values(["row", "_rank"], kind="stable")
-    pairs, distinct = pd.MultiIndex.from_frame(ordered[["field", "reason"]]).factorize()
-    said = [_said(field, reason) for field, reason in distinct]
+    pairs, firsts = factorize_together(ordered["field"], ordered["reason"])
+    fields, reasons = ordered["field"].to_numpy()[firsts], ordered["reason"].to_numpy()[firsts]
+    said = [_said(field, reason) for field, reason in zip(fields, reasons, strict=True)]
     shown = pd.DataFrame(
         {
             "row": ordered["row"].to_numpy(),
@@ -138,7 +139,7 @@ def cell_notes(errors: Iterable[RowError] | ErrorTable, file: str) -> dict[int, 
     frame = ErrorTable.of(errors).frame
     mine = frame[(frame["file"] == file) & (frame["field"] != "")]
     mine = mine[["row", "field", "reason"]].drop_duplicates()
-    cells, _ = pd.MultiIndex.from_frame(mine[["row", "field"]]).factorize()
+    cells, _ = factorize_together(mine["row"], mine["field"])
     grouped = mine.iloc[np.argsort(cells, kind="stable")]  # by cell, in order of first mention
     reasons = joined_runs(pd.Series(np.sort(cells, kind="stable")), grouped["reason"], JOIN)
     firsts = grouped.drop_duplicates(["row", "field"])
@@ -215,7 +216,10 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
         column = out.iloc[:, position]
         if not pd.api.types.is_string_dtype(column):
             continue
-        risky = column.str.startswith(FORMULA_PREFIXES, na=False)
+        codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+        distinct = pd.Series(uniques, dtype=column.dtype)
+        flags = distinct.str.startswith(FORMULA_PREFIXES, na=False).to_numpy(dtype=bool)
+        risky = pd.Series(flags[codes], index=column.index)  # checked once per distinct cell
         if risky.any():
             fixed = column.astype(object)
             fixed[risky] = "'" + column[risky].astype(str)

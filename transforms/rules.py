@@ -13,7 +13,7 @@ import pandera.errors
 
 from schemas.lines import FIELDS, OrderLine
 from transforms.columns import ColumnMap
-from transforms.errors import ErrorTable, RowError, concat, error_table
+from transforms.errors import ErrorTable, RowError, concat, error_table, factorize_together
 
 EARLIEST: Final = pd.Timestamp("2000-01-01", tz="UTC")
 FUTURE_TOLERANCE: Final = timedelta(days=1)
@@ -69,7 +69,8 @@ def _schema_errors(
     for name, at in pd.Series(names).groupby(names, sort=False).indices.items():
         values[at] = text[name].reindex(rows[at]).astype(str).to_numpy(dtype=object)
     # One reason per distinct (column, check, value): rendered once, shared by every row.
-    keys, distinct = pd.MultiIndex.from_arrays([names, checks, values]).factorize()
+    keys, firsts = factorize_together(names, checks, values)
+    distinct = list(zip(names[firsts], checks[firsts], values[firsts], strict=True))
     reasons = np.array([explain(n, c, v) for n, c, v in distinct], dtype=object)[keys]
     codes = np.array([check_code(n, c) for n, c, _ in distinct], dtype=object)[keys]
     labels = {name: columns.label(name) for name in set(names)}
