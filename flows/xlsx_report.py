@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -26,7 +25,6 @@ MIN_WIDTH: Final = 6
 MAX_WIDTH: Final = 60
 WIDTH_SAMPLE_ROWS: Final = 1000
 BLOCK_ROWS: Final = 20_000  # rows of sheet XML built and compressed at a time
-STREAM_BATCH: Final = 10_000  # notes turned into XML text and compressed at a time
 ZIP_LEVEL: Final = 1  # fast deflate: the report is written once, opened a few times
 CELL_OPEN: Final = '" t="inlineStr"><is><t xml:space="preserve">'
 FLAGGED_OPEN: Final = '" s="2" t="inlineStr"><is><t xml:space="preserve">'
@@ -58,14 +56,10 @@ def render_failures_xlsx(
             filters.append(_write_sheet(book, index, table, notes))
             with_notes.append(bool(len(notes)))
             if len(notes):
-                refs = (
-                    f"{package.column_letter(c)}{r + 1}"
-                    for r, c in zip(notes.rows.tolist(), notes.columns.tolist(), strict=True)
-                )
-                parts = package.comment_parts(zip(refs, notes.texts, strict=True))
+                rows = notes.rows
+                parts = package.comment_parts(rows, notes.columns, notes.texts)
                 _stream(book, f"xl/comments{index}.xml", parts)
-                cells = zip(notes.rows.tolist(), notes.columns.tolist(), strict=True)
-                shapes = package.vml_parts(cells, len(notes), block)
+                shapes = package.vml_parts(rows, notes.columns, block)
                 _stream(book, f"xl/drawings/vmlDrawing{index}.vml", shapes)
                 book.writestr(
                     f"xl/worksheets/_rels/sheet{index}.xml.rels", package.sheet_rels(index)
@@ -196,11 +190,10 @@ def note_cells(table: pd.DataFrame, errors: ErrorTable, file: str) -> Notes:
 
 
 def _stream(book: zipfile.ZipFile, name: str, parts: Iterable[str]) -> None:
-    """Write one zip member from text pieces, a batch at a time (never the whole text)."""
+    """Write one zip member from text pieces (a block of notes each, never the whole text)."""
     with book.open(name, "w", force_zip64=True) as out:
-        pieces = iter(parts)
-        while batch := list(itertools.islice(pieces, STREAM_BATCH)):
-            out.write("".join(batch).encode())
+        for part in parts:
+            out.write(part.encode())
 
 
 def _errors_first(table: pd.DataFrame) -> pd.DataFrame:
