@@ -85,6 +85,7 @@ def merge_rows(errors: ErrorTable, file: str) -> pd.DataFrame:
         return pd.DataFrame(
             {c: pd.Series(dtype=object) for c in MERGED}, index=pd.Index([], dtype="int64")
         )
+    mine = mine[["row", "stage", "field", "reason", "order_id"]]  # only what the report shows
     rank = mine["stage"].map(_STAGE_RANK)
     ordered = mine.assign(_rank=rank).sort_values(["row", "_rank"], kind="stable")
     pairs, firsts = factorize_together(ordered["field"], ordered["reason"])
