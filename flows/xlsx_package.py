@@ -190,7 +190,16 @@ _SHAPE_HEAD: Final = (
 
 
 def _numbers(values: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
-    return values.astype(str).astype(object)
+    """Whole numbers (0 or more) as text, each distinct number turned into text once."""
+    if not len(values):
+        return np.array([], dtype=object)
+    global _NUMBER_TEXTS
+    if int(values.max()) >= len(_NUMBER_TEXTS):
+        _NUMBER_TEXTS = np.array([str(n) for n in range(int(values.max()) * 2 + 1)], dtype=object)
+    return _NUMBER_TEXTS[values]
+
+
+_NUMBER_TEXTS: npt.NDArray[np.object_] = np.array([], dtype=object)
 
 
 def _escaped(texts: Sequence[str]) -> npt.NDArray[np.object_]:
