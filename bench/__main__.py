@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from bench.exports import write_oker_export
+from bench.invalid import measure_invalid
 from bench.measure import (
     measure_dry_run,
     measure_help,
@@ -47,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--chunk-rows", type=int, default=50_000, help="streaming chunk size")
     parser.add_argument(
+        "--invalid-rows", type=int, default=200_000, help="rows of the all-invalid export"
+    )
+    parser.add_argument(
         "--report-rows", type=int, default=100_000, help="failed rows of the report writers"
     )
     args = parser.parse_args(argv)
@@ -65,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         rate = measure_rate(Path(tmp), orders=int(args.rate * 30), rate=args.rate)
         overhead = measure_run_overhead(Path(tmp))
+        invalid = measure_invalid(Path(tmp), rows=args.invalid_rows)  # target: 200,000 in < 60 s
     help_seconds = measure_help()
     validate_small = measure_validate_small(SAMPLE)
     report = measure_report_writers(rows=args.report_rows)
@@ -98,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         "validate_small_seconds": validate_small,
         "run_overhead_seconds": overhead,
         **report,
+        **invalid,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     width = max(len(k) for k in results)

@@ -17,7 +17,7 @@ from flows.raw_tables import listed_rows
 from flows.readers import RawExport, read_export
 from schemas.profile import Profile
 from transforms.columns import ColumnMap
-from transforms.errors import RowError
+from transforms.errors import ErrorTable, concat
 from transforms.exceptions import MissingColumns
 from transforms.lines import Lines, to_lines
 from transforms.orders import check_orders, fail_whole_orders, mark_failed
@@ -41,7 +41,7 @@ class Validated:
     profiles: dict[str, str]  # export name -> profile name
     lines: pd.DataFrame
     labels: dict[str, ColumnMap]
-    errors: list[RowError] = field(default_factory=list)
+    errors: ErrorTable = field(default_factory=ErrorTable)
     warnings: Counter[str] = field(default_factory=Counter)
     unread: list[Unread] = field(default_factory=list)  # files that could not be used
 
@@ -109,7 +109,8 @@ def validate_exports(
     list it is added there instead and the other files go on (not when none is left).
     """
     now = now or datetime.now(UTC)
-    frames, labels, chosen, errors, warnings = [], {}, {}, [], Counter[str]()
+    frames, labels, chosen, warnings = [], {}, {}, Counter[str]()
+    errors: list[ErrorTable] = []
     used = []
     for export in exports:
         try:
@@ -127,12 +128,12 @@ def validate_exports(
         labels[export.name] = result.columns
         frames.append(result.frame)
         chosen[export.name] = profile.name
-        errors += result.errors
+        errors.append(result.errors)
         warnings.update(result.warnings)
     if unread and not used:
         raise UnreadableExport("\n".join(u.error for u in unread))
     lines = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return Validated(used, chosen, lines, labels, errors, warnings, list(unread or []))
+    return Validated(used, chosen, lines, labels, concat(errors), warnings, list(unread or []))
 
 
 def _export_lines(
@@ -163,5 +164,5 @@ def group_and_build(
         send_facility = facility_map is not None
         built = build_payloads(lines, target_zone=target_zone, send_facility=send_facility)
         mark_failed(lines, built.errors)
-    validated.errors += group_errors + built.errors
+    validated.errors = validated.errors + group_errors + built.errors
     return built

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from flows.pipeline import Validated
 from flows.reports import ReportStore, build_failure_tables, csv_bytes
 from schemas.changes import ChangeResult
 from transforms.disposition import SKIPPED_CSV
+from transforms.errors import ErrorTable
 from transforms.lines import FAILED
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors, skipped_mask
@@ -99,7 +99,7 @@ def nothing_to_do(run_id: str, options: RunOptions, *, source: str) -> dict[str,
 
 
 def _summary(
-    run: RunReport, errors: list[Any], outcomes: dict[str, tuple[str, str]]
+    run: RunReport, errors: ErrorTable, outcomes: dict[str, tuple[str, str]]
 ) -> dict[str, Any]:
     validated = run.validated
     counts = count_run(
@@ -112,14 +112,14 @@ def _summary(
     sent = sum(1 for d in run.deliveries if d.outcome in ("accepted", "failed"))
     files = []
     skipped = skipped_mask(validated.lines, outcomes)
+    failed_by_file = errors.failed_rows()["file"].value_counts()
     for export in validated.exports:
         mine = validated.lines["_file"] == export.name
-        failed = {e.row for e in errors if e.file == export.name}
         files.append(
             {
                 "name": export.name,
                 "rows_read": int(mine.sum()),
-                "rows_failed": len(failed),
+                "rows_failed": int(failed_by_file.get(export.name, 0)),
                 "rows_skipped": int((mine & skipped).sum()),
                 "profile": validated.profiles.get(export.name),
             }
@@ -141,7 +141,7 @@ def _summary(
         "duration_seconds": round(run.seconds, 3),
         **counts,
         **count_sync(run.synced),
-        "errors_by_field": dict(Counter(e.field for e in errors).most_common()),
+        "errors_by_field": errors_by_field(errors),
         "warnings": sum(validated.warnings.values()),
         "warnings_by_reason": dict(validated.warnings.most_common()),
         "files": files,
@@ -150,3 +150,10 @@ def _summary(
         "destination": run.destination,
         "throughput_orders_per_second": round(sent / run.seconds, 2) if run.seconds else 0.0,
     }
+
+
+def errors_by_field(errors: ErrorTable) -> dict[str, int]:
+    """Errors counted per field, most first (ties in order of first mention)."""
+    counts = errors.frame.groupby("field", sort=False).size()
+    ranked = counts.sort_values(ascending=False, kind="stable")
+    return {str(name): int(n) for name, n in ranked.items()}

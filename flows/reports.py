@@ -31,7 +31,7 @@ from flows.exceptions import ConfigError
 from flows.xlsx_report import render_failures_xlsx as render_failures_xlsx
 from flows.xlsx_report import sheet_names as sheet_names
 from flows.xlsx_report import unique_names as unique_names
-from transforms.errors import RowError
+from transforms.errors import ErrorTable, RowError
 from transforms.report import (
     ReasonCount,
     failure_table,
@@ -100,7 +100,7 @@ class ReportStore:
         self,
         run_id: str,
         files: Sequence[tuple[str, pd.DataFrame]],
-        errors: Sequence[RowError],
+        errors: Sequence[RowError] | ErrorTable,
         summary: Mapping[str, Any],
         *,
         tables: Sequence[tuple[str, pd.DataFrame]] | None = None,
@@ -222,12 +222,13 @@ class ReportStore:
 
 
 def build_failure_tables(
-    files: Sequence[tuple[str, pd.DataFrame]], errors: Sequence[RowError]
+    files: Sequence[tuple[str, pd.DataFrame]], errors: Sequence[RowError] | ErrorTable
 ) -> list[tuple[str, pd.DataFrame]]:
     """Formula-safe failure tables per input, plus any file named only by errors."""
     named = dict(files)
-    for error in errors:
-        named.setdefault(error.file, pd.DataFrame(index=pd.Index([], dtype="int64", name="row")))
+    errors = ErrorTable.of(errors)
+    for file in errors.frame["file"].unique().tolist():
+        named.setdefault(file, pd.DataFrame(index=pd.Index([], dtype="int64", name="row")))
     return [
         (name, neutralise_formulas(failure_table(raw, errors, name))) for name, raw in named.items()
     ]

@@ -378,7 +378,7 @@ def _run_exports(
         "validated and built: %d rows, %d orders ready, %d rows failed before posting",
         len(validated.lines),
         len(built.payloads),
-        len({(e.file, e.row) for e in validated.errors}),
+        len(validated.errors.failed_rows()),
     )
     posted = Posted([])
     if config is not None and built.payloads:

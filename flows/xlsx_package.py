@@ -7,9 +7,13 @@ with their VML shapes, as Excel needs both).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final
 from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
 
 MAIN: Final = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL: Final = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -110,17 +114,28 @@ def sheet_rels(index: int) -> str:
     )
 
 
-def comments(notes: Sequence[tuple[str, str]]) -> str:
-    """xl/commentsN.xml: each (cell reference, text)."""
-    body = "".join(
-        f'<comment ref="{ref}" authorId="0"><text><r><t xml:space="preserve">'
-        f"{escape(text)}</t></r></text></comment>"
-        for ref, text in notes
-    )
-    return (
+BLOCK: Final = 20_000  # notes turned into XML text at a time
+
+
+def comment_parts(
+    rows: npt.NDArray[np.int64], columns: npt.NDArray[np.int64], texts: Sequence[str]
+) -> Iterator[str]:
+    """xl/commentsN.xml in pieces: a note per (0-based row, column, text), a block at a time."""
+    yield (
         DECLARATION + f'<comments xmlns="{MAIN}"><authors><author>{NOTE_AUTHOR}</author>'
-        f"</authors><commentList>{body}</commentList></comments>"
+        "</authors><commentList>"
     )
+    letters = np.array([column_letter(c) for c in range(int(columns.max(initial=0)) + 1)])
+    for start in range(0, len(texts), BLOCK):
+        end = start + BLOCK
+        refs = letters.astype(object)[columns[start:end]] + _numbers(rows[start:end] + 1)
+        pieces = np.empty((len(refs), 3), dtype=object)
+        pieces[:, 0] = '<comment ref="' + refs
+        pieces[:, 1] = _escaped(texts[start:end])
+        pieces[:, 2] = "</t></r></text></comment>"
+        pieces[:, 0] += '" authorId="0"><text><r><t xml:space="preserve">'
+        yield "".join(pieces.ravel().tolist())
+    yield "</commentList></comments>"
 
 
 def shape_blocks(notes: int) -> int:
@@ -128,26 +143,16 @@ def shape_blocks(notes: int) -> int:
     return notes // SHAPES_PER_BLOCK + 1
 
 
-def vml_shapes(cells: Sequence[tuple[int, int]], first_block: int) -> str:
-    """xl/drawings/vmlDrawingN.vml: a hidden note box per (row, column), both 0-based.
+def vml_parts(
+    rows: npt.NDArray[np.int64], columns: npt.NDArray[np.int64], first_block: int
+) -> Iterator[str]:
+    """xl/drawings/vmlDrawingN.vml in pieces: a hidden note box per (0-based row, column).
 
     Shape ids are unique in the workbook: each sheet takes its own blocks from `first_block`.
     """
-    blocks = ",".join(str(first_block + b) for b in range(shape_blocks(len(cells))))
+    blocks = ",".join(str(first_block + b) for b in range(shape_blocks(len(rows))))
     base = first_block * SHAPES_PER_BLOCK + 1
-    shapes = "".join(
-        f'<v:shape id="_x0000_s{base + i}" type="#_x0000_t202" style="position:absolute;'
-        'margin-left:80pt;margin-top:2pt;width:240pt;height:90pt;z-index:1;visibility:hidden" '
-        'fillcolor="#ffffe1" o:insetmode="auto"><v:fill color2="#ffffe1"/>'
-        '<v:shadow on="t" color="black" obscured="t"/><v:path o:connecttype="none"/>'
-        '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"></div>'
-        '</v:textbox><x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
-        f"<x:Anchor>{col + 1}, 15, {row}, 10, {col + 5}, 15, {row + 5}, 4</x:Anchor>"
-        f"<x:AutoFill>False</x:AutoFill><x:Row>{row}</x:Row><x:Column>{col}</x:Column>"
-        "</x:ClientData></v:shape>"
-        for i, (row, col) in enumerate(cells)
-    )
-    return (
+    yield (
         '<xml xmlns:v="urn:schemas-microsoft-com:vml" '
         'xmlns:o="urn:schemas-microsoft-com:office:office" '
         'xmlns:x="urn:schemas-microsoft-com:office:excel">'
@@ -155,8 +160,52 @@ def vml_shapes(cells: Sequence[tuple[int, int]], first_block: int) -> str:
         '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" '
         'path="m,l,21600r21600,l21600,xe"><v:stroke joinstyle="miter"/>'
         '<v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
-        f"{shapes}</xml>"
     )
+    for start in range(0, len(rows), BLOCK):
+        row, col = rows[start : start + BLOCK], columns[start : start + BLOCK]
+        ids = _numbers(np.arange(base + start, base + start + len(row)))
+        r, c = _numbers(row), _numbers(col)
+        cells = [
+            '<v:shape id="_x0000_s', ids, _SHAPE_HEAD, _numbers(col + 1), ", 15, ", r,
+            ", 10, ", _numbers(col + 5), ", 15, ", _numbers(row + 5),
+            ", 4</x:Anchor><x:AutoFill>False</x:AutoFill><x:Row>", r,
+            "</x:Row><x:Column>", c, "</x:Column></x:ClientData></v:shape>",
+        ]  # fmt: skip
+        pieces = np.empty((len(row), len(cells)), dtype=object)
+        for k, cell in enumerate(cells):
+            pieces[:, k] = cell
+        yield "".join(pieces.ravel().tolist())
+    yield "</xml>"
+
+
+_SHAPE_HEAD: Final = (
+    '" type="#_x0000_t202" style="position:absolute;'
+    'margin-left:80pt;margin-top:2pt;width:240pt;height:90pt;z-index:1;visibility:hidden" '
+    'fillcolor="#ffffe1" o:insetmode="auto"><v:fill color2="#ffffe1"/>'
+    '<v:shadow on="t" color="black" obscured="t"/><v:path o:connecttype="none"/>'
+    '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"></div>'
+    '</v:textbox><x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
+    "<x:Anchor>"
+)
+
+
+def _numbers(values: npt.NDArray[np.int64]) -> npt.NDArray[np.object_]:
+    """Whole numbers (0 or more) as text, each distinct number turned into text once."""
+    if not len(values):
+        return np.array([], dtype=object)
+    global _NUMBER_TEXTS
+    if int(values.max()) >= len(_NUMBER_TEXTS):
+        _NUMBER_TEXTS = np.array([str(n) for n in range(int(values.max()) * 2 + 1)], dtype=object)
+    return _NUMBER_TEXTS[values]
+
+
+_NUMBER_TEXTS: npt.NDArray[np.object_] = np.array([], dtype=object)
+
+
+def _escaped(texts: Sequence[str]) -> npt.NDArray[np.object_]:
+    """XML-escaped texts, each distinct text escaped once."""
+    codes, uniques = pd.factorize(np.asarray(texts, dtype=object))
+    return np.array([escape(t) for t in uniques], dtype=object)[codes]
 
 
 def column_letter(index: int) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 from xml.sax.saxutils import escape
@@ -14,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from flows import xlsx_package as package
-from transforms.errors import RowError
-from transforms.report import ERROR_COLUMNS, ERROR_PREFIX, cell_notes
+from transforms.errors import ErrorTable, RowError, factorize_together
+from transforms.report import ERROR_COLUMNS, ERROR_PREFIX, JOIN, joined_runs
 
 XLSX_SHEET: Final = "failures"
 SHEET_LIMIT: Final = 31
@@ -33,7 +34,7 @@ _XLSX_ILLEGAL: Final = "[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
 
 def render_failures_xlsx(
-    tables: Sequence[tuple[str, pd.DataFrame]], errors: Sequence[RowError]
+    tables: Sequence[tuple[str, pd.DataFrame]], errors: Sequence[RowError] | ErrorTable
 ) -> bytes:
     """The failure tables as one workbook, one sheet per input, offending cells flagged.
 
@@ -45,21 +46,21 @@ def render_failures_xlsx(
     into the zip, so time and memory grow with the data, not with Python calls per cell.
     """
     names = sheet_names([n for n, _ in tables])
+    errors = ErrorTable.of(errors)
     buffer = io.BytesIO()
     filters, with_notes, block = [], [], 1
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as book:
         for index, (name, table) in enumerate(tables, start=1):
             table = _xlsx_safe(_errors_first(table)).head(XLSX_MAX_ROWS)
-            notes = _note_cells(table, cell_notes(errors, name))
+            notes = note_cells(table, errors, name)
             filters.append(_write_sheet(book, index, table, notes))
-            with_notes.append(bool(notes))
-            if notes:
-                refs = [(f"{package.column_letter(c)}{r + 1}", t) for r, c, t in notes]
-                book.writestr(f"xl/comments{index}.xml", package.comments(refs))
-                cells = [(r, c) for r, c, _ in notes]
-                book.writestr(
-                    f"xl/drawings/vmlDrawing{index}.vml", package.vml_shapes(cells, block)
-                )
+            with_notes.append(bool(len(notes)))
+            if len(notes):
+                rows = notes.rows
+                parts = package.comment_parts(rows, notes.columns, notes.texts)
+                _stream(book, f"xl/comments{index}.xml", parts)
+                shapes = package.vml_parts(rows, notes.columns, block)
+                _stream(book, f"xl/drawings/vmlDrawing{index}.vml", shapes)
                 book.writestr(
                     f"xl/worksheets/_rels/sheet{index}.xml.rels", package.sheet_rels(index)
                 )
@@ -80,9 +81,7 @@ def sheet_names(inputs: Sequence[str]) -> list[str]:
     return unique_names(stems, SHEET_LIMIT)
 
 
-def _write_sheet(
-    book: zipfile.ZipFile, index: int, table: pd.DataFrame, notes: Sequence[tuple[int, int, str]]
-) -> str:
+def _write_sheet(book: zipfile.ZipFile, index: int, table: pd.DataFrame, notes: Notes) -> str:
     """Stream one worksheet into the zip; returns its filter range (A1:Xn)."""
     columns = [str(c) for c in table.columns]
     last = f"{package.column_letter(len(columns) - 1)}{len(table) + 1}"
@@ -91,8 +90,7 @@ def _write_sheet(
         for i, w in enumerate(_widths(table, columns), start=1)
     )
     flagged = np.zeros(table.shape, dtype=bool)
-    for row, column, _ in notes:
-        flagged[row - 1, column] = True
+    flagged[notes.rows - 1, notes.columns] = True
     with book.open(f"xl/worksheets/sheet{index}.xml", "w", force_zip64=True) as out:
         out.write(
             (
@@ -107,7 +105,7 @@ def _write_sheet(
         for start in range(0, len(table), BLOCK_ROWS):
             part = table.iloc[start : start + BLOCK_ROWS]
             out.write(_rows_xml(part, flagged[start : start + BLOCK_ROWS], start + 2).encode())
-        drawing = '<legacyDrawing r:id="rId1"/>' if notes else ""
+        drawing = '<legacyDrawing r:id="rId1"/>' if len(notes) else ""
         out.write(f'</sheetData><autoFilter ref="A1:{last}"/>{drawing}</worksheet>'.encode())
     return f"A1:{last}"
 
@@ -142,6 +140,11 @@ def _rows_xml(part: pd.DataFrame, flagged: np.ndarray, first_row: int) -> str:
 
 
 def _escaped(column: pd.Series) -> np.ndarray:
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+    return _escaped_distinct(pd.Series(uniques, dtype=object))[codes]  # once per distinct cell
+
+
+def _escaped_distinct(column: pd.Series) -> np.ndarray:
     text = column
     for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
         if text.str.contains(raw, regex=False).any():
@@ -149,17 +152,48 @@ def _escaped(column: pd.Series) -> np.ndarray:
     return text.to_numpy(dtype=object)
 
 
-def _note_cells(
-    table: pd.DataFrame, notes: Mapping[int, Mapping[str, str]]
-) -> list[tuple[int, int, str]]:
-    """(0-based sheet row, column, reason) of every flagged cell, in sheet order."""
+@dataclass(frozen=True)
+class Notes:
+    """The flagged cells of a sheet, in sheet order: 0-based sheet row, column, note text."""
+
+    rows: np.ndarray
+    columns: np.ndarray
+    texts: list[str]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def note_cells(table: pd.DataFrame, errors: ErrorTable, file: str) -> Notes:
+    """Every cell of `table` named by an error's field, with its reasons (see `cell_notes`).
+
+    Sheet order: by sheet row, then by the field's first mention among the row's errors.
+    """
+    frame = errors.frame
+    mine = frame[(frame["file"] == file) & (frame["field"] != "")]
+    mine = mine[["row", "field", "reason"]].drop_duplicates()
     where = {name: i for i, name in reversed(list(enumerate(map(str, table.columns))))}
-    found = []
-    for position, row in enumerate(table["error_row"]):
-        for field, note in notes.get(int(row), {}).items():
-            if field in where and not field.startswith(ERROR_PREFIX):
-                found.append((position + 1, where[field], note))
-    return found
+    shown = [f for f in mine["field"].unique().tolist() if f in where]
+    mine = mine[mine["field"].isin([f for f in shown if not f.startswith(ERROR_PREFIX)])]
+    sheet_rows = table["error_row"].astype("int64").to_numpy()  # text after _xlsx_safe
+    positions = pd.Series(np.arange(1, len(table) + 1), index=sheet_rows)
+    mine = mine[mine["row"].isin(positions.index)]
+    cells, _ = factorize_together(mine["row"], mine["field"])
+    order = np.argsort(cells, kind="stable")
+    grouped = mine.iloc[order]
+    texts = joined_runs(pd.Series(cells[order]), grouped["reason"], JOIN)
+    firsts = grouped.drop_duplicates(["row", "field"]).assign(_text=texts.to_numpy())
+    firsts = firsts.assign(_at=positions.reindex(firsts["row"].to_numpy()).to_numpy())
+    firsts = firsts.sort_values("_at", kind="stable")
+    columns = firsts["field"].map(where).to_numpy(dtype="int64")
+    return Notes(firsts["_at"].to_numpy(dtype="int64"), columns, firsts["_text"].tolist())
+
+
+def _stream(book: zipfile.ZipFile, name: str, parts: Iterable[str]) -> None:
+    """Write one zip member from text pieces (a block of notes each, never the whole text)."""
+    with book.open(name, "w", force_zip64=True) as out:
+        for part in parts:
+            out.write(part.encode())
 
 
 def _errors_first(table: pd.DataFrame) -> pd.DataFrame:
@@ -182,9 +216,11 @@ def _xlsx_safe(table: pd.DataFrame) -> pd.DataFrame:
     """Every cell as text without the control characters XML cannot hold; blanks as ""."""
     out = table.copy()
     for position in range(out.shape[1]):
-        column = out.iloc[:, position].astype("string").fillna("")
-        cleaned = column.str.replace(_XLSX_ILLEGAL, "", regex=True)
-        out.isetitem(position, cleaned.to_numpy(dtype=object))
+        column = out.iloc[:, position]
+        codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+        distinct = pd.Series(uniques, dtype=object).astype("string").fillna("")
+        cleaned = distinct.str.replace(_XLSX_ILLEGAL, "", regex=True)  # once per distinct cell
+        out.isetitem(position, cleaned.to_numpy(dtype=object)[codes])
     return out
 
 

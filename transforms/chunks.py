@@ -215,8 +215,10 @@ class OrderBoundaries:
         for run, reason in enumerate(reasons):
             if reason:
                 order, where = str(runs.keys[run]), rows[runs.members[run]].tolist()
+                code = "order.too_many_items" if "runs past" in reason else "order.scattered"
                 errors += [
-                    RowError(self.file, r, "group", self.field, order, reason, order) for r in where
+                    RowError(self.file, r, "group", self.field, order, reason, order, code=code)
+                    for r in where
                 ]
                 held += where
         return errors, held

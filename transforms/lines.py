@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
@@ -15,7 +15,7 @@ from transforms import normalize, parse
 from transforms.addresses import continue_long_lines
 from transforms.columns import ColumnMap, lift_text, resolve_columns
 from transforms.disposition import DISPOSITION, SKIP, SKIP_REASON, decide
-from transforms.errors import RowError
+from transforms.errors import ErrorTable, concat, error_table
 from transforms.prices import apply_price_basis
 from transforms.rules import check_lines
 from transforms.stages import stage
@@ -36,6 +36,12 @@ EMPTY_DTYPES: Final = {
 }
 FALLBACK_ORIGINS: Final = {"item_status": "order_status", "total_price": "selling_price"}
 
+_KIND_CODES: Final = {
+    "datetime": "date",
+    "number": "number",
+    "integer": "integer",
+    "boolean": "flag",
+}
 _FIXERS: Final = {
     "phone": (normalize.fix_phone, "phone number reformatted"),
     "state": (normalize.fix_state, "state name written out"),
@@ -49,7 +55,7 @@ class Lines:
     """Canonical lines of one export (every row kept; `_failed` marks rows with errors)."""
 
     frame: pd.DataFrame
-    errors: list[RowError]
+    errors: ErrorTable
     columns: ColumnMap
     warnings: Counter[str] = field(default_factory=Counter)
 
@@ -58,29 +64,30 @@ def to_lines(raw: pd.DataFrame, profile: Profile, *, file: str, now: datetime) -
     """Turn a raw export (all text, index = spreadsheet row) into validated canonical lines."""
     columns = resolve_columns(list(raw.columns), profile)
     warnings: Counter[str] = Counter()
-    errors: list[RowError] = []
+    found: list[ErrorTable] = []
     with stage("normalize"):
         text = _canonical_text(raw, profile, columns, warnings)
-        text = map_values(text, profile, columns, file=file, errors=errors)
-        decided = _decide(text, profile, columns, errors)
+        text = map_values(text, profile, columns, file=file, errors=found)
+        decided = _decide(text, profile, columns, concat(found))
         text["order_status"], text["item_status"] = decided["order_status"], decided["item_status"]
     with stage("parse"):
-        typed = _parse(text, profile, columns, file=file, errors=errors)
+        typed = _parse(text, profile, columns, file=file, errors=found)
         typed = apply_price_basis(typed, profile)
         typed["sla"] = _default_sla(typed, profile)
     with stage("validate"):
+        early = concat(found)
         errors = _first_per_cell(
-            errors + check_lines(typed, text, columns, file=file, now=now, already=errors)
+            concat([early, check_lines(typed, text, columns, file=file, now=now, already=early)])
         )
         errors = _with_ids(_without_copied_billing(errors, text, columns), text)
-        skipped = set(text.index[decided[DISPOSITION] == SKIP])
-        errors = [e for e in errors if e.row not in skipped]  # never posted: nothing to fix
+        skipped = text.index[decided[DISPOSITION] == SKIP]
+        errors = errors.where(~errors.frame["row"].isin(skipped))  # never posted: nothing to fix
         typed[DISPOSITION], typed[SKIP_REASON] = decided[DISPOSITION], decided[SKIP_REASON]
         for name in DATE_TEXTS:
             typed[f"_text_{name}"] = text[name]
         typed[FILE] = file
         typed[ROW] = typed.index.astype("int64")
-        typed[FAILED] = typed.index.isin({e.row for e in errors})
+        typed[FAILED] = typed.index.isin(errors.frame["row"].unique())
     return Lines(typed.reset_index(drop=True), errors, columns, warnings)
 
 
@@ -104,13 +111,14 @@ def _canonical_text(
 
 
 def _decide(
-    text: pd.DataFrame, profile: Profile, columns: ColumnMap, errors: list[RowError]
+    text: pd.DataFrame, profile: Profile, columns: ColumnMap, errors: ErrorTable
 ) -> pd.DataFrame:
     """Disposition of every line (transforms/disposition.py) from the mapped status facts."""
     facts = {f: columns.label(f) for f in (*FACTS, "cancelled_at")}
-    unread = {e.row for e in errors if e.field in facts.values()}
+    frame = errors.frame
+    unread = frame.loc[frame["field"].isin(list(facts.values())), "row"].unique()
     marketplace = profile.disposition.marketplace or profile.name.capitalize()
-    blocked = pd.Series(text.index.isin(list(unread)), index=text.index)
+    blocked = pd.Series(text.index.isin(unread), index=text.index)
     return decide(text, profile.disposition, marketplace=marketplace, labels=facts, blocked=blocked)
 
 
@@ -132,34 +140,30 @@ def _label_derived(columns: ColumnMap, profile: Profile) -> None:
             columns.sources[name] = columns.sources[origin]
 
 
-def _with_ids(errors: list[RowError], text: pd.DataFrame) -> list[RowError]:
+def _with_ids(errors: ErrorTable, text: pd.DataFrame) -> ErrorTable:
     """Name the order and item of each error's row, so the report can be sorted by order."""
-    rows = text.index.tolist()  # plain dicts: one pandas look-up per error is minutes at scale
-    orders = dict(zip(rows, text["order_id"].tolist(), strict=True))
-    items = dict(zip(rows, text["order_item_id"].tolist(), strict=True))
-    return [replace(e, order_id=str(orders[e.row]), item_id=str(items[e.row])) for e in errors]
+    frame = errors.frame.copy()
+    rows = frame["row"].to_numpy()
+    frame["order_id"] = text["order_id"].reindex(rows).astype(str).to_numpy(dtype=object)
+    frame["item_id"] = text["order_item_id"].reindex(rows).astype(str).to_numpy(dtype=object)
+    return ErrorTable(frame)
 
 
 def _without_copied_billing(
-    errors: list[RowError], text: pd.DataFrame, columns: ColumnMap
-) -> list[RowError]:
+    errors: ErrorTable, text: pd.DataFrame, columns: ColumnMap
+) -> ErrorTable:
     """A billing address copied from shipping was already checked there: report it once."""
     if BILLING_COPIED not in text:
         return errors
-    copied = set(text.index[text[BILLING_COPIED]])
+    copied = text.index[text[BILLING_COPIED]]
     billing = {columns.label(f) for f in BILL_FIELDS} - {columns.label(f) for f in SHIP_FIELDS}
-    return [e for e in errors if not (e.row in copied and e.field in billing)]
+    frame = errors.frame
+    return errors.where(~(frame["row"].isin(copied) & frame["field"].isin(list(billing))))
 
 
-def _first_per_cell(errors: list[RowError]) -> list[RowError]:
+def _first_per_cell(errors: ErrorTable) -> ErrorTable:
     """One error per (row, column): a bad cell is not reported again through fields made from it."""
-    seen: set[tuple[int, str]] = set()
-    kept = []
-    for error in errors:
-        if (error.row, error.field) not in seen:
-            seen.add((error.row, error.field))
-            kept.append(error)
-    return kept
+    return errors.where(~errors.frame.duplicated(["row", "field"]))
 
 
 def _normalise(text: pd.DataFrame, columns: ColumnMap, warnings: Counter[str]) -> pd.DataFrame:
@@ -207,7 +211,12 @@ def _fill_within_orders(text: pd.DataFrame) -> pd.DataFrame:
 
 
 def _parse(
-    text: pd.DataFrame, profile: Profile, columns: ColumnMap, *, file: str, errors: list[RowError]
+    text: pd.DataFrame,
+    profile: Profile,
+    columns: ColumnMap,
+    *,
+    file: str,
+    errors: list[ErrorTable],
 ) -> pd.DataFrame:
     typed = pd.DataFrame(index=text.index)
     for name, kind in FIELDS.items():
@@ -227,8 +236,10 @@ def _parse(
         bad_distinct = values.isna() & ~empty
         wild = _out_of_range(distinct, bad_distinct, kind, profile)
         bad = (bad_distinct & ~wild).to_numpy()[codes]
-        errors += _parse_errors(column[bad], columns.label(name), expected, file=file)
-        errors += _range_errors(column[wild.to_numpy()[codes]], columns.label(name), kind, file)
+        errors.append(_parse_errors(column[bad], columns.label(name), expected, kind, file=file))
+        errors.append(
+            _range_errors(column[wild.to_numpy()[codes]], columns.label(name), kind, file)
+        )
         typed[name] = pd.Series(values.array.take(codes), index=text.index)
     return typed
 
@@ -269,15 +280,20 @@ def _out_of_range(
     return wild
 
 
-def _range_errors(bad: pd.Series, label: str, kind: FieldKind, file: str) -> list[RowError]:
+def _range_errors(bad: pd.Series, label: str, kind: FieldKind, file: str) -> ErrorTable:
     if kind == "datetime":
         reason = "date out of range: must be in the years 1900 to 2199"
     else:
         reason = f"number out of range: must be at most {parse.MAX_AMOUNT:,.0f}"
-    return [
-        RowError(file, int(row), "validate", label, str(value), f"{reason}, got {value!r}")
-        for row, value in zip(bad.index.tolist(), bad.tolist(), strict=True)
-    ]
+    code = f"{_KIND_CODES[kind]}.range"
+    return error_table(file, bad.index, "validate", label, bad, _per_value(bad, reason), code)
+
+
+def _per_value(bad: pd.Series, reason: str) -> pd.Series:
+    """`reason, got <value>` for each cell, rendered once per distinct value."""
+    codes, distinct = normalize.distinct(bad)
+    said = pd.Series([f"{reason}, got {v!r}" for v in distinct], dtype="object")
+    return pd.Series(said.array.take(codes), index=bad.index)
 
 
 def _example(formats: list[str]) -> str:
@@ -290,10 +306,9 @@ def _example(formats: list[str]) -> str:
     )
 
 
-def _parse_errors(bad: pd.Series, label: str, expected: str, *, file: str) -> list[RowError]:
-    return [
-        RowError(
-            file, int(row), "validate", label, str(value), f"must be {expected}, got {value!r}"
-        )
-        for row, value in zip(bad.index.tolist(), bad.tolist(), strict=True)
-    ]
+def _parse_errors(
+    bad: pd.Series, label: str, expected: str, kind: FieldKind, *, file: str
+) -> ErrorTable:
+    reasons = _per_value(bad, f"must be {expected}")
+    code = f"{_KIND_CODES[kind]}.format"
+    return error_table(file, bad.index, "validate", label, bad, reasons, code)

@@ -15,6 +15,7 @@ Rules (documented in the README):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from schemas import contract
 from schemas.lines import ORDER_FIELDS
 from transforms.columns import ColumnMap
 from transforms.disposition import to_post
-from transforms.errors import RowError, Stage
+from transforms.errors import ErrorTable, RowError, Stage
 from transforms.lines import FAILED, FILE, ROW
 
 MAX_ROWS_NAMED = 5
@@ -32,6 +33,10 @@ MAX_ROWS_NAMED = 5
 def _label(labels: Mapping[str, ColumnMap], file: str, field: str) -> str:
     columns = labels.get(file)
     return columns.label(field) if columns else field
+
+
+CONFLICT: Final = "order.conflict"  # an order's rows disagree on an order-level field
+SIBLING: Final = "order.row_failed"  # a sound row of an order another row of which failed
 
 
 def check_orders(
@@ -102,7 +107,9 @@ def _conflict_errors(
     )
     reason = f"order {order_id} has different values on its rows: {seen}"
     return [
-        RowError(f, int(r), "group", _label(labels, f, field), str(v), reason, order_id, str(i))
+        RowError(
+            f, int(r), "group", _label(labels, f, field), str(v), reason, order_id, str(i), CONFLICT
+        )
         for f, r, v, i in zip(rows[FILE], rows[ROW], shown, rows["order_item_id"], strict=True)
     ]
 
@@ -126,6 +133,7 @@ def _repeated_items(ok: pd.DataFrame, labels: Mapping[str, ColumnMap]) -> list[R
                 reason,
                 str(order_id),
                 str(item_id),
+                "item.repeated",
             )
             for f, r in zip(rows[FILE], rows[ROW], strict=True)
         ]
@@ -147,6 +155,7 @@ def _too_many_items(ok: pd.DataFrame) -> list[RowError]:
             f"most {contract.MAX_ITEMS}: split the order",
             str(o),
             str(i),
+            "order.too_many_items",
         )
         for f, r, o, i in zip(
             rows[FILE], rows[ROW], rows["order_id"], rows["order_item_id"], strict=True
@@ -171,6 +180,7 @@ def _unmapped_facilities(
             "or fix the row",
             str(o),
             str(i),
+            "facility.unmapped",
         )
         for f, r, c, o, i in zip(
             bad[FILE],
@@ -183,12 +193,12 @@ def _unmapped_facilities(
     ]
 
 
-def mark_failed(lines: pd.DataFrame, errors: Iterable[RowError]) -> None:
+def mark_failed(lines: pd.DataFrame, errors: Iterable[RowError] | ErrorTable) -> None:
     """Set `_failed` on every row named by an error (in place)."""
-    keys = {(e.file, e.row) for e in errors}
-    if keys:
+    keys = ErrorTable.of(errors).failed_rows()
+    if len(keys):
         index = pd.MultiIndex.from_frame(lines[[FILE, ROW]])
-        lines[FAILED] |= index.isin(list(keys))
+        lines[FAILED] |= index.isin(pd.MultiIndex.from_frame(keys))
 
 
 def fail_whole_orders(lines: pd.DataFrame, stage: Stage) -> list[RowError]:
@@ -201,7 +211,17 @@ def fail_whole_orders(lines: pd.DataFrame, stage: Stage) -> list[RowError]:
     bad = lines[lines[FAILED] & lines["order_id"].isin(failed_orders)]
     named = _name_failed_rows(bad)
     errors = [
-        RowError(f, int(r), stage, "", "", f"order {o} not sent: {named[o]} failed", str(o), str(i))
+        RowError(
+            f,
+            int(r),
+            stage,
+            "",
+            "",
+            f"order {o} not sent: {named[o]} failed",
+            str(o),
+            str(i),
+            SIBLING,
+        )
         for f, r, o, i in zip(
             sound[FILE], sound[ROW], sound["order_id"], sound["order_item_id"], strict=True
         )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 
 from transforms.disposition import SKIP_REASON, to_post
-from transforms.errors import STAGES, RowError, Stage
+from transforms.errors import STAGES, ErrorTable, RowError, Stage
 from transforms.lines import FAILED, FILE, ROW
 
 ACCEPTED_OUTCOMES = frozenset({"accepted", "already_accepted", "synced"})
@@ -21,11 +20,26 @@ def post_errors(lines: pd.DataFrame, outcomes: Mapping[str, tuple[str, str]]) ->
     failed = {o: m for o, (outcome, m) in outcomes.items() if outcome not in ACCEPTED_OUTCOMES}
     rows = lines[~lines[FAILED] & lines["order_id"].isin(list(failed))]
     return [
-        RowError(f, int(r), _stage(outcomes[o][0]), "", "", failed[o], str(o), str(i))
+        RowError(
+            f,
+            int(r),
+            _stage(outcomes[o][0]),
+            "",
+            "",
+            failed[o],
+            str(o),
+            str(i),
+            _code(outcomes[o][0]),
+        )
         for f, r, o, i in zip(
             rows[FILE], rows[ROW], rows["order_id"], rows["order_item_id"], strict=True
         )
     ]
+
+
+def _code(outcome: str) -> str:
+    """`post.failed`, `post.not_sent`, `post.unknown`…: the order's outcome as an error code."""
+    return f"{_stage(outcome)}.{outcome}"
 
 
 def _stage(outcome: str) -> Stage:
@@ -44,7 +58,7 @@ def skipped_mask(lines: pd.DataFrame, outcomes: Mapping[str, tuple[str, str]]) -
 
 def count_run(
     lines: pd.DataFrame,
-    errors: Sequence[RowError],
+    errors: Iterable[RowError] | ErrorTable,
     outcomes: Mapping[str, tuple[str, str]],
     *,
     orders_built: int,
@@ -56,15 +70,11 @@ def count_run(
     rows_skipped (rows_ready is 0 on a real run, rows_accepted 0 on a dry run). `lines`
     must already be marked (`_failed`) with every error, post-stage ones included.
     """
-    first_stage: dict[tuple[str, int], int] = {}
-    for e in errors:
-        key = (e.file, e.row)
-        first_stage[key] = min(first_stage.get(key, len(STAGES)), STAGES.index(e.stage))
-    by_stage = Counter(STAGES[i] for i in first_stage.values())
+    by_stage = first_stages(ErrorTable.of(errors)).value_counts()
     accepted_ids = [o for o, (outcome, _) in outcomes.items() if outcome in ACCEPTED_OUTCOMES]
     earlier_ids = [o for o, (outcome, _) in outcomes.items() if outcome == "already_accepted"]
     failed_orders = lines.loc[lines[FAILED] & lines["order_id"].notna(), "order_id"].nunique()
-    rows_failed = len(first_stage)
+    rows_failed = int(by_stage.sum())
     skipped = lines[skipped_mask(lines, outcomes)]
     return {
         "rows_read": len(lines),
@@ -73,7 +83,7 @@ def count_run(
         "rows_failed": rows_failed,
         "rows_skipped": len(skipped),
         "rows_ready": len(lines) - rows_failed - len(skipped) if dry_run else 0,
-        "rows_failed_by_stage": {s: by_stage.get(s, 0) for s in STAGES},
+        "rows_failed_by_stage": {s: int(by_stage.get(s, 0)) for s in STAGES},
         "orders_built": orders_built,
         "orders_accepted": len(accepted_ids),
         "orders_already_accepted": len(earlier_ids),
@@ -89,3 +99,11 @@ def skipped_by_reason(skipped: pd.DataFrame) -> dict[str, int]:
         return {}
     orders = skipped.drop_duplicates("order_id")[SKIP_REASON].value_counts()
     return {f"skipped: {reason}": int(n) for reason, n in orders.items()}
+
+
+def first_stages(errors: ErrorTable) -> pd.Series:
+    """The earliest stage each failed (file, row) failed at, one entry per row."""
+    frame = errors.frame
+    rank = frame["stage"].map({s: i for i, s in enumerate(STAGES)}).fillna(len(STAGES))
+    earliest = rank.groupby([frame["file"], frame["row"]], sort=False).min()
+    return earliest.map(dict(enumerate(STAGES)))

@@ -184,7 +184,7 @@ def _violation_errors(rows: pd.DataFrame, violations: list[contract.Violation]) 
     reason = "; ".join(f"{v.field}: {v.message}" for v in violations)
     field = violations[0].field
     return [
-        RowError(file, int(row), "build", field, "", reason, str(order), str(item))
+        RowError(file, int(row), "build", field, "", reason, str(order), str(item), "contract")
         for file, row, order, item in zip(
             rows[FILE], rows[ROW], rows["order_id"], rows["order_item_id"], strict=True
         )

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
 import pandas as pd
 
-from transforms.errors import STAGES, RowError, Stage
+from transforms.errors import STAGES, ErrorTable, RowError, Stage, factorize_together
 
 ERROR_PREFIX: Final = "error_"
 ERROR_COLUMNS: Final = (
@@ -61,73 +61,125 @@ class ReasonCount:
     field: str
     reason: str
     rows: int
+    code: str = ""  # the errors' stable code ("pincode.digits")
 
 
-def group_row_errors(errors: Iterable[RowError], file: str) -> dict[int, RowFailure]:
+def group_row_errors(errors: Iterable[RowError] | ErrorTable, file: str) -> dict[int, RowFailure]:
     """Merge the errors of one file by source row: earliest stage, fields and reasons in order."""
-    merged: dict[int, list[RowError]] = {}
-    for error in errors:
-        if error.file == file:
-            merged.setdefault(error.row, []).append(error)
-    return {row: _merge(found) for row, found in merged.items()}
+    merged = merge_rows(ErrorTable.of(errors), file)
+    return {
+        int(row): RowFailure(stage, tuple(fields.split(LINE)), tuple(reasons.split(LINE)), oid)
+        for row, stage, fields, reasons, oid in merged.itertuples(name=None)
+    }
 
 
-def _merge(errors: list[RowError]) -> RowFailure:
-    errors = sorted(errors, key=lambda e: STAGES.index(e.stage))
-    stage = errors[0].stage
-    pairs = dict.fromkeys(
-        (
-            _one_line(e.field) or NO_FIELD,
-            _one_line(f"{e.field}: {e.reason}" if e.field else e.reason),
+def merge_rows(errors: ErrorTable, file: str) -> pd.DataFrame:
+    """The errors of one file merged per source row (index), by column operations.
+
+    Columns: stage (the earliest), fields and reasons (one line per distinct pair, in stage
+    then error order, aligned), order_id (the first one named).
+    """
+    frame = errors.frame
+    mine = frame[frame["file"] == file]
+    if not len(mine):
+        return pd.DataFrame(
+            {c: pd.Series(dtype=object) for c in MERGED}, index=pd.Index([], dtype="int64")
         )
-        for e in errors
+    mine = mine[["row", "stage", "field", "reason", "order_id"]]  # only what the report shows
+    rank = mine["stage"].map(_STAGE_RANK)
+    ordered = mine.assign(_rank=rank).sort_values(["row", "_rank"], kind="stable")
+    pairs, firsts = factorize_together(ordered["field"], ordered["reason"])
+    fields, reasons = ordered["field"].to_numpy()[firsts], ordered["reason"].to_numpy()[firsts]
+    said = [_said(field, reason) for field, reason in zip(fields, reasons, strict=True)]
+    shown = pd.DataFrame(
+        {
+            "row": ordered["row"].to_numpy(),
+            "field": np.array([f for f, _ in said], dtype=object)[pairs],
+            "reason": np.array([r for _, r in said], dtype=object)[pairs],
+        }
+    ).drop_duplicates()
+    stages = ordered.groupby("row", sort=True)["stage"].first()
+    named = ordered[ordered["order_id"] != ""].groupby("row", sort=True)["order_id"].first()
+    return pd.DataFrame(
+        {
+            "stage": stages,
+            "fields": joined_runs(shown["row"], shown["field"], LINE),
+            "reasons": joined_runs(shown["row"], shown["reason"], LINE),
+            "order_id": named.reindex(stages.index, fill_value=""),
+        }
     )
-    order_id = next((e.order_id for e in errors if e.order_id), "")
-    fields, reasons = tuple(f for f, _ in pairs), tuple(r for _, r in pairs)
-    return RowFailure(stage, fields, reasons, order_id)
+
+
+def joined_runs(keys: pd.Series, texts: pd.Series, sep: str) -> pd.Series:
+    """`texts` joined by `sep` per run of equal `keys` (keys sorted or grouped), by key."""
+    at = keys.to_numpy()
+    if not len(at):
+        return pd.Series([], index=at, dtype=object)
+    starts = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])
+    ends = np.r_[starts[1:], len(at)]
+    values = texts.tolist()
+    joined = [sep.join(values[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    return pd.Series(joined, index=at[starts], dtype=object)
+
+
+MERGED: Final = ("stage", "fields", "reasons", "order_id")
+_STAGE_RANK: Final = {stage: rank for rank, stage in enumerate(STAGES)}
+
+
+def _said(field: str, reason: str) -> tuple[str, str]:
+    """One error's report line: its column (or NO_FIELD) and "column: reason", on one line."""
+    return _one_line(field) or NO_FIELD, _one_line(f"{field}: {reason}" if field else reason)
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.splitlines()) if LINE in text or "\r" in text else text
 
 
-def cell_notes(errors: Iterable[RowError], file: str) -> dict[int, dict[str, str]]:
+def cell_notes(errors: Iterable[RowError] | ErrorTable, file: str) -> dict[int, dict[str, str]]:
     """Reasons by source row and field (for highlighting offending cells), one file."""
-    notes: dict[int, dict[str, list[str]]] = {}
-    for error in errors:
-        if error.file == file and error.field:
-            found = notes.setdefault(error.row, {}).setdefault(error.field, [])
-            if error.reason not in found:
-                found.append(error.reason)
-    return {row: {f: JOIN.join(r) for f, r in fields.items()} for row, fields in notes.items()}
+    frame = ErrorTable.of(errors).frame
+    mine = frame[(frame["file"] == file) & (frame["field"] != "")]
+    mine = mine[["row", "field", "reason"]].drop_duplicates()
+    cells, _ = factorize_together(mine["row"], mine["field"])
+    grouped = mine.iloc[np.argsort(cells, kind="stable")]  # by cell, in order of first mention
+    reasons = joined_runs(pd.Series(np.sort(cells, kind="stable")), grouped["reason"], JOIN)
+    firsts = grouped.drop_duplicates(["row", "field"])
+    notes: dict[int, dict[str, str]] = {}
+    for row, field, note in zip(
+        firsts["row"].tolist(), firsts["field"].tolist(), reasons.tolist(), strict=True
+    ):
+        notes.setdefault(row, {})[field] = note
+    return notes
 
 
-def failure_table(raw: pd.DataFrame, errors: Sequence[RowError], file: str) -> pd.DataFrame:
+def failure_table(
+    raw: pd.DataFrame, errors: Iterable[RowError] | ErrorTable, file: str
+) -> pd.DataFrame:
     """One row per failed source row of `file`, in file order: original columns, then error_*.
 
     Rows named by an error but absent from `raw` still appear, with blank original cells,
     so no failed row is ever lost. error_* columns already in `raw` (a report fed back
     in) are replaced.
     """
-    by_row = group_row_errors(errors, file)
+    merged = merge_rows(ErrorTable.of(errors), file)
     kept = raw.drop(columns=[c for c in raw.columns if str(c).startswith(ERROR_PREFIX)])
-    picked = kept.loc[kept.index.isin(list(by_row))]
-    missing = sorted(set(by_row).difference(picked.index))
-    if missing:
+    picked = kept.loc[kept.index.isin(merged.index)]
+    missing = merged.index.difference(picked.index)
+    if len(missing):
         blank = pd.DataFrame(
             "", index=pd.Index(missing, name=kept.index.name), columns=kept.columns
         )
         picked = pd.concat([picked, blank]) if len(picked) else blank
     picked = picked.sort_index(kind="stable")
-    failures = [by_row[row] for row in picked.index]
+    failures = merged.reindex(picked.index)
     extra = pd.DataFrame(
         {
             "error_file": [file] * len(failures),
             "error_row": picked.index.to_numpy(dtype="int64"),
-            "error_stage": [f.stage for f in failures],
-            "error_field": [LINE.join(f.fields) for f in failures],
-            "error_reason": [LINE.join(f.reasons) for f in failures],
-            "error_order_id": [f.order_id for f in failures],
+            "error_stage": failures["stage"].to_numpy(dtype=object),
+            "error_field": failures["fields"].to_numpy(dtype=object),
+            "error_reason": failures["reasons"].to_numpy(dtype=object),
+            "error_order_id": failures["order_id"].to_numpy(dtype=object),
         },
         columns=list(ERROR_COLUMNS),
     )
@@ -165,7 +217,10 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
         column = out.iloc[:, position]
         if not pd.api.types.is_string_dtype(column):
             continue
-        risky = column.str.startswith(FORMULA_PREFIXES, na=False)
+        codes, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=False)
+        distinct = pd.Series(uniques, dtype=column.dtype)
+        flags = distinct.str.startswith(FORMULA_PREFIXES, na=False).to_numpy(dtype=bool)
+        risky = pd.Series(flags[codes], index=column.index)  # checked once per distinct cell
         if risky.any():
             fixed = column.astype(object)
             fixed[risky] = "'" + column[risky].astype(str)
@@ -173,16 +228,36 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def top_reasons(errors: Iterable[RowError], n: int = TOP_REASONS) -> list[ReasonCount]:
-    """The `n` reasons that failed the most source rows, most first."""
-    rows: dict[tuple[Stage, str, str], set[tuple[str, int]]] = {}
-    for error in errors:
-        key = (error.stage, error.field, _QUOTED.sub("'…'", error.reason))
-        rows.setdefault(key, set()).add((error.file, error.row))
-    counts = Counter({key: len(found) for key, found in rows.items()})
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], STAGES.index(kv[0][0]), kv[0][1:]))
+def top_reasons(errors: Iterable[RowError] | ErrorTable, n: int = TOP_REASONS) -> list[ReasonCount]:
+    """The `n` reasons that failed the most source rows, most first.
+
+    Errors are grouped by stage, field, code and reason with quoted values generalised to
+    '…' (worked out once per distinct reason, not once per error).
+    """
+    frame = ErrorTable.of(errors).frame
+    if not len(frame):
+        return []
+    keys, reasons = pd.factorize(frame["reason"])
+    general = np.array([_QUOTED.sub("'…'", str(r)) for r in reasons], dtype=object)[keys]
+    keyed = pd.DataFrame(
+        {
+            "stage": frame["stage"].to_numpy(),
+            "field": frame["field"].to_numpy(),
+            "code": frame["code"].to_numpy(),
+            "reason": general,
+            "file": frame["file"].to_numpy(),
+            "row": frame["row"].to_numpy(),
+        }
+    ).drop_duplicates()
+    counts = keyed.groupby(["stage", "field", "code", "reason"], sort=False).size()
+    found: list[tuple[tuple[Stage, str, str, str], int]] = []
+    for key, count in counts.items():
+        stage, field, code, reason = cast(tuple[Stage, str, str, str], key)
+        found.append(((stage, field, code, reason), int(count)))
+    ranked = sorted(found, key=lambda kv: (-kv[1], STAGES.index(kv[0][0]), kv[0][1], kv[0][3]))
     return [
-        ReasonCount(stage, field, reason, count) for (stage, field, reason), count in ranked[:n]
+        ReasonCount(stage, field, reason, count, code)
+        for (stage, field, code, reason), count in ranked[:n]
     ]
 
 

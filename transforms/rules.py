@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Final
 
+import numpy as np
 import pandas as pd
 import pandera.errors
 
 from schemas.lines import FIELDS, OrderLine
 from transforms.columns import ColumnMap
-from transforms.errors import RowError
+from transforms.errors import ErrorTable, RowError, concat, error_table, factorize_together
 from transforms.exceptions import SchemaMismatch
 
 EARLIEST: Final = pd.Timestamp("2000-01-01", tz="UTC")
@@ -30,39 +31,60 @@ def check_lines(
     *,
     file: str,
     now: datetime,
-    already: Iterable[RowError],
-) -> list[RowError]:
+    already: Iterable[RowError] | ErrorTable,
+) -> ErrorTable:
     """Every schema failure of every cell, except cells already reported while parsing."""
-    seen = {(e.row, e.field) for e in already}
-    errors = [e for e in _schema_errors(typed, text, columns, file) if (e.row, e.field) not in seen]
-    errors += _date_errors(typed, text, columns, file, now)
-    return errors
+    found = _schema_errors(typed, text, columns, file)
+    before = ErrorTable.of(already).frame
+    if len(found) and len(before):
+        seen = pd.MultiIndex.from_frame(before[["row", "field"]])
+        found = found.where(~pd.MultiIndex.from_frame(found.frame[["row", "field"]]).isin(seen))
+    return concat([found, _date_errors(typed, text, columns, file, now)])
 
 
 def _schema_errors(
     typed: pd.DataFrame, text: pd.DataFrame, columns: ColumnMap, file: str
-) -> list[RowError]:
+) -> ErrorTable:
     try:
         _SCHEMA.validate(_as_checked(typed), lazy=True)
     except pandera.errors.SchemaErrors as err:
         cases = err.failure_cases
     else:
-        return []
+        return ErrorTable()
     whole_column = cases[cases["index"].isna()]
     if len(whole_column):
         raise SchemaMismatch(f"parsed lines fail the schema as a whole:\n{whole_column}")
     # Pandera sorts its cases with an unstable sort: put them back in schema order (column,
     # check, row), so the order of a row's errors does not depend on the other rows.
     cases = cases[cases["column"].isin(text.columns)].sort_index(kind="stable")
-    out: list[RowError] = []
-    cells: dict[str, dict[int, object]] = {}  # per column, row -> cell, built once
-    for name, check, row in zip(cases["column"], cases["check"], cases["index"], strict=True):
-        if name not in cells:
-            cells[name] = dict(zip(text.index.tolist(), text[name].tolist(), strict=True))
-        value = str(cells[name][row])
-        reason = explain(name, str(check), value)
-        out.append(RowError(file, int(row), "validate", columns.label(name), value, reason))
-    return out
+    if not len(cases):
+        return ErrorTable()
+    names = cases["column"].astype(str).to_numpy(dtype=object)
+    checks = cases["check"].astype(str).to_numpy(dtype=object)
+    rows = cases["index"].to_numpy(dtype="int64")
+    values = np.empty(len(cases), dtype=object)
+    for name, at in pd.Series(names).groupby(names, sort=False).indices.items():
+        values[at] = text[name].reindex(rows[at]).astype(str).to_numpy(dtype=object)
+    # One reason per distinct (column, check, value): rendered once, shared by every row.
+    keys, firsts = factorize_together(names, checks, values)
+    distinct = list(zip(names[firsts], checks[firsts], values[firsts], strict=True))
+    reasons = np.array([explain(n, c, v) for n, c, v in distinct], dtype=object)[keys]
+    codes = np.array([check_code(n, c) for n, c, _ in distinct], dtype=object)[keys]
+    labels = {name: columns.label(name) for name in set(names)}
+    frame = pd.DataFrame(
+        {
+            "file": file,
+            "row": rows,
+            "stage": "validate",
+            "field": [labels[n] for n in names],
+            "value": values,
+            "reason": reasons,
+            "order_id": "",
+            "item_id": "",
+            "code": codes,
+        }
+    )
+    return ErrorTable(frame.astype({c: object for c in frame.columns if c != "row"}))
 
 
 def _as_checked(typed: pd.DataFrame) -> pd.DataFrame:
@@ -109,22 +131,48 @@ def explain(field: str, check: str, value: str) -> str:
     return f"invalid value {value!r} ({check})"
 
 
+def check_code(field: str, check: str) -> str:
+    """The stable code of a pandera check failing on a field (see `explain` for its words)."""
+    if check == "not_nullable":
+        return "value.missing"
+    if field.endswith("pincode"):
+        return "pincode.digits"
+    if field == "currency":
+        return "currency.code"
+    for prefix, code in _CHECK_CODES:
+        if check.startswith(prefix):
+            return code
+    return "value.invalid"
+
+
+_CHECK_CODES: Final = (
+    ("text_length", "text.length"),
+    ("isin", "value.unknown"),
+    ("greater_than_or_equal_to", "number.too_small"),
+    ("less_than_or_equal_to", "number.too_large"),
+)
+_DATE_RULES: Final = (
+    ("order_date", "date.too_early", "order date is before 2000: check the date format"),
+    ("order_date", "date.future", "order date is in the future: check the date and its time zone"),
+    ("sla", "sla.before_order", "SLA date is before the order date"),
+    ("sla", "sla.too_late", "SLA date is more than 3 years after the order date"),
+)
+
+
 def _date_errors(
     typed: pd.DataFrame, text: pd.DataFrame, columns: ColumnMap, file: str, now: datetime
-) -> list[RowError]:
+) -> ErrorTable:
     dates = typed["order_date"]
     latest = pd.Timestamp(now).tz_convert("UTC") + FUTURE_TOLERANCE
-    errors = []
-    for mask, reason in (
-        (dates < EARLIEST, "order date is before 2000: check the date format"),
-        (dates > latest, "order date is in the future: check the date and its time zone"),
-        (typed["sla"] < dates, "SLA date is before the order date"),
-        (typed["sla"] > dates + SLA_HORIZON, "SLA date is more than 3 years after the order date"),
-    ):
-        label = columns.label("sla" if reason.startswith("SLA") else "order_date")
-        name = "sla" if reason.startswith("SLA") else "order_date"
-        for row in typed.index[mask.fillna(False)]:
-            errors.append(
-                RowError(file, int(row), "validate", label, str(text.at[row, name]), reason)
-            )
-    return errors
+    masks = (
+        dates < EARLIEST,
+        dates > latest,
+        typed["sla"] < dates,
+        typed["sla"] > dates + SLA_HORIZON,
+    )
+    found = []
+    for mask, (name, code, reason) in zip(masks, _DATE_RULES, strict=True):
+        rows = typed.index[mask.fillna(False).to_numpy(dtype=bool)]
+        values = text[name].reindex(rows).astype(str)
+        found.append(error_table(file, rows, "validate", columns.label(name), values, reason, code))
+    return concat(found)

@@ -55,7 +55,9 @@ def sync_errors(lines: pd.DataFrame, results: Sequence[ChangeResult]) -> list[Ro
     )
     hit = pd.Series([k in reasons for k in keys], index=lines.index) & ~lines[FAILED]
     return [
-        RowError(str(f), int(r), "sync", "", "", reasons[(str(o), str(i))], str(o), str(i))
+        RowError(
+            str(f), int(r), "sync", "", "", reasons[(str(o), str(i))], str(o), str(i), "sync.failed"
+        )
         for f, r, o, i in zip(
             lines.loc[hit, FILE],
             lines.loc[hit, ROW],

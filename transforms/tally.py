@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -23,7 +24,7 @@ class BlockOutcome:
     """What one block produced: counts and its failed rows, nothing else."""
 
     counts: dict[str, Any]
-    errors: list[RowError]
+    errors: Sequence[RowError]  # a list, or an ErrorTable (a sequence of its rows)
     failures: pd.DataFrame  # formula-safe failure rows (report columns)
     warnings: Counter[str]
     sent: int

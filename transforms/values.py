@@ -12,7 +12,7 @@ from schemas.lines import BILL_FIELDS, SHIP_FIELDS
 from schemas.profile import CLOSED_VALUES, FACT_ONLY, UNMAPPED_SUFFIX, Profile
 from transforms import normalize
 from transforms.columns import ColumnMap
-from transforms.errors import RowError
+from transforms.errors import ErrorTable, error_table
 from transforms.normalize import empty_cells
 
 UNMAPPED: Final = "value.unmapped"  # the stable code of a value no rule of the profile covers
@@ -79,7 +79,12 @@ def _billing_from_shipping(text: pd.DataFrame) -> pd.DataFrame:
 
 
 def map_values(
-    text: pd.DataFrame, profile: Profile, columns: ColumnMap, *, file: str, errors: list[RowError]
+    text: pd.DataFrame,
+    profile: Profile,
+    columns: ColumnMap,
+    *,
+    file: str,
+    errors: list[ErrorTable],
 ) -> pd.DataFrame:
     """Translate export values into contract values; a value no rule covers is a row error.
 
@@ -144,21 +149,27 @@ class ValueRules:
 
 
 def _map_closed(
-    column: pd.Series, rules: ValueRules, columns: ColumnMap, file: str, errors: list[RowError]
+    column: pd.Series, rules: ValueRules, columns: ColumnMap, file: str, errors: list[ErrorTable]
 ) -> pd.Series:
     # Once per distinct value: a status column holds a handful of them.
     codes, uniques = normalize.distinct(column)
     folded = uniques.str.strip().str.casefold()
     mapped = pd.Series([rules.lookup(v) if v else "" for v in folded], dtype="object")
     unknown = mapped.isna().to_numpy()[codes]
-    label = columns.label(rules.name)
-    for row, value in zip(column.index[unknown].tolist(), column[unknown].tolist(), strict=True):
-        reason = (
-            f"{value!r} is not a value the {rules.profile} profile maps ({UNMAPPED}); known: "
-            f"{rules.accepted()}. Add it to [values.{rules.name}] (or a regex to "
-            f"[patterns.{rules.name}]) in data/profiles/{rules.profile}.toml"
-        )
-        errors.append(
-            RowError(file, int(row), "validate", label, str(value), reason, code=UNMAPPED)
-        )
+    if unknown.any():
+        # One reason per distinct unknown value, shared by every row that holds it.
+        said = {i: _unmapped_reason(str(v), rules) for i, v in enumerate(uniques) if v}
+        at = codes[unknown]
+        reasons = [said.get(int(i), "") for i in at]
+        bad = column[unknown]
+        label = columns.label(rules.name)
+        errors.append(error_table(file, bad.index, "validate", label, bad, reasons, UNMAPPED))
     return pd.Series(mapped.fillna("").array.take(codes), index=column.index)
+
+
+def _unmapped_reason(value: str, rules: ValueRules) -> str:
+    return (
+        f"{value!r} is not a value the {rules.profile} profile maps ({UNMAPPED}); known: "
+        f"{rules.accepted()}. Add it to [values.{rules.name}] (or a regex to "
+        f"[patterns.{rules.name}]) in data/profiles/{rules.profile}.toml"
+    )
