@@ -23,13 +23,13 @@ from uniware.sandbox import SandboxServer
 pytestmark = pytest.mark.usefixtures("prefect_harness", "quiet_prefect")
 
 
-def run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Result:
+def run(tmp_path: Path, capsys: pytest.CaptureFixture[str], *more: str) -> Result:
     export = tmp_path / "orders.csv"
     if not export.exists():
         oker_export(export)
     return uniload(
         capsys, "run", str(export), "--facility-map", str(OKER_MAP),
-        "--report-dir", str(tmp_path / "reports"), "--ledger", str(tmp_path / "ledger.db"),
+        "--report-dir", str(tmp_path / "reports"), "--ledger", str(tmp_path / "ledger.db"), *more,
     )  # fmt: skip
 
 
@@ -77,18 +77,18 @@ def test_a_ledger_disk_filling_mid_run_stops_posting_and_the_rerun_finishes(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    claim, claims = Ledger.claim, [0]
+    claim_many, claims = Ledger.claim_many, [0]
 
-    def claim_until_full(self: Ledger, *args: Any, **kwargs: Any) -> Any:
-        claims[0] += 1
+    def claim_until_full(self: Ledger, wanted: Any, **kwargs: Any) -> Any:
+        claims[0] += len(wanted)  # one at a time: the run below has one request in flight
         if claims[0] > 2:
             full = sqlite3.OperationalError("database or disk is full")
             raise OperationalError("INSERT INTO uniload_ledger ...", {}, full)
-        return claim(self, *args, **kwargs)
+        return claim_many(self, wanted, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(Ledger, "claim", claim_until_full)
-        broken = run(tmp_path, capsys)
+        patch.setattr(Ledger, "claim_many", claim_until_full)
+        broken = run(tmp_path, capsys, "--concurrency", "1")
     assert broken.code == 1 and "Traceback" not in broken.text, broken.text
     said = closing_line(broken, "database or disk is full")
     assert f"the ledger {tmp_path / 'ledger.db'} failed" in said, said
