@@ -34,7 +34,7 @@ DRY_RUN_SCRIPT = (
     + """
 import json, sys, time
 from flows.pipeline import group_and_build, read_exports, validate_exports
-from flows.profiles import load_profiles
+from flows.read.profiles import load_profiles
 from flows.config import load_facility_map
 from flows.settings import OKER_FACILITY_MAP
 from transforms.stages import recording

@@ -1,1 +1,1 @@
-"""Prefect flows, their tasks, the CLI and all file I/O."""
+"""The `upload-orders` flow, its steps and wiring; rooms: read/, report/, cli/, nightly/."""

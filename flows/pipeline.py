@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from flows.exceptions import ConfigError, ProfileNotDetected, UnreadableExport
-from flows.export_files import SUPPORTED_SUFFIXES
-from flows.profiles import choose_profile, known_headers
-from flows.raw_tables import listed_rows
-from flows.readers import RawExport, read_export
+from flows.read.exports import RawExport, read_export
+from flows.read.files import SUPPORTED_SUFFIXES
+from flows.read.profiles import choose_profile, known_headers
+from flows.read.raw_tables import listed_rows
 from schemas.profile import Profile
 from transforms.columns import ColumnMap
 from transforms.errors import ErrorTable, concat

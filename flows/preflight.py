@@ -16,7 +16,7 @@ from typing import Final
 
 from flows.config import RunOptions
 from flows.exceptions import ConfigError, ReportNotWritten, UniloadError
-from flows.reports import ReportStore
+from flows.report.store import ReportStore
 
 PROBE_BYTES: Final = 1 << 20  # a report needs room: a disk without 1 MiB free is full
 

@@ -6,7 +6,7 @@ payloads or raw rows. The summary has the keys of a normal run. failures.xlsx is
 when at most XLSX_MAX_FAILURES rows failed (Excel's sheet limit; else summary.md says why).
 Once Uniware stops answering, later blocks are still checked and reported, not posted.
 CSV/TSV (also inside .gz/.zip) stream from disk; an Excel sheet is read whole, then cut.
-The report writer lives in flows.streamed_report and the totals in transforms.tally; both
+The report writer lives in flows.report.streamed and the totals in transforms.tally; both
 are re-exported here for callers that imported them from this module.
 """
 
@@ -27,20 +27,20 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.artifacts import publish_run_artifacts
+from flows.cli.progress import progress
 from flows.config import RunOptions, load_facility_map
 from flows.exceptions import ConfigError, StreamStopped
 from flows.pipeline import expand_paths, group_and_build, validate_exports
 from flows.preflight import report_writes
-from flows.profiles import choose_profile, known_headers, load_profiles
-from flows.progress import progress
-from flows.readers import RawExport, iter_export_chunks
-from flows.reporting import NOT_SENT
-from flows.reports import FAILURES_XLSX, SUMMARY_JSON, SUMMARY_MD
-from flows.reports import open_private as open_private
-from flows.streamed_report import StreamedReport as StreamedReport
-from flows.streamed_report import failures_xlsx as failures_xlsx
-from flows.streamed_report import streaming_note as streaming_note
+from flows.read.exports import RawExport, iter_export_chunks
+from flows.read.profiles import choose_profile, known_headers, load_profiles
+from flows.report.artifacts import publish_run_artifacts
+from flows.report.finish import NOT_SENT
+from flows.report.store import FAILURES_XLSX, SUMMARY_JSON, SUMMARY_MD
+from flows.report.store import open_private as open_private
+from flows.report.streamed import StreamedReport as StreamedReport
+from flows.report.streamed import failures_xlsx as failures_xlsx
+from flows.report.streamed import streaming_note as streaming_note
 from schemas.profile import Profile
 from transforms.chunks import Block, OrderBoundaries, order_keys
 from transforms.columns import resolve_columns

@@ -17,6 +17,7 @@ from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
+from flows.cli.progress import progress
 from flows.config import RunOptions, Settings, load_facility_map, resolve_options
 from flows.exceptions import (
     ConfigError,
@@ -25,10 +26,16 @@ from flows.exceptions import (
     UniloadError,
     UnreadableExport,
 )
-from flows.fan_out import fan_out as start_fan_out
-from flows.fan_out import fan_out_size
-from flows.inbox import claim_files, file_away, finish_claim, release_claim, release_stale_claims
 from flows.naming import name_this_run, run_name
+from flows.nightly.fan_out import fan_out as start_fan_out
+from flows.nightly.fan_out import fan_out_size
+from flows.nightly.inbox import (
+    claim_files,
+    file_away,
+    finish_claim,
+    release_claim,
+    release_stale_claims,
+)
 from flows.pipeline import Unread, Validated, group_and_build, read_exports, validate_exports
 from flows.preflight import (
     check_ledger,
@@ -36,11 +43,10 @@ from flows.preflight import (
     check_shared_limit,
     report_not_written,
 )
-from flows.profiles import load_profiles
-from flows.progress import progress
-from flows.readers import RawExport
-from flows.reporting import RunReport, finish_run, nothing_to_do
-from flows.summary_text import outcome_message
+from flows.read.exports import RawExport
+from flows.read.profiles import load_profiles
+from flows.report.finish import RunReport, finish_run, nothing_to_do
+from flows.report.summary_text import outcome_message
 from schemas.changes import ChangeResult
 from transforms.payloads import Built
 from uniware.config import UniwareConfig
@@ -301,7 +307,7 @@ def _run_inbox(
 ) -> dict[str, Any]:
     """Claim the inbox's settled files, run them, then archive them (or release on failure).
 
-    ``fan_out`` above 1 first starts the rest of the group (flows.fan_out), each run then
+    ``fan_out`` above 1 first starts the rest of the group (flows.nightly.fan_out), each run then
     claiming its share; ``limit`` caps the files claimed (None: all).
     """
     run_id = current_run_id()

@@ -19,7 +19,7 @@ from bench.exports import (
     write_oker_export,
 )
 from bench.samples import FIXTURES, SAMPLES
-from flows.profiles import load_profiles
+from flows.read.profiles import load_profiles
 from transforms.detect import detect
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openpyxl
 
-from flows.readers import RawExport
+from flows.read.exports import RawExport
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "bad"
 LEGACY_XLS = FIXTURES / "legacy-orders.xls"  # a real BIFF8 workbook written by xlwt 1.3.0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.cli import QUIET_PREFECT
+from flows.cli.main import QUIET_PREFECT
 from tests.flows.sandboxes import oker_sandbox, point_at
 from uniware.sandbox import SandboxServer
 

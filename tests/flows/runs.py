@@ -21,7 +21,7 @@ import pytest
 from prefect.logging.handlers import PrefectConsoleHandler
 
 from flows import settings
-from flows.cli import main
+from flows.cli.main import main
 
 SAMPLE = settings.SAMPLES_DIR / "oker-orders.csv"
 OKER_MAP = settings.OKER_FACILITY_MAP

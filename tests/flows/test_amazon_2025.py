@@ -8,7 +8,7 @@ import pytest
 
 from flows.exceptions import ProfileNotDetected, UnreadableExport
 from flows.pipeline import group_and_build, read_exports, validate_exports
-from flows.profiles import load_profiles
+from flows.read.profiles import load_profiles
 
 EXPORTS = Path(__file__).parents[1] / "fixtures" / "statuses"
 

@@ -109,7 +109,7 @@ def test_a_dry_run_accounts_for_every_row_too(tmp_path: Path, sandbox: SandboxSe
 
 def test_stray_nul_bytes_are_removed_from_their_cells_and_named_as_a_warning() -> None:
     from flows.pipeline import group_and_build, read_exports, validate_exports
-    from flows.profiles import load_profiles
+    from flows.read.profiles import load_profiles
 
     profiles = load_profiles()
     exports = read_exports([str(EXPORTS / "shopify-damaged.csv")], profiles, sheet=None)
@@ -124,7 +124,7 @@ def test_stray_nul_bytes_are_removed_from_their_cells_and_named_as_a_warning() -
 
 def test_an_unknown_woocommerce_status_lists_the_shops_values_only() -> None:
     from flows.pipeline import read_exports, validate_exports
-    from flows.profiles import load_profiles
+    from flows.read.profiles import load_profiles
 
     profiles = load_profiles()
     exports = read_exports([str(EXPORTS / "woocommerce-statuses.csv")], profiles, sheet=None)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.reports import ReportStore
+from flows.report.store import ReportStore
 from tests.flows.runs import (
     OKER_MAP,
     Result,

@@ -12,8 +12,8 @@ import pytest
 
 from flows.config import RunOptions
 from flows.exceptions import ConfigError
-from flows.inbox import ready_files
-from flows.reports import ReportStore
+from flows.nightly.inbox import ready_files
+from flows.report.store import ReportStore
 from tests.flows.runs import uniload
 from uniware.config import UniwareConfig
 from uniware.exceptions import ConfigurationError

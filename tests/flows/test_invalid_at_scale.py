@@ -24,7 +24,7 @@ def test_200000_invalid_rows_are_all_reported_within_2_gb(tmp_path: Path) -> Non
     write_invalid_oker(export, rows=ROWS)
     reports = tmp_path / "reports"
     entry = Path(sys.executable).with_name("uniload")
-    command = [str(entry)] if entry.exists() else [sys.executable, "-m", "flows.cli"]
+    command = [str(entry)] if entry.exists() else [sys.executable, "-m", "flows.cli.main"]
     command += ["validate", str(export), "--profile", "oker", "--report-dir", str(reports)]
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert child.stderr is not None

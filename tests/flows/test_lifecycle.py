@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from flows.cli import main
+from flows.cli.main import main
 from flows.upload import upload_orders
 from tests.flows.sandboxes import point_at
 from uniware.config import demo_credentials

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flows.naming import describe_inputs
-from flows.summary_text import outcome_message
+from flows.report.summary_text import outcome_message
 
 DAY = datetime(2026, 11, 27, 2, 0)
 

@@ -9,7 +9,7 @@ import pytest
 
 from flows.config import load_facility_map
 from flows.pipeline import group_and_build, read_exports, validate_exports
-from flows.profiles import load_profiles
+from flows.read.profiles import load_profiles
 from flows.settings import OKER_FACILITY_MAP, SAMPLES_DIR
 from schemas import contract
 

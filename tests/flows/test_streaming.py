@@ -16,8 +16,8 @@ from bench.exports import write_oker_export
 from flows import streaming
 from flows.config import RunOptions
 from flows.exceptions import ConfigError
+from flows.report.streamed import StreamedReport
 from flows.settings import OKER_FACILITY_MAP
-from flows.streamed_report import StreamedReport
 from flows.upload import upload_orders
 from tests.flows.sandboxes import point_at
 from uniware.config import demo_credentials

@@ -82,7 +82,7 @@ def test_a_bad_pattern_fails_the_profile() -> None:
 
 
 def test_shipped_profiles_have_no_wildcards() -> None:
-    from flows.profiles import load_profiles
+    from flows.read.profiles import load_profiles
 
     for profile in load_profiles().values():
         for mapping in profile.values.values():

@@ -1,0 +1,159 @@
+"""End of a run: map deliveries back to rows, count, write the report and publish artifacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from flows.config import RunOptions
+from flows.pipeline import Validated
+from flows.report.artifacts import PREVIEW_ROWS, publish_run_artifacts
+from flows.report.store import ReportStore, build_failure_tables, csv_bytes
+from schemas.changes import ChangeResult
+from transforms.disposition import SKIPPED_CSV
+from transforms.errors import ErrorTable
+from transforms.lines import FAILED
+from transforms.orders import mark_failed
+from transforms.outcomes import count_run, post_errors, skipped_mask
+from transforms.payloads import Built
+from transforms.report import neutralise_formulas, reason_entries, skipped_table, top_reasons
+from transforms.sync_report import count_sync, sync_errors, sync_outcomes
+
+if TYPE_CHECKING:  # a local check (uniload validate) needs neither httpx nor the ledger
+    from uniware.delivery import Delivery
+
+NOT_SENT = "not sent: the run stopped before this order; run again to send it"
+
+
+@dataclass
+class RunReport:
+    """Everything one run produced, for its report."""
+
+    run_id: str
+    options: RunOptions
+    validated: Validated
+    built: Built
+    deliveries: list[Delivery]
+    started: datetime
+    seconds: float
+    destination: str | None
+    synced: list[ChangeResult] = field(default_factory=list)  # the sync step's results
+
+
+def finish_run(run: RunReport, *, publish: bool = True) -> dict[str, Any]:
+    """Write the run's report folder (and, in a flow run, its artifacts); return the summary."""
+    validated = run.validated
+    outcomes: dict[str, tuple[str, str]] = {
+        d.order_id: (d.outcome, d.message) for d in run.deliveries
+    }
+    if not run.options.dry_run:  # an order with no answer at all is never silently dropped
+        for order_id in run.built.payloads.order_ids:
+            outcomes.setdefault(order_id, ("not_sent", NOT_SENT))
+    outcomes.update(sync_outcomes(run.synced))
+    errors = validated.errors + post_errors(validated.lines, outcomes)
+    errors += sync_errors(validated.lines, run.synced)
+    mark_failed(validated.lines, errors)
+    summary = _summary(run, errors, outcomes)
+    store = ReportStore(run.options.report_dir)
+    files = [(e.name, e.table) for e in validated.exports]
+    tables, reasons = build_failure_tables(files, errors), top_reasons(errors)
+    summary["top_reasons"] = reason_entries(reasons)
+    skipped = skipped_table(files, validated.lines)
+    extra = {SKIPPED_CSV: csv_bytes(neutralise_formulas(skipped))} if len(skipped) else {}
+    paths = store.write_run_report(
+        run.run_id, files, errors, summary, tables=tables, reasons=reasons, extra=extra
+    )
+    summary["report"] = str(paths.folder)
+    preview = pd.concat([t.head(PREVIEW_ROWS) for _, t in tables]) if tables else pd.DataFrame()
+    if publish:
+        publish_run_artifacts(summary, preview, str(paths.folder), reasons)
+    return summary
+
+
+def nothing_to_do(run_id: str, options: RunOptions, *, source: str) -> dict[str, Any]:
+    """The summary of a run that found no input (an empty inbox): every count zero."""
+    now = datetime.now(UTC).isoformat()
+    empty = pd.DataFrame({FAILED: pd.Series(dtype=bool), "order_id": pd.Series(dtype=object)})
+    return {
+        "run_id": run_id,
+        "started_at": now,
+        "finished_at": now,
+        "duration_seconds": 0.0,
+        **count_run(empty, [], {}, orders_built=0, dry_run=options.dry_run),
+        **count_sync([]),
+        "errors_by_field": {},
+        "warnings": 0,
+        "warnings_by_reason": {},
+        "files": [],
+        "files_failed": 0,
+        "dry_run": options.dry_run,
+        "destination": None,
+        "throughput_orders_per_second": 0.0,
+        "top_reasons": [],
+        "nothing_to_do": f"no settled export files in {source}",
+        "report": None,
+    }
+
+
+def _summary(
+    run: RunReport, errors: ErrorTable, outcomes: dict[str, tuple[str, str]]
+) -> dict[str, Any]:
+    validated = run.validated
+    counts = count_run(
+        validated.lines,
+        errors,
+        outcomes,
+        orders_built=len(run.built.payloads),
+        dry_run=run.options.dry_run,
+    )
+    sent = sum(1 for d in run.deliveries if d.outcome in ("accepted", "failed"))
+    files = []
+    skipped = skipped_mask(validated.lines, outcomes)
+    failed_by_file = errors.failed_rows()["file"].value_counts()
+    for export in validated.exports:
+        mine = validated.lines["_file"] == export.name
+        files.append(
+            {
+                "name": export.name,
+                "rows_read": int(mine.sum()),
+                "rows_failed": int(failed_by_file.get(export.name, 0)),
+                "rows_skipped": int((mine & skipped).sum()),
+                "profile": validated.profiles.get(export.name),
+            }
+        )
+    for gone in validated.unread:
+        files.append(
+            {
+                "name": gone.name,
+                "rows_read": 0,
+                "rows_failed": 0,
+                "profile": None,
+                "error": gone.error,
+            }
+        )
+    return {
+        "run_id": run.run_id,
+        "started_at": run.started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "duration_seconds": round(run.seconds, 3),
+        **counts,
+        **count_sync(run.synced),
+        "errors_by_field": errors_by_field(errors),
+        "warnings": sum(validated.warnings.values()),
+        "warnings_by_reason": dict(validated.warnings.most_common()),
+        "files": files,
+        "files_failed": len(validated.unread),
+        "dry_run": run.options.dry_run,
+        "destination": run.destination,
+        "throughput_orders_per_second": round(sent / run.seconds, 2) if run.seconds else 0.0,
+    }
+
+
+def errors_by_field(errors: ErrorTable) -> dict[str, int]:
+    """Errors counted per field, most first (ties in order of first mention)."""
+    counts = errors.frame.groupby("field", sort=False).size()
+    ranked = counts.sort_values(ascending=False, kind="stable")
+    return {str(name): int(n) for name, n in ranked.items()}

@@ -1,0 +1,293 @@
+"""Run reports in a folder or any fsspec location: write them, list past runs, download one.
+
+Layout: ``<location>/<run id>/`` holds ``failures.csv`` (one input) or
+``failures-<input>.csv`` (one per input), ``failures.xlsx``, ``summary.json`` and
+``summary.md``. Failure files are written even when nothing failed (header only), so a
+download always yields the same set. CSV is UTF-8 with a BOM and CRLF line ends: Excel on
+Windows then shows non-ASCII names correctly, and uniload's reader skips the BOM. Cells a
+spreadsheet would run as formulas get a leading "'" (the reader strips it again).
+``summary.json`` is written last: a run folder without it is incomplete and not listed.
+Local folders are created 0o700 and files 0o600: reports hold customers' personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Final
+
+import fsspec
+import pandas as pd
+from fsspec.implementations.local import LocalFileSystem
+
+from flows import settings
+from flows.exceptions import ConfigError
+from flows.report.xlsx import render_failures_xlsx as render_failures_xlsx
+from flows.report.xlsx import sheet_names as sheet_names
+from flows.report.xlsx import unique_names as unique_names
+from transforms.errors import ErrorTable, RowError
+from transforms.report import (
+    ReasonCount,
+    failure_table,
+    neutralise_formulas,
+    summary_markdown,
+    top_reasons,
+)
+
+DEFAULT_LOCATION: Final = settings.DEFAULT_REPORT_DIR
+FOLDER_MODE: Final = 0o700
+FILE_MODE: Final = 0o600
+CSV_ENCODING: Final = "utf-8-sig"
+CSV_LINE_END: Final = "\r\n"
+FAILURES_XLSX: Final = "failures.xlsx"
+SUMMARY_JSON: Final = "summary.json"
+SUMMARY_MD: Final = "summary.md"
+LATEST_SHOWN: Final = 5
+NAME_LIMIT: Final = 60
+_RUN_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
+_EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPaths:
+    """Where one run's report files were written (local paths or fsspec URLs)."""
+
+    folder: str
+    failures_csv: tuple[str, ...]
+    failures_xlsx: str
+    summary_json: str
+    summary_md: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One past run, as `uniload reports list` shows it."""
+
+    run_id: str
+    finished_at: str
+    rows_read: int
+    rows_failed: int
+    path: str
+
+
+class ReportStore:
+    """Run reports under one location: a local folder (default "reports") or an fsspec URL."""
+
+    def __init__(self, location: str = DEFAULT_LOCATION) -> None:
+        self.location = location
+        try:
+            self._fs, self._root = fsspec.core.url_to_fs(location)
+        except (ImportError, ValueError) as err:
+            raise ConfigError(f"Cannot open report location {location!r}: {err}") from err
+        self._local = isinstance(self._fs, LocalFileSystem)
+
+    def run_folder(self, run_id: str) -> str:
+        """The folder of one run's report (a local path, or a URL for other locations)."""
+        return self._display(self._folder(run_id))
+
+    def prepare_run_folder(self, run_id: str) -> str:
+        """Create one run's folder (0o700 when local), emptied of an earlier try's files."""
+        return self._display(self._make_folder(run_id))
+
+    def write_run_report(
+        self,
+        run_id: str,
+        files: Sequence[tuple[str, pd.DataFrame]],
+        errors: Sequence[RowError] | ErrorTable,
+        summary: Mapping[str, Any],
+        *,
+        tables: Sequence[tuple[str, pd.DataFrame]] | None = None,
+        reasons: Sequence[ReasonCount] | None = None,
+        extra: Mapping[str, bytes] | None = None,
+    ) -> ReportPaths:
+        """Write the failure report (CSV and XLSX) and the summary of one run.
+
+        `tables` and `reasons` may be passed when the caller already built them
+        (`build_failure_tables`, `top_reasons`) for other uses, so they are built once.
+        """
+        folder = self._make_folder(run_id)
+        for name, content in (extra or {}).items():  # e.g. skipped.csv
+            self._write(folder, name, content)
+        tables = build_failure_tables(files, errors) if tables is None else tables
+        reasons = top_reasons(errors) if reasons is None else reasons
+        csv_paths = tuple(
+            self._write(folder, name, csv_bytes(table))
+            for name, (_, table) in zip(csv_names([n for n, _ in tables]), tables, strict=True)
+        )
+        xlsx = self._write(folder, FAILURES_XLSX, render_failures_xlsx(tables, errors))
+        text = summary_markdown(summary, reasons)
+        markdown = self._write(folder, SUMMARY_MD, text.encode())
+        data = json.dumps(dict(summary), indent=2, ensure_ascii=False, default=str)
+        summary_json = self._write(folder, SUMMARY_JSON, data.encode())
+        return ReportPaths(self._display(folder), csv_paths, xlsx, summary_json, markdown)
+
+    def list_runs(self) -> list[RunInfo]:
+        """Every complete run report under the location, newest (by finished_at) first."""
+        if not self._fs.isdir(self._root):
+            return []
+        runs = []
+        for entry in self._fs.ls(self._root, detail=True):
+            summary = self._read_summary(entry["name"]) if entry["type"] == "directory" else None
+            if summary is not None:
+                runs.append(_run_info(entry["name"], summary, self._display(entry["name"])))
+        return sorted(runs, key=lambda r: (_finish_time(r.finished_at), r.run_id), reverse=True)
+
+    def resolve_run(self, run_id: str | None) -> str:
+        """The given run id when its report exists, else the latest run's id when None."""
+        if run_id is None:
+            runs = self.list_runs()
+            if not runs:
+                raise ConfigError(f"No run reports in {self.location!r} yet.")
+            return runs[0].run_id
+        if not self._fs.isdir(self._folder(run_id)):
+            latest = ", ".join(r.run_id for r in self.list_runs()[:LATEST_SHOWN]) or "none"
+            raise ConfigError(
+                f"No report for run {run_id!r} in {self.location!r}. Latest runs: {latest}."
+            )
+        return run_id
+
+    def probe_run_folder(self, run_id: str, size: int) -> None:
+        """Create one run's folder and write then remove a ``size``-byte probe file in it."""
+        folder = self._make_folder(run_id)
+        probe = posixpath.join(folder, ".write-probe")
+        self._write(folder, ".write-probe", b"\0" * size)
+        self._fs.rm_file(probe)
+
+    def download(self, run_id: str | None, to: Path) -> list[Path]:
+        """Copy one run's report files (the latest run's when None) into the folder `to`."""
+        folder = self._folder(self.resolve_run(run_id))
+        self._check_inside(folder)
+        to.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        copied = []
+        for entry in sorted(self._fs.ls(folder, detail=True), key=lambda e: str(e["name"])):
+            if entry["type"] == "file" and not entry.get("islink"):
+                target = to / posixpath.basename(entry["name"])
+                write_private(target, self._fs.cat_file(entry["name"]))
+                copied.append(target)
+        return copied
+
+    def _check_inside(self, folder: str) -> None:
+        """Refuse a local run folder that is a link or leads outside the report store."""
+        if not self._local:
+            return
+        root = os.path.realpath(self._root)
+        if os.path.islink(folder) or os.path.dirname(os.path.realpath(folder)) != root:
+            raise ConfigError(
+                f"Run folder {folder!r} is a link or leads outside {self.location!r}: "
+                "not copied. Remove the link, or copy the report from where it really is."
+            )
+
+    def _folder(self, run_id: str) -> str:
+        if not _RUN_ID.fullmatch(run_id):
+            raise ConfigError(f"Invalid run id {run_id!r}: use letters, digits, '.', '_', '-'.")
+        return posixpath.join(self._root, run_id)
+
+    def _make_folder(self, run_id: str) -> str:
+        folder = self._folder(run_id)
+        if self._local:
+            os.makedirs(self._root, mode=FOLDER_MODE, exist_ok=True)
+            os.makedirs(folder, mode=FOLDER_MODE, exist_ok=True)
+            os.chmod(folder, FOLDER_MODE)
+        else:
+            self._fs.makedirs(folder, exist_ok=True)
+        for entry in self._fs.ls(folder, detail=True):  # a retried run replaces its report
+            if entry["type"] == "file":
+                self._fs.rm_file(entry["name"])
+        return folder
+
+    def _write(self, folder: str, name: str, data: bytes) -> str:
+        path = posixpath.join(folder, name)
+        if self._local:
+            write_private(Path(path), data)
+        else:
+            self._fs.pipe_file(path, data)
+        return self._display(path)
+
+    def _read_summary(self, folder: str) -> dict[str, Any] | None:
+        try:
+            found = json.loads(self._fs.cat_file(posixpath.join(folder, SUMMARY_JSON)))
+        except (FileNotFoundError, ValueError):
+            return None
+        return found if isinstance(found, dict) else None
+
+    def _display(self, path: str) -> str:
+        return path if self._local else str(self._fs.unstrip_protocol(path))
+
+
+def build_failure_tables(
+    files: Sequence[tuple[str, pd.DataFrame]], errors: Sequence[RowError] | ErrorTable
+) -> list[tuple[str, pd.DataFrame]]:
+    """Formula-safe failure tables per input, plus any file named only by errors."""
+    named = dict(files)
+    errors = ErrorTable.of(errors)
+    for file in errors.frame["file"].unique().tolist():
+        named.setdefault(file, pd.DataFrame(index=pd.Index([], dtype="int64", name="row")))
+    return [
+        (name, neutralise_formulas(failure_table(raw, errors, name))) for name, raw in named.items()
+    ]
+
+
+def csv_names(inputs: Sequence[str]) -> list[str]:
+    """failures.csv for one input, else failures-<safe input name>.csv, unique."""
+    if len(inputs) == 1:
+        return ["failures.csv"]
+    paths = [Path(n.replace("\\", "/")) for n in inputs]
+    stems = [p.stem for p in paths]
+    clash = {s for s in stems if stems.count(s) > 1}  # orders.csv + orders.xlsx
+    names = [f"{p.stem}-{p.suffix.lstrip('.')}" if p.stem in clash else p.stem for p in paths]
+    safe = [_UNSAFE.sub("_", n).strip("._-") for n in names]
+    return [f"failures-{s}.csv" for s in unique_names(safe, NAME_LIMIT)]
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """A failure table as CSV: UTF-8 with BOM, CRLF, every cell as written."""
+    return table.to_csv(index=False, lineterminator=CSV_LINE_END).encode(CSV_ENCODING)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file readable by its owner only (0o600, also when it existed before)."""
+    with open_private(path) as out:
+        out.write(data)
+
+
+def open_private(path: Path) -> IO[bytes]:
+    """A new file readable by its owner only (0o600), open for writing."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    out = os.fdopen(os.open(path, flags, FILE_MODE), "wb")
+    os.fchmod(out.fileno(), FILE_MODE)
+    return out
+
+
+def _run_info(folder: str, summary: Mapping[str, Any], path: str) -> RunInfo:
+    return RunInfo(
+        run_id=posixpath.basename(folder.rstrip("/")),
+        finished_at=str(summary.get("finished_at", "")),
+        rows_read=_count(summary.get("rows_read")),
+        rows_failed=_count(summary.get("rows_failed")),
+        path=path,
+    )
+
+
+def _count(value: Any) -> int:
+    """A count from a summary someone may have edited: anything but a whole number is 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return 0
+    try:
+        return int(value)
+    except (ValueError, OverflowError):
+        return 0
+
+
+def _finish_time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return _EARLIEST
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
