@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from transforms.errors import RowError
-from transforms.report import cell_notes
+from transforms.failure_table import cell_notes
 
 FILE = "orders.csv"
 

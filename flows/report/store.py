@@ -32,13 +32,9 @@ from flows.report.xlsx import render_failures_xlsx as render_failures_xlsx
 from flows.report.xlsx import sheet_names as sheet_names
 from flows.report.xlsx import unique_names as unique_names
 from transforms.errors import ErrorTable, RowError
-from transforms.report import (
-    ReasonCount,
-    failure_table,
-    neutralise_formulas,
-    summary_markdown,
-    top_reasons,
-)
+from transforms.failure_table import failure_table, neutralise_formulas
+from transforms.markdown import summary_markdown
+from transforms.reasons import ReasonCount, top_reasons
 
 DEFAULT_LOCATION: Final = settings.DEFAULT_REPORT_DIR
 FOLDER_MODE: Final = 0o700

@@ -19,7 +19,7 @@ from flows.cli import reports as reports_cli
 from flows.exceptions import ConfigError
 from flows.report.store import ReportStore, build_failure_tables, write_private
 from transforms.errors import RowError
-from transforms.report import ERROR_COLUMNS
+from transforms.failure_table import ERROR_COLUMNS
 
 FILE = "oker.csv"
 
