@@ -36,8 +36,8 @@ from flows.read.exports import RawExport, iter_export_chunks
 from flows.read.profiles import choose_profile, known_headers, load_profiles
 from flows.report.artifacts import publish_run_artifacts
 from flows.report.finish import NOT_SENT
+from flows.report.private_files import open_private as open_private
 from flows.report.store import FAILURES_XLSX, SUMMARY_JSON, SUMMARY_MD
-from flows.report.store import open_private as open_private
 from flows.report.streamed import StreamedReport as StreamedReport
 from flows.report.streamed import failures_xlsx as failures_xlsx
 from flows.report.streamed import streaming_note as streaming_note

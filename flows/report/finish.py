@@ -11,7 +11,8 @@ import pandas as pd
 from flows.config import RunOptions
 from flows.pipeline import Validated
 from flows.report.artifacts import PREVIEW_ROWS, publish_run_artifacts
-from flows.report.store import ReportStore, build_failure_tables, csv_bytes
+from flows.report.failure_csv import build_failure_tables, csv_bytes
+from flows.report.store import ReportStore
 from schemas.changes import ChangeResult
 from transforms.disposition import SKIPPED_CSV
 from transforms.errors import ErrorTable
