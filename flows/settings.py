@@ -24,6 +24,7 @@ DEFAULT_REPORTS_HOST: Final = "127.0.0.1"  # the report server: loopback unless 
 DEFAULT_REPORTS_PORT: Final = 8787
 
 # Environment variables a run reads (besides UNIWARE_* credentials, read by uniware.config).
+ENV_PREFIX: Final = "UNILOAD_"  # Settings.from_env reads UNILOAD_<FIELD NAME>
 ENV_HOME: Final = "UNILOAD_HOME"
 ENV_PROFILES_DIR: Final = "UNILOAD_PROFILES_DIR"
 ENV_LEDGER_SECRET: Final = "UNILOAD_LEDGER_SECRET"  # noqa: S105 (a variable name)
