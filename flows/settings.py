@@ -23,19 +23,13 @@ DEFAULT_CLAIM_TIMEOUT_SECONDS: Final = 6 * 3600.0  # a claimed inbox file's run 
 DEFAULT_REPORTS_HOST: Final = "127.0.0.1"  # the report server: loopback unless asked
 DEFAULT_REPORTS_PORT: Final = 8787
 
-# Environment variables a run reads (besides UNIWARE_* credentials, read by uniware.config).
-ENV_PREFIX: Final = "UNILOAD_"  # Settings.from_env reads UNILOAD_<FIELD NAME>
+# Environment variables a run reads (besides UNIWARE_* credentials, read by uniware.config):
+# UNILOAD_HOME, UNILOAD_PROFILES_DIR, and UNILOAD_<NAME> for each field of flows.config.Settings
+# (UNILOAD_RATE, UNILOAD_LEDGER...). The ones other modules name:
+ENV_PREFIX: Final = "UNILOAD_"
 ENV_HOME: Final = ENV_PREFIX + "HOME"
 ENV_PROFILES_DIR: Final = ENV_PREFIX + "PROFILES_DIR"
 ENV_LEDGER_SECRET: Final = ENV_PREFIX + "LEDGER_SECRET"
-ENV_INBOX: Final = ENV_PREFIX + "INBOX"
-ENV_FACILITY_MAP: Final = ENV_PREFIX + "FACILITY_MAP"
-ENV_CLAIM_TIMEOUT: Final = ENV_PREFIX + "CLAIM_TIMEOUT_SECONDS"
-ENV_FAN_OUT: Final = ENV_PREFIX + "FAN_OUT"  # inbox runs of a deployment: how many share the inbox
 ENV_REPORT_DIR: Final = ENV_PREFIX + "REPORT_DIR"
 ENV_LEDGER: Final = ENV_PREFIX + "LEDGER"
-ENV_RATE: Final = ENV_PREFIX + "RATE"
-ENV_CONCURRENCY: Final = ENV_PREFIX + "CONCURRENCY"
-ENV_TARGET_ZONE: Final = ENV_PREFIX + "TARGET_ZONE"
-ENV_SHARED_LIMIT: Final = ENV_PREFIX + "SHARED_LIMIT"
 ENV_REPORTS_URL: Final = ENV_PREFIX + "REPORTS_URL"  # where a browser reaches the report server
