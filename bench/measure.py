@@ -176,6 +176,7 @@ def _post(
     from uniware.delivery import deliver_orders
     from uniware.ledger import Ledger
     from uniware.retry import RetryPolicy
+    from uniware.sending import Sending
     from uniware.throttle import Throttle
 
     async def go() -> float:
@@ -185,12 +186,14 @@ def _post(
             start = time.perf_counter()
             await deliver_orders(
                 [_payload(first + n) for n in range(orders)],
-                client=UniwareClient(http, credentials=demo_credentials()),
-                ledger=ledger,
-                destination=Destination(base_url=base_url, merchant_id="bench"),
-                run_id="bench",
-                throttle=Throttle(rate=rate, concurrency=concurrency),
-                retry=RetryPolicy(),
+                Sending(
+                    client=UniwareClient(http, credentials=demo_credentials()),
+                    ledger=ledger,
+                    destination=Destination(base_url=base_url, merchant_id="bench"),
+                    run_id="bench",
+                    throttle=Throttle(rate=rate, concurrency=concurrency),
+                    retry=RetryPolicy(),
+                ),
             )
             seconds = time.perf_counter() - start
         ledger.close()

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from transforms.errors import RowError
-from transforms.report import cell_notes
+from transforms.failure_table import cell_notes
 
 FILE = "orders.csv"
 
@@ -61,7 +61,7 @@ def openpyxl_workbook(table: pd.DataFrame, notes: Mapping[int, Mapping[str, str]
 
 def measure_report_writers(*, rows: int = 100_000, columns: int = 45) -> dict[str, float]:
     """Rows per second of our CSV + XLSX writers and of openpyxl's workbook, same rows."""
-    from flows.report.store import csv_bytes
+    from flows.report.failure_csv import csv_bytes
     from flows.report.xlsx import render_failures_xlsx
 
     table, errors = failed_rows(rows, columns)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -84,10 +84,11 @@ class Settings:
         """Read every UNILOAD_* variable; a malformed value is a one-line ConfigError."""
         home = Path(environ.get(settings.ENV_HOME) or os.getcwd()).expanduser()
         values: dict[str, Any] = {}
-        for name, key, kind in _ENV_FIELDS:
+        for key in (f.name for f in fields(cls) if f.name != "home"):
+            name = settings.ENV_PREFIX + key.upper()  # rate: UNILOAD_RATE
             text = environ.get(name, "").strip()
             if text:
-                values[key] = _typed(name, text, kind)
+                values[key] = _typed(name, text, _NUMBERS.get(key, str))
         return cls(home=home.resolve(), **values)
 
     def locate(self, value: str) -> str:
@@ -98,20 +99,13 @@ class Settings:
         return str(path if path.is_absolute() else self.home / path)
 
 
-_ENV_FIELDS: Final[tuple[tuple[str, str, type], ...]] = (
-    (settings.ENV_LEDGER, "ledger", str),
-    (settings.ENV_LEDGER_SECRET, "ledger_secret", str),
-    (settings.ENV_REPORT_DIR, "report_dir", str),
-    (settings.ENV_REPORTS_URL, "reports_url", str),
-    (settings.ENV_RATE, "rate", float),
-    (settings.ENV_CONCURRENCY, "concurrency", int),
-    (settings.ENV_TARGET_ZONE, "target_zone", str),
-    (settings.ENV_SHARED_LIMIT, "shared_limit", str),
-    (settings.ENV_INBOX, "inbox", str),
-    (settings.ENV_FACILITY_MAP, "facility_map", str),
-    (settings.ENV_CLAIM_TIMEOUT, "claim_timeout_seconds", float),
-    (settings.ENV_FAN_OUT, "fan_out", int),
-)
+# Every other Settings field is text.
+_NUMBERS: Final[Mapping[str, type]] = {
+    "rate": float,
+    "concurrency": int,
+    "claim_timeout_seconds": float,
+    "fan_out": int,
+}
 
 
 def _typed(name: str, text: str, kind: type) -> Any:

@@ -15,6 +15,7 @@ from uniware.config import UniwareConfig
 from uniware.delivery import Delivery, deliver_orders
 from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
+from uniware.sending import Sending
 from uniware.throttle import Throttle
 
 
@@ -69,16 +70,16 @@ async def _post(
 ) -> list[Delivery]:
     ledger = Ledger.open(options.ledger)
     try:
-        async with uniware_client(config, options) as client, run_throttle(options) as throttle:
-            return await deliver_orders(
-                payloads,
-                client=client,
-                ledger=ledger,
-                destination=config.destination,
-                run_id=run_id,
-                throttle=throttle,
-                retry=RetryPolicy(),
-                on_delivery=on_delivery,
-            )
+        async with sending_through(config, options, ledger, run_id) as sending:
+            return await deliver_orders(payloads, sending, on_delivery=on_delivery)
     finally:
         ledger.close()
+
+
+@asynccontextmanager
+async def sending_through(
+    config: UniwareConfig, options: RunOptions, ledger: Ledger, run_id: str
+) -> AsyncIterator[Sending]:
+    """The run's client, throttle and retry policy with ``ledger``: what posting and sync share."""
+    async with uniware_client(config, options) as client, run_throttle(options) as throttle:
+        yield Sending(client, ledger, config.destination, run_id, throttle, RetryPolicy())

@@ -23,18 +23,13 @@ DEFAULT_CLAIM_TIMEOUT_SECONDS: Final = 6 * 3600.0  # a claimed inbox file's run 
 DEFAULT_REPORTS_HOST: Final = "127.0.0.1"  # the report server: loopback unless asked
 DEFAULT_REPORTS_PORT: Final = 8787
 
-# Environment variables a run reads (besides UNIWARE_* credentials, read by uniware.config).
-ENV_HOME: Final = "UNILOAD_HOME"
-ENV_PROFILES_DIR: Final = "UNILOAD_PROFILES_DIR"
-ENV_LEDGER_SECRET: Final = "UNILOAD_LEDGER_SECRET"  # noqa: S105 (a variable name)
-ENV_INBOX: Final = "UNILOAD_INBOX"
-ENV_FACILITY_MAP: Final = "UNILOAD_FACILITY_MAP"
-ENV_CLAIM_TIMEOUT: Final = "UNILOAD_CLAIM_TIMEOUT_SECONDS"
-ENV_FAN_OUT: Final = "UNILOAD_FAN_OUT"  # inbox runs of a deployment: how many share the inbox
-ENV_REPORT_DIR: Final = "UNILOAD_REPORT_DIR"
-ENV_LEDGER: Final = "UNILOAD_LEDGER"
-ENV_RATE: Final = "UNILOAD_RATE"
-ENV_CONCURRENCY: Final = "UNILOAD_CONCURRENCY"
-ENV_TARGET_ZONE: Final = "UNILOAD_TARGET_ZONE"
-ENV_SHARED_LIMIT: Final = "UNILOAD_SHARED_LIMIT"
-ENV_REPORTS_URL: Final = "UNILOAD_REPORTS_URL"  # where a browser reaches the report server
+# Environment variables a run reads (besides UNIWARE_* credentials, read by uniware.config):
+# UNILOAD_HOME, UNILOAD_PROFILES_DIR, and UNILOAD_<NAME> for each field of flows.config.Settings
+# (UNILOAD_RATE, UNILOAD_LEDGER...). The ones other modules name:
+ENV_PREFIX: Final = "UNILOAD_"
+ENV_HOME: Final = ENV_PREFIX + "HOME"
+ENV_PROFILES_DIR: Final = ENV_PREFIX + "PROFILES_DIR"
+ENV_LEDGER_SECRET: Final = ENV_PREFIX + "LEDGER_SECRET"
+ENV_REPORT_DIR: Final = ENV_PREFIX + "REPORT_DIR"
+ENV_LEDGER: Final = ENV_PREFIX + "LEDGER"
+ENV_REPORTS_URL: Final = ENV_PREFIX + "REPORTS_URL"  # where a browser reaches the report server

@@ -36,8 +36,8 @@ from flows.read.exports import RawExport, iter_export_chunks
 from flows.read.profiles import choose_profile, known_headers, load_profiles
 from flows.report.artifacts import publish_run_artifacts
 from flows.report.finish import NOT_SENT
+from flows.report.private_files import open_private as open_private
 from flows.report.store import FAILURES_XLSX, SUMMARY_JSON, SUMMARY_MD
-from flows.report.store import open_private as open_private
 from flows.report.streamed import StreamedReport as StreamedReport
 from flows.report.streamed import failures_xlsx as failures_xlsx
 from flows.report.streamed import streaming_note as streaming_note
@@ -45,17 +45,13 @@ from schemas.profile import Profile
 from transforms.chunks import Block, OrderBoundaries, order_keys
 from transforms.columns import resolve_columns
 from transforms.exceptions import MissingColumns
+from transforms.failure_table import failure_table, neutralise_formulas, skipped_table
 from transforms.lines import FAILED
+from transforms.markdown import summary_markdown
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors
 from transforms.payloads import Payloads
-from transforms.report import (
-    failure_table,
-    neutralise_formulas,
-    reason_entries,
-    skipped_table,
-    summary_markdown,
-)
+from transforms.reasons import reason_entries
 from transforms.sync_report import count_sync
 from transforms.tally import PREVIEW_ROWS as PREVIEW_ROWS
 from transforms.tally import REASONS_KEPT as REASONS_KEPT

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pandas as pd
 
 from flows.config import RunOptions
-from flows.posting import run_throttle, uniware_client
-from schemas.changes import ChangeResult, PostedOrder
+from flows.posting import sending_through
+from schemas.changes import Change, ChangeResult, PostedOrder
 from transforms.lifecycle import CHANGED, plan_changes, restore_posted
 from uniware.changes import send_changes
 from uniware.config import Destination, UniwareConfig
 from uniware.delivery import Delivery
 from uniware.ledger import Ledger, hash_payload
 from uniware.lifecycle_ledger import change_states, posted_orders
-from uniware.retry import RetryPolicy
+from uniware.sending import Sending
 
 OTHER_CHANGES = "address, prices or other details differ from the version Uniware accepted"
 IN_SYNC = "accepted in an earlier run; Uniware has been told of its cancellations and returns"
@@ -40,17 +41,6 @@ def sync_changes(
     run_id: str,
 ) -> list[ChangeResult]:
     """Plan and send the changes of earlier-accepted orders; one result per change or note."""
-    return asyncio.run(_sync(lines, payloads, deliveries, config, options, run_id))
-
-
-async def _sync(
-    lines: pd.DataFrame,
-    payloads: Iterable[dict[str, Any]],
-    deliveries: Sequence[Delivery],
-    config: UniwareConfig,
-    options: RunOptions,
-    run_id: str,
-) -> list[ChangeResult]:
     destination = config.destination
     ledger = Ledger.open(options.ledger)
     try:
@@ -65,18 +55,18 @@ async def _sync(
         results = plan.unsendable + _other_changes(payloads, changed, posted, ledger, destination)
         if not plan.changes:
             return results
-        async with uniware_client(config, options) as client, run_throttle(options) as throttle:
-            return results + await send_changes(
-                plan.changes,
-                client=client,
-                ledger=ledger,
-                destination=destination,
-                run_id=run_id,
-                throttle=throttle,
-                retry=RetryPolicy(),
-            )
+        through = sending_through(config, options, ledger, run_id)
+        return results + asyncio.run(_send(plan.changes, through))
     finally:
         ledger.close()
+
+
+async def _send(
+    changes: Sequence[Change], through: AbstractAsyncContextManager[Sending]
+) -> list[ChangeResult]:
+    """Send the planned changes through the run's client and throttle (built like posting's)."""
+    async with through as sending:
+        return await send_changes(changes, sending)
 
 
 def _candidates(lines: pd.DataFrame, deliveries: Sequence[Delivery]) -> list[str]:

@@ -9,16 +9,17 @@ from typing import Final
 
 import pandas as pd
 
-from schemas.lines import BILL_FIELDS, FIELDS, MAX_LINE, ORDER_FIELDS, SHIP_FIELDS, FieldKind
+from schemas.lines import BILL_FIELDS, FIELDS, MAX_LINE, ORDER_FIELDS, SHIP_FIELDS
 from schemas.profile import Profile
-from transforms import normalize, parse
+from transforms import normalize
 from transforms.addresses import continue_long_lines
 from transforms.columns import ColumnMap, lift_text, resolve_columns
 from transforms.disposition import DISPOSITION, SKIP, SKIP_REASON, decide
-from transforms.errors import ErrorTable, concat, error_table
+from transforms.errors import ErrorTable, concat
 from transforms.prices import apply_price_basis
 from transforms.rules import check_lines
 from transforms.stages import stage
+from transforms.typed_columns import parse_columns
 from transforms.values import BILLING_COPIED, FACTS, apply_defaults, derive_fields, map_values
 
 FILE: Final = "_file"
@@ -27,21 +28,8 @@ FAILED: Final = "_failed"
 DEFAULT_SLA_HOURS: Final = 48
 DATE_TEXTS: Final = ("order_date", "sla")
 IDS: Final = frozenset({"order_id", "order_item_id"})
-EMPTY_DTYPES: Final = {
-    "text": "object",
-    "datetime": "datetime64[ns, UTC]",
-    "number": "float64",
-    "integer": "Int64",
-    "boolean": "boolean",
-}
 FALLBACK_ORIGINS: Final = {"item_status": "order_status", "total_price": "selling_price"}
 
-_KIND_CODES: Final = {
-    "datetime": "date",
-    "number": "number",
-    "integer": "integer",
-    "boolean": "flag",
-}
 _FIXERS: Final = {
     "phone": (normalize.fix_phone, "phone number reformatted"),
     "state": (normalize.fix_state, "state name written out"),
@@ -71,7 +59,8 @@ def to_lines(raw: pd.DataFrame, profile: Profile, *, file: str, now: datetime) -
         decided = _decide(text, profile, columns, concat(found))
         text["order_status"], text["item_status"] = decided["order_status"], decided["item_status"]
     with stage("parse"):
-        typed = _parse(text, profile, columns, file=file, errors=found)
+        typed, unparsed = parse_columns(text, profile, columns, file)
+        found.append(unparsed)
         typed = apply_price_basis(typed, profile)
         typed["sla"] = _default_sla(typed, profile)
     with stage("validate"):
@@ -208,107 +197,3 @@ def _fill_within_orders(text: pd.DataFrame) -> pd.DataFrame:
         first = values.groupby(codes).transform("first")
         text[name] = values.fillna(first).fillna("")
     return text
-
-
-def _parse(
-    text: pd.DataFrame,
-    profile: Profile,
-    columns: ColumnMap,
-    *,
-    file: str,
-    errors: list[ErrorTable],
-) -> pd.DataFrame:
-    typed = pd.DataFrame(index=text.index)
-    for name, kind in FIELDS.items():
-        column = text[name]
-        if kind == "text":
-            typed[name] = _as_text(column)
-            continue
-        # Exports repeat dates, prices and flags a lot: parse each distinct cell once.
-        codes, distinct = normalize.distinct(column)
-        empty = distinct.eq("")  # cells were stripped by _normalise
-        if empty.all():
-            typed[name] = pd.Series(None, index=text.index, dtype=EMPTY_DTYPES[kind])
-            continue
-        values, expected = _parse_kind(distinct, kind, profile)
-        if kind == "number":
-            empty |= parse.not_applicable(distinct)
-        bad_distinct = values.isna() & ~empty
-        wild = _out_of_range(distinct, bad_distinct, kind, profile)
-        bad = (bad_distinct & ~wild).to_numpy()[codes]
-        errors.append(_parse_errors(column[bad], columns.label(name), expected, kind, file=file))
-        errors.append(
-            _range_errors(column[wild.to_numpy()[codes]], columns.label(name), kind, file)
-        )
-        typed[name] = pd.Series(values.array.take(codes), index=text.index)
-    return typed
-
-
-def _as_text(column: pd.Series) -> pd.Series:
-    """Object dtype, blank cells None (all-blank column: all missing, as EMPTY_DTYPES says)."""
-    empty = normalize.empty_cells(column)
-    if empty.all():
-        return pd.Series(None, index=column.index, dtype=EMPTY_DTYPES["text"])
-    return (column.where(~empty, None) if empty.any() else column).astype("object")
-
-
-def _parse_kind(distinct: pd.Series, kind: FieldKind, profile: Profile) -> tuple[pd.Series, str]:
-    """Distinct non-text cells parsed, and what a good cell looks like."""
-    if kind == "datetime":
-        formats, zone = profile.dates.formats, profile.dates.source_zone
-        values = parse.parse_datetimes(distinct, formats=formats, source_zone=zone)
-        return values, "a date like " + _example(formats)
-    if kind == "number":
-        return parse.parse_numbers(distinct), "a number"
-    if kind == "integer":
-        return parse.parse_integers(distinct), "a whole number"
-    return parse.parse_booleans(distinct), "true or false"
-
-
-def _out_of_range(
-    distinct: pd.Series, bad: pd.Series, kind: FieldKind, profile: Profile
-) -> pd.Series:
-    """Among the distinct cells that did not parse, those that are values out of range."""
-    wild = pd.Series(False, index=distinct.index)
-    if not bad.any() or kind not in ("datetime", "number"):
-        return wild
-    cells = distinct[bad]
-    if kind == "datetime":
-        wild[bad] = parse.dates_out_of_range(cells, formats=profile.dates.formats)
-    else:
-        wild[bad] = parse.numbers_out_of_range(cells)
-    return wild
-
-
-def _range_errors(bad: pd.Series, label: str, kind: FieldKind, file: str) -> ErrorTable:
-    if kind == "datetime":
-        reason = "date out of range: must be in the years 1900 to 2199"
-    else:
-        reason = f"number out of range: must be at most {parse.MAX_AMOUNT:,.0f}"
-    code = f"{_KIND_CODES[kind]}.range"
-    return error_table(file, bad.index, "validate", label, bad, _per_value(bad, reason), code)
-
-
-def _per_value(bad: pd.Series, reason: str) -> pd.Series:
-    """`reason, got <value>` for each cell, rendered once per distinct value."""
-    codes, distinct = normalize.distinct(bad)
-    said = pd.Series([f"{reason}, got {v!r}" for v in distinct], dtype="object")
-    return pd.Series(said.array.take(codes), index=bad.index)
-
-
-def _example(formats: list[str]) -> str:
-    sample = datetime(2026, 11, 20, 14, 5, 9)
-    fmt = formats[0]
-    return (
-        "2026-11-20T14:05:09+05:30"
-        if fmt == parse.ISO8601
-        else sample.strftime(fmt.replace("%z", "+0530"))
-    )
-
-
-def _parse_errors(
-    bad: pd.Series, label: str, expected: str, kind: FieldKind, *, file: str
-) -> ErrorTable:
-    reasons = _per_value(bad, f"must be {expected}")
-    code = f"{_KIND_CODES[kind]}.format"
-    return error_table(file, bad.index, "validate", label, bad, reasons, code)

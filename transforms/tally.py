@@ -12,7 +12,7 @@ import pandas as pd
 from transforms.errors import STAGES, RowError, Stage
 from transforms.lines import FAILED
 from transforms.outcomes import count_run
-from transforms.report import TOP_REASONS, ReasonCount, top_reasons
+from transforms.reasons import TOP_REASONS, ReasonCount, top_reasons
 
 XLSX_MAX_FAILURES: Final = 1_048_575  # Excel's rows per sheet, less the header
 PREVIEW_ROWS: Final = 50
@@ -94,7 +94,7 @@ class Tally:
         self.blocks += 1
 
     def top_reasons(self, n: int = TOP_REASONS) -> list[ReasonCount]:
-        """The reasons that failed the most rows, ranked as `transforms.report.top_reasons`."""
+        """The reasons that failed the most rows, ranked as `transforms.reasons.top_reasons`."""
         ranked = sorted(
             self.reasons.items(), key=lambda kv: (-kv[1], STAGES.index(kv[0][0]), kv[0][1:])
         )

@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import partial
 
 from schemas.changes import Change, ChangeOutcome, ChangeResult
-from uniware.client import PostResponse, UniwareClient
-from uniware.config import Destination
+from uniware.client import PostResponse
 from uniware.exceptions import CredentialsRefused
-from uniware.ledger import Ledger
 from uniware.lifecycle_ledger import ChangeState, record_change_intent, record_change_outcome
-from uniware.retry import Attempts, RetryPolicy
-from uniware.throttle import Throttle
+from uniware.retry import Attempts
+from uniware.sending import Sending
 
 FAILED: dict[str, ChangeOutcome] = {"cancel": "cancel_failed", "return": "return_failed"}
 DONE: dict[str, ChangeOutcome] = {"cancel": "cancelled", "return": "returned"}
@@ -38,28 +35,8 @@ IN_DOUBT = (
 SENT_EARLIER = "{kind} accepted by Uniware in an earlier run; not sent again"
 
 
-@dataclass(frozen=True, slots=True)
-class _Run:
-    client: UniwareClient
-    ledger: Ledger
-    destination: Destination
-    run_id: str
-    throttle: Throttle
-    retry: RetryPolicy
-
-
-async def send_changes(
-    changes: Sequence[Change],
-    *,
-    client: UniwareClient,
-    ledger: Ledger,
-    destination: Destination,
-    run_id: str,
-    throttle: Throttle,
-    retry: RetryPolicy,
-) -> list[ChangeResult]:
+async def send_changes(changes: Sequence[Change], run: Sending) -> list[ChangeResult]:
     """Send each change at most once per destination; one ``ChangeResult`` per change."""
-    run = _Run(client, ledger, destination, run_id, throttle, retry)
     results: list[ChangeResult] = []
     source = iter(changes)
 
@@ -67,11 +44,11 @@ async def send_changes(
         for change in source:  # workers share one iterator: each change once
             results.append(await _one(change, run))
 
-    await asyncio.gather(*(work() for _ in range(throttle.concurrency)))
+    await asyncio.gather(*(work() for _ in range(run.throttle.concurrency)))
     return results
 
 
-async def _one(change: Change, run: _Run) -> ChangeResult:
+async def _one(change: Change, run: Sending) -> ChangeResult:
     """Ledger check and intent, throttled and retried request, outcome."""
     prior = record_change_intent(run.ledger, run.destination, change, run_id=run.run_id)
     if prior is not None and prior[0] == "accepted":
@@ -83,7 +60,7 @@ async def _one(change: Change, run: _Run) -> ChangeResult:
     return _settle(change, tries, run, resent=prior is not None or tries.unanswered > 0)
 
 
-async def _send(change: Change, run: _Run) -> PostResponse:
+async def _send(change: Change, run: Sending) -> PostResponse:
     async with run.throttle:
         if change.kind == "cancel":
             return await run.client.post_cancel(change.body)
@@ -91,7 +68,7 @@ async def _send(change: Change, run: _Run) -> PostResponse:
 
 
 def _settle(
-    change: Change, tries: Attempts[PostResponse], run: _Run, *, resent: bool
+    change: Change, tries: Attempts[PostResponse], run: Sending, *, resent: bool
 ) -> ChangeResult:
     answer = tries.answer
     if answer is not None and answer.credentials_refused:
@@ -119,7 +96,7 @@ def _record(
     state: ChangeState,
     message: str,
     tries: Attempts[PostResponse],
-    run: _Run,
+    run: Sending,
 ) -> None:
     record_change_outcome(
         run.ledger,

@@ -48,13 +48,11 @@ from typing import Any, Final, Literal
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from uniware.client import PostResponse, UniwareClient
-from uniware.config import Destination
+from uniware.client import PostResponse
 from uniware.exceptions import CredentialsRefused, LedgerFailed, UniwareError, UniwareUnreachable
 from uniware.ledger import (
     LOOKUP_CHUNK,
     ClaimWanted,
-    Ledger,
     LedgerEntry,
     LedgerState,
     Settled,
@@ -63,8 +61,8 @@ from uniware.ledger import (
 from uniware.ledger_writer import LedgerWriter
 from uniware.owners import this_owner
 from uniware.redact import redact
-from uniware.retry import Attempts, RetryPolicy
-from uniware.throttle import Throttle
+from uniware.retry import Attempts
+from uniware.sending import Sending
 
 DeliveryOutcome = Literal[
     "accepted", "already_accepted", "failed", "changed_since_accepted", "not_sent"
@@ -135,15 +133,9 @@ class _Halted(Exception):
 
 
 @dataclass(slots=True)
-class _Run:
+class _Run(Sending):
     """Everything the workers share, and the run-level state they update."""
 
-    client: UniwareClient
-    ledger: Ledger
-    destination: Destination
-    run_id: str
-    throttle: Throttle
-    retry: RetryPolicy
     on_delivery: Callable[[Delivery], None] | None
     writer: LedgerWriter
     deliveries: list[Delivery] = field(default_factory=list)
@@ -172,20 +164,17 @@ class _Run:
 
 async def deliver_orders(
     payloads: Iterable[Mapping[str, Any]],
+    sending: Sending,
     *,
-    client: UniwareClient,
-    ledger: Ledger,
-    destination: Destination,
-    run_id: str,
-    throttle: Throttle,
-    retry: RetryPolicy,
     on_delivery: Callable[[Delivery], None] | None = None,
 ) -> list[Delivery]:
     """Post each payload at most once per destination; one ``Delivery`` per payload."""
-    writer = LedgerWriter(ledger)
-    run = _Run(client, ledger, destination, run_id, throttle, retry, on_delivery, writer)
+    s, writer = sending, LedgerWriter(sending.ledger)
+    run = _Run(
+        s.client, s.ledger, s.destination, s.run_id, s.throttle, s.retry, on_delivery, writer
+    )
     source = iter(payloads)
-    workers = [asyncio.create_task(_work(source, run)) for _ in range(throttle.concurrency)]
+    workers = [asyncio.create_task(_work(source, run)) for _ in range(run.throttle.concurrency)]
     heartbeat = asyncio.create_task(_heartbeat(run))
     try:
         await asyncio.gather(*workers)

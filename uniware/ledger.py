@@ -54,19 +54,32 @@ LEASE_SECONDS = 60.0
 DEADLOCK_SQLSTATE = "40P01"  # PostgreSQL broke a lock cycle (a lease renewal met a claim)
 
 metadata = sa.MetaData()
-ledger_table = sa.Table(
+
+
+def keyed_table(name: str, *items: sa.schema.SchemaItem) -> sa.Table:
+    """A ledger table in ``metadata``: keyed by destination first, then ``items`` in order."""
+    key = sa.Column("destination", sa.String(512), primary_key=True)
+    return sa.Table(name, metadata, key, *items)
+
+
+def outcome_columns() -> list[sa.Column[Any]]:
+    """New columns for what came of a request: state, message, attempts, HTTP status, run, times."""
+    return [
+        sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("message", sa.Text, nullable=False, default=""),
+        sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Column("http_status", sa.Integer, nullable=True),
+        sa.Column("run_id", sa.String(255), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
+ledger_table = keyed_table(
     "uniload_ledger",
-    metadata,
-    sa.Column("destination", sa.String(512), primary_key=True),
     sa.Column("order_id", sa.String(255), primary_key=True),
     sa.Column("payload_hash", sa.String(64), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("message", sa.Text, nullable=False, default=""),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("http_status", sa.Integer, nullable=True),
-    sa.Column("run_id", sa.String(255), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    *outcome_columns(),
     sa.Column("owner", sa.String(255), nullable=True),
     sa.Column("owner_space", sa.String(255), nullable=True),
     sa.Column("claim_token", sa.String(64), nullable=True),
@@ -193,14 +206,7 @@ def row_key(order: ClaimWanted | Settled) -> tuple[str, str]:
 
 def settle_in(conn: Connection, settled: Settled) -> bool:
     """``Ledger.settle`` inside an open transaction: True if the claim still held."""
-    outcome = _outcome(
-        settled.destination,
-        settled.order_id,
-        settled.state,
-        settled.message,
-        settled.attempts,
-        settled.http_status,
-    )
+    outcome = _outcome(settled)
     kept = {"kept": settled.payload_hash, "token": settled.token}
     done = conn.execute(_SETTLE_HELD, {**outcome, **kept})
     return bool(done.rowcount == 1)
@@ -451,7 +457,8 @@ class Ledger:
 
         Runs use ``settle``, which writes only while their claim holds.
         """
-        outcome = _outcome(destination, order_id, state, message, attempts, http_status)
+        said = Settled(destination, order_id, "", state, message, attempts, http_status)
+        outcome = _outcome(said)
         with self._engine.begin() as conn:
             conn.execute(_SETTLE_ROW, {**outcome, "kept": payload_hash})
 
@@ -547,22 +554,15 @@ def _new_row(claim: Mapping[str, Any]) -> dict[str, Any]:
     return {name: getattr(fresh, name) for name in _ENTRY_FIELDS}  # asdict deep-copies: slow
 
 
-def _outcome(
-    destination: Destination,
-    order_id: str,
-    state: LedgerState,
-    message: str,
-    attempts: int,
-    http_status: int | None,
-) -> dict[str, Any]:
-    """Parameters of ``_SETTLE_ROW`` but ``kept``."""
+def _outcome(settled: Settled) -> dict[str, Any]:
+    """Parameters of ``_SETTLE_ROW`` but ``kept`` (and of ``_SETTLE_HELD`` but the token)."""
     return {
-        "key": destination.key,
-        "oid": order_id,
-        "new_state": state,
-        "new_message": message,
-        "new_status": http_status,
-        "tries": attempts,
+        "key": settled.destination.key,
+        "oid": settled.order_id,
+        "new_state": settled.state,
+        "new_message": settled.message,
+        "new_status": settled.http_status,
+        "tries": settled.attempts,
         "now": datetime.now(UTC),
     }
 

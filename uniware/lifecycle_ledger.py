@@ -27,14 +27,18 @@ from sqlalchemy.exc import IntegrityError
 
 from schemas.changes import Change, PostedItem, PostedOrder
 from uniware.config import Destination
-from uniware.ledger import LOOKUP_CHUNK, Ledger, _chunks, metadata
+from uniware.ledger import (
+    LOOKUP_CHUNK,
+    Ledger,
+    _chunks,
+    keyed_table,
+    outcome_columns,
+)
 
 ChangeState = Literal["sending", "accepted", "failed"]
 
-items_table = sa.Table(
+items_table = keyed_table(
     "uniload_posted_items",
-    metadata,
-    sa.Column("destination", sa.String(512), primary_key=True),
     sa.Column("order_id", sa.String(255), primary_key=True),
     sa.Column("item_id", sa.String(255), primary_key=True),
     sa.Column("position", sa.Integer, nullable=False),
@@ -46,21 +50,13 @@ items_table = sa.Table(
     sa.Column("cancelled", sa.Integer, nullable=False, default=0),
     sa.Column("returned", sa.Integer, nullable=False, default=0),
 )
-changes_table = sa.Table(
+changes_table = keyed_table(
     "uniload_changes",
-    metadata,
-    sa.Column("destination", sa.String(512), primary_key=True),
     sa.Column("change_key", sa.String(64), primary_key=True),
     sa.Column("order_id", sa.String(255), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("effect", sa.Text, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("message", sa.Text, nullable=False, default=""),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("http_status", sa.Integer, nullable=True),
-    sa.Column("run_id", sa.String(255), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    *outcome_columns(),
     sa.Index("ix_uniload_changes_order", "destination", "order_id"),
 )
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +34,8 @@ TASK_RUN_LOGGER = "prefect.task_runs"
 EXPECTED_FAILURES = (UniloadError, UniwareError)
 
 
-def _fail(message: str) -> int:
+def fail(message: str) -> int:
+    """Print a whole-run failure (secrets redacted) and return the run-failed exit code."""
     from uniware.redact import redact
 
     print(f"uniload: {redact(message)}", file=sys.stderr)
@@ -58,10 +56,10 @@ def _given(args: argparse.Namespace) -> dict[str, Any]:
 
 def upload(paths: Sequence[str], given: Mapping[str, Any], *, dry_run: bool) -> int:
     """Check the configuration, run the flow, print the summary; the exit code says how it went."""
-    return _upload(paths, given, dry_run=dry_run)[0]
+    return run_upload(paths, given, dry_run=dry_run)[0]
 
 
-def _upload(
+def run_upload(
     paths: Sequence[str], given: Mapping[str, Any], *, dry_run: bool, local: bool = False
 ) -> tuple[int, dict[str, Any] | None]:
     """The exit code and the summary (None when the run failed as a whole).
@@ -86,9 +84,9 @@ def _upload(
             choose_profile([], load_profiles(), name=options.profile, file="")
         for path in paths:
             if not Path(path).exists():
-                return _fail(f"{path}: no such file or folder"), None
+                return fail(f"{path}: no such file or folder"), None
     except (UniloadError, UniwareError) as err:
-        return _fail(str(err)), None
+        return fail(str(err)), None
     from flows.cli.progress import progress
 
     inputs = [str(Path(p).absolute()) for p in paths]
@@ -99,7 +97,7 @@ def _upload(
         else:
             summary = _run_flow(inputs, given, dry_run=dry_run)
     except (UniloadError, UniwareError) as err:
-        return _fail(str(err)), None
+        return fail(str(err)), None
     finally:
         progress.stop()
     print("\n".join(summary_lines(summary)))
@@ -153,63 +151,7 @@ def run(args: argparse.Namespace) -> int:
     """`uniload run` (or `validate`, a dry run that prints errors per column)."""
     local = args.command == "validate"
     dry_run = local or getattr(args, "dry_run", False)
-    return _upload(args.paths, _given(args), dry_run=dry_run, local=local)[0]
-
-
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def demo(args: argparse.Namespace) -> int:
-    """`uniload demo` (`make run`): the samples against a fresh local sandbox, then stop it."""
-    import httpx
-
-    from uniware.config import demo_credentials
-    from uniware.sandbox import running_sandbox
-
-    credentials = demo_credentials()
-    facility_map = load_facility_map(str(settings.OKER_FACILITY_MAP))
-    with (
-        tempfile.TemporaryDirectory(prefix="uniload-demo-") as tmp,
-        running_sandbox(
-            db_path=Path(tmp) / "sandbox.db", facility_map=facility_map, credentials=credentials
-        ) as sandbox,
-    ):
-        print(f"sandbox listening on {sandbox.base_url}")
-        env = {
-            "UNIWARE_BASE_URL": sandbox.base_url,
-            "UNIWARE_CLIENT_ID": credentials.client_id,
-            "UNIWARE_MERCHANT_ID": credentials.merchant_id,
-            "UNIWARE_SECURITY_KEY": credentials.security_key,
-        }
-        given = {
-            "facility_map": str(settings.OKER_FACILITY_MAP),
-            "ledger": str(Path(tmp) / "ledger.db"),
-        }
-        with _environment(env):
-            code, summary = _upload([str(settings.SAMPLES_DIR)], given, dry_run=False)
-        held = httpx.get(f"{sandbox.base_url}/_sandbox/orders", timeout=30).json()["count"]
-        print(f"sandbox now holds {held} orders; stopping it")
-    if summary is None:
-        return code
-    # The samples hold deliberately bad rows: failed rows are the demonstration, not a failure.
-    report = Path(str(summary["report"]))
-    print(
-        f"demo done: {summary['rows_accepted']} rows accepted, {summary['rows_failed']} failed "
-        f"on purpose, {summary.get('rows_skipped', 0)} skipped (cancelled on the marketplace: "
-        f"skipped.csv). Open {report / 'failures.xlsx'} to see each bad cell and its reason."
-    )
-    return EXIT_OK
+    return run_upload(args.paths, _given(args), dry_run=dry_run, local=local)[0]
 
 
 def profiles(args: argparse.Namespace) -> int:
@@ -226,66 +168,9 @@ def profiles(args: argparse.Namespace) -> int:
         headers = read_header(Path(args.file), sheet=args.sheet, header_hint=known_headers(loaded))
         chosen = choose_profile(headers, loaded, name=None, file=args.file)
     except UniloadError as err:
-        return _fail(str(err))
+        return fail(str(err))
     print(chosen.name)
     return EXIT_OK
-
-
-def ledger(args: argparse.Namespace) -> int:
-    """`uniload ledger show ORDER_ID|summary|pending|init`."""
-    from uniware.ledger import Ledger
-
-    try:
-        env = Settings.from_env()
-        url = args.ledger or env.locate(env.ledger)
-    except UniloadError as err:
-        return _fail(str(err))
-    if args.action != "init" and "://" not in url and not Path(url).expanduser().is_file():
-        return _fail(f"no ledger at {url}: pass the --ledger (or UNILOAD_LEDGER) the runs used")
-    try:
-        book = Ledger.open(url)
-    except RuntimeError as err:  # a ledger from a newer uniload
-        return _fail(str(err))
-    try:
-        return _ledger_action(book, args, url)
-    finally:
-        book.close()
-
-
-def _ledger_action(book: Any, args: argparse.Namespace, url: str) -> int:
-    """Print what one `uniload ledger` action asks for."""
-    from flows.cli.ledger_views import pending_line
-    from uniware.ledger_schema import SCHEMA_VERSION
-    from uniware.lifecycle_ledger import order_history
-    from uniware.redact import redact
-
-    if args.action == "init":
-        print(f"ledger ready at {redact(url)} (schema version {SCHEMA_VERSION})")
-    elif args.action == "pending":
-        entries = book.pending()
-        for entry in entries:
-            print(json.dumps(pending_line(entry), default=str))
-        if not entries:
-            print("no order is pending: every order in the ledger has a final outcome")
-    elif args.action == "show":
-        entries = book.get(None, args.order_id)
-        if not entries:
-            return _fail(f"order {args.order_id} is not in the ledger {url}")
-        for entry in entries:
-            history = order_history(book, entry.destination, entry.order_id)
-            print(json.dumps({**_jsonable(entry), **history}, default=str))
-    else:
-        for row in book.summary():
-            print(json.dumps(_jsonable(row), default=str))
-    return EXIT_OK
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(value)
-    return value
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -306,4 +191,4 @@ def serve(args: argparse.Namespace) -> int:
             reports_port=args.reports_port,
         )
     except UniloadError as err:  # a bad schedule, the report server's port taken, a bad URL
-        return _fail(str(err))
+        return fail(str(err))

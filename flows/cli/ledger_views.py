@@ -1,11 +1,17 @@
-"""How `uniload ledger` shows ledger entries to a person: pending orders with their lease."""
+"""`uniload ledger`: one order, the summary, pending orders with their lease, or a new ledger."""
 
 from __future__ import annotations
 
+import argparse
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from uniware.ledger import LedgerEntry
+from flows.cli.commands import EXIT_OK, fail
+from flows.config import Settings
+from flows.exceptions import UniloadError
+from uniware.ledger import Ledger, LedgerEntry
 from uniware.owners import owner_gone
 
 
@@ -35,3 +41,57 @@ def lease_state(entry: LedgerEntry, now: datetime) -> str:
         return "lease expired: the next run resolves it"
     left = (entry.lease_until - now).total_seconds()
     return f"in flight (lease renewed, {left:.0f} s left)"
+
+
+def ledger(args: argparse.Namespace) -> int:
+    """`uniload ledger show ORDER_ID|summary|pending|init`."""
+    try:
+        env = Settings.from_env()
+        url = args.ledger or env.locate(env.ledger)
+    except UniloadError as err:
+        return fail(str(err))
+    if args.action != "init" and "://" not in url and not Path(url).expanduser().is_file():
+        return fail(f"no ledger at {url}: pass the --ledger (or UNILOAD_LEDGER) the runs used")
+    try:
+        book = Ledger.open(url)
+    except RuntimeError as err:  # a ledger from a newer uniload
+        return fail(str(err))
+    try:
+        return _ledger_action(book, args, url)
+    finally:
+        book.close()
+
+
+def _ledger_action(book: Any, args: argparse.Namespace, url: str) -> int:
+    """Print what one `uniload ledger` action asks for."""
+    from uniware.ledger_schema import SCHEMA_VERSION
+    from uniware.lifecycle_ledger import order_history
+    from uniware.redact import redact
+
+    if args.action == "init":
+        print(f"ledger ready at {redact(url)} (schema version {SCHEMA_VERSION})")
+    elif args.action == "pending":
+        entries = book.pending()
+        for entry in entries:
+            print(json.dumps(pending_line(entry), default=str))
+        if not entries:
+            print("no order is pending: every order in the ledger has a final outcome")
+    elif args.action == "show":
+        entries = book.get(None, args.order_id)
+        if not entries:
+            return fail(f"order {args.order_id} is not in the ledger {url}")
+        for entry in entries:
+            history = order_history(book, entry.destination, entry.order_id)
+            print(json.dumps({**_jsonable(entry), **history}, default=str))
+    else:
+        for row in book.summary():
+            print(json.dumps(_jsonable(row), default=str))
+    return EXIT_OK
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    return value

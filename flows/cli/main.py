@@ -168,11 +168,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     table: dict[str, Command] = {
         "run": commands.run,
         "validate": commands.run,
-        "demo": commands.demo,
         "profiles": commands.profiles,
-        "ledger": commands.ledger,
         "serve": commands.serve,
     }
+    if args.command == "demo":
+        from flows.cli.demo import demo
+
+        return demo(args)
+    if args.command == "ledger":
+        from flows.cli.ledger_views import ledger
+
+        return ledger(args)
     if args.command == "sandbox":
         from uniware.sandbox.cli import run as run_sandbox
 

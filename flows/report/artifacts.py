@@ -13,7 +13,8 @@ import pandas as pd
 
 from flows.exceptions import ConfigError
 from flows.report.hosting import local_root, reports_base_url, run_page_url
-from transforms.report import ReasonCount, mask_personal, summary_markdown
+from transforms.markdown import summary_markdown
+from transforms.reasons import ReasonCount, mask_personal
 
 SUMMARY_KEY: Final = "uniload-summary"
 FAILURES_KEY: Final = "uniload-failures"

@@ -11,15 +11,17 @@ import pandas as pd
 from flows.config import RunOptions
 from flows.pipeline import Validated
 from flows.report.artifacts import PREVIEW_ROWS, publish_run_artifacts
-from flows.report.store import ReportStore, build_failure_tables, csv_bytes
+from flows.report.failure_csv import build_failure_tables, csv_bytes
+from flows.report.store import ReportStore
 from schemas.changes import ChangeResult
 from transforms.disposition import SKIPPED_CSV
 from transforms.errors import ErrorTable
+from transforms.failure_table import neutralise_formulas, skipped_table
 from transforms.lines import FAILED
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors, skipped_mask
 from transforms.payloads import Built
-from transforms.report import neutralise_formulas, reason_entries, skipped_table, top_reasons
+from transforms.reasons import reason_entries, top_reasons
 from transforms.sync_report import count_sync, sync_errors, sync_outcomes
 
 if TYPE_CHECKING:  # a local check (uniload validate) needs neither httpx nor the ledger

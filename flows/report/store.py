@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import fsspec
 import pandas as pd
@@ -28,30 +28,19 @@ from fsspec.implementations.local import LocalFileSystem
 
 from flows import settings
 from flows.exceptions import ConfigError
-from flows.report.xlsx import render_failures_xlsx as render_failures_xlsx
-from flows.report.xlsx import sheet_names as sheet_names
-from flows.report.xlsx import unique_names as unique_names
+from flows.report.failure_csv import build_failure_tables, csv_bytes, csv_names
+from flows.report.private_files import FOLDER_MODE, write_private
+from flows.report.xlsx import render_failures_xlsx
 from transforms.errors import ErrorTable, RowError
-from transforms.report import (
-    ReasonCount,
-    failure_table,
-    neutralise_formulas,
-    summary_markdown,
-    top_reasons,
-)
+from transforms.markdown import summary_markdown
+from transforms.reasons import ReasonCount, top_reasons
 
 DEFAULT_LOCATION: Final = settings.DEFAULT_REPORT_DIR
-FOLDER_MODE: Final = 0o700
-FILE_MODE: Final = 0o600
-CSV_ENCODING: Final = "utf-8-sig"
-CSV_LINE_END: Final = "\r\n"
 FAILURES_XLSX: Final = "failures.xlsx"
 SUMMARY_JSON: Final = "summary.json"
 SUMMARY_MD: Final = "summary.md"
 LATEST_SHOWN: Final = 5
-NAME_LIMIT: Final = 60
 _RUN_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]+")
 _EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
 
 
@@ -219,50 +208,6 @@ class ReportStore:
 
     def _display(self, path: str) -> str:
         return path if self._local else str(self._fs.unstrip_protocol(path))
-
-
-def build_failure_tables(
-    files: Sequence[tuple[str, pd.DataFrame]], errors: Sequence[RowError] | ErrorTable
-) -> list[tuple[str, pd.DataFrame]]:
-    """Formula-safe failure tables per input, plus any file named only by errors."""
-    named = dict(files)
-    errors = ErrorTable.of(errors)
-    for file in errors.frame["file"].unique().tolist():
-        named.setdefault(file, pd.DataFrame(index=pd.Index([], dtype="int64", name="row")))
-    return [
-        (name, neutralise_formulas(failure_table(raw, errors, name))) for name, raw in named.items()
-    ]
-
-
-def csv_names(inputs: Sequence[str]) -> list[str]:
-    """failures.csv for one input, else failures-<safe input name>.csv, unique."""
-    if len(inputs) == 1:
-        return ["failures.csv"]
-    paths = [Path(n.replace("\\", "/")) for n in inputs]
-    stems = [p.stem for p in paths]
-    clash = {s for s in stems if stems.count(s) > 1}  # orders.csv + orders.xlsx
-    names = [f"{p.stem}-{p.suffix.lstrip('.')}" if p.stem in clash else p.stem for p in paths]
-    safe = [_UNSAFE.sub("_", n).strip("._-") for n in names]
-    return [f"failures-{s}.csv" for s in unique_names(safe, NAME_LIMIT)]
-
-
-def csv_bytes(table: pd.DataFrame) -> bytes:
-    """A failure table as CSV: UTF-8 with BOM, CRLF, every cell as written."""
-    return table.to_csv(index=False, lineterminator=CSV_LINE_END).encode(CSV_ENCODING)
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a file readable by its owner only (0o600, also when it existed before)."""
-    with open_private(path) as out:
-        out.write(data)
-
-
-def open_private(path: Path) -> IO[bytes]:
-    """A new file readable by its owner only (0o600), open for writing."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-    out = os.fdopen(os.open(path, flags, FILE_MODE), "wb")
-    os.fchmod(out.fileno(), FILE_MODE)
-    return out
 
 
 def _run_info(folder: str, summary: Mapping[str, Any], path: str) -> RunInfo:

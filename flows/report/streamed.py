@@ -10,14 +10,9 @@ import fsspec
 import pandas as pd
 from fsspec.implementations.local import LocalFileSystem
 
-from flows.report.store import (
-    CSV_ENCODING,
-    CSV_LINE_END,
-    ReportStore,
-    csv_names,
-    open_private,
-    write_private,
-)
+from flows.report.failure_csv import CSV_ENCODING, CSV_LINE_END, csv_names
+from flows.report.private_files import open_private, write_private
+from flows.report.store import ReportStore
 from flows.report.xlsx import render_failures_xlsx
 from transforms.disposition import SKIPPED_CSV
 from transforms.errors import RowError

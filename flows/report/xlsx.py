@@ -16,7 +16,7 @@ import pandas as pd
 
 from flows.report import xlsx_parts as package
 from transforms.errors import ErrorTable, RowError, factorize_together
-from transforms.report import ERROR_COLUMNS, ERROR_PREFIX, JOIN, joined_runs
+from transforms.failure_table import ERROR_COLUMNS, ERROR_PREFIX, JOIN, joined_runs
 
 XLSX_SHEET: Final = "failures"
 SHEET_LIMIT: Final = 31

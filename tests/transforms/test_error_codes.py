@@ -6,8 +6,9 @@ import pytest
 
 from tests.transforms.toy import NOW, export, row, toy_profile
 from transforms.errors import ErrorTable, RowError
+from transforms.failure_table import failure_table
 from transforms.lines import to_lines
-from transforms.report import failure_table, top_reasons
+from transforms.reasons import top_reasons
 
 
 @pytest.mark.parametrize(

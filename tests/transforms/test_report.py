@@ -11,16 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from transforms.errors import RowError
-from transforms.report import (
-    ERROR_COLUMNS,
-    ReasonCount,
-    cell_notes,
-    failure_table,
-    mask_personal,
-    neutralise_formulas,
-    summary_markdown,
-    top_reasons,
-)
+from transforms.failure_table import ERROR_COLUMNS, cell_notes, failure_table, neutralise_formulas
+from transforms.markdown import summary_markdown
+from transforms.reasons import ReasonCount, mask_personal, top_reasons
 
 FILE = "oker.csv"
 

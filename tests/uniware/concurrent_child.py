@@ -20,6 +20,7 @@ from uniware.config import Destination, demo_credentials
 from uniware.delivery import Delivery, deliver_orders
 from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
+from uniware.sending import Sending
 from uniware.throttle import Throttle
 
 CONCURRENCY = 6
@@ -36,12 +37,14 @@ async def run(base_url: str, ledger: Ledger, run_id: str, numbers: range) -> lis
     async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as http:
         return await deliver_orders(
             (concurrent_order(n) for n in numbers),
-            client=UniwareClient(http, credentials=credentials),
-            ledger=ledger,
-            destination=Destination(base_url=base_url, merchant_id=credentials.merchant_id),
-            run_id=run_id,
-            throttle=Throttle(rate=None, concurrency=CONCURRENCY),
-            retry=RetryPolicy(attempts=8, base_delay=0.02, max_delay=0.3),
+            Sending(
+                client=UniwareClient(http, credentials=credentials),
+                ledger=ledger,
+                destination=Destination(base_url=base_url, merchant_id=credentials.merchant_id),
+                run_id=run_id,
+                throttle=Throttle(rate=None, concurrency=CONCURRENCY),
+                retry=RetryPolicy(attempts=8, base_delay=0.02, max_delay=0.3),
+            ),
         )
 
 

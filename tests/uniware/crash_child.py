@@ -19,6 +19,7 @@ from uniware.config import Destination, demo_credentials
 from uniware.delivery import deliver_orders
 from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
+from uniware.sending import Sending
 from uniware.throttle import Throttle
 
 CONCURRENCY = 8
@@ -36,12 +37,14 @@ async def run(base_url: str, ledger: Ledger, orders: int, run_id: str) -> bool:
     async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as http:
         deliveries = await deliver_orders(
             (crash_order(n) for n in range(orders)),
-            client=UniwareClient(http, credentials=credentials),
-            ledger=ledger,
-            destination=Destination(base_url=base_url, merchant_id=credentials.merchant_id),
-            run_id=run_id,
-            throttle=Throttle(rate=None, concurrency=CONCURRENCY),
-            retry=RetryPolicy(base_delay=0.01, max_delay=0.2),
+            Sending(
+                client=UniwareClient(http, credentials=credentials),
+                ledger=ledger,
+                destination=Destination(base_url=base_url, merchant_id=credentials.merchant_id),
+                run_id=run_id,
+                throttle=Throttle(rate=None, concurrency=CONCURRENCY),
+                retry=RetryPolicy(base_delay=0.01, max_delay=0.2),
+            ),
         )
     return all(delivery.outcome in DONE for delivery in deliveries)
 

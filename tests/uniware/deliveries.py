@@ -19,6 +19,7 @@ from uniware.config import Credentials, Destination, demo_credentials
 from uniware.delivery import Delivery, deliver_orders
 from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
+from uniware.sending import Sending
 from uniware.throttle import Throttle
 
 FAST_RETRY = RetryPolicy(attempts=8, base_delay=0.01, max_delay=0.1, total_timeout=60.0)
@@ -52,12 +53,14 @@ def deliver(
         async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as http:
             return await deliver_orders(
                 payloads,
-                client=UniwareClient(http, credentials=credentials or demo_credentials()),
-                ledger=ledger,
-                destination=destination(base_url),
-                run_id="run-test",
-                throttle=Throttle(rate=rate, concurrency=concurrency),
-                retry=retry,
+                Sending(
+                    client=UniwareClient(http, credentials=credentials or demo_credentials()),
+                    ledger=ledger,
+                    destination=destination(base_url),
+                    run_id="run-test",
+                    throttle=Throttle(rate=rate, concurrency=concurrency),
+                    retry=retry,
+                ),
                 on_delivery=None if seen is None else seen.append,
             )
 
@@ -82,12 +85,14 @@ def deliver_to_mock(
         async with httpx.AsyncClient(base_url=MOCK_URL, transport=transport) as http:
             return await deliver_orders(
                 payloads,
-                client=UniwareClient(http, credentials=demo_credentials()),
-                ledger=ledger,
-                destination=destination(MOCK_URL),
-                run_id="run-mock",
-                throttle=Throttle(rate=None, concurrency=1),
-                retry=RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0),
+                Sending(
+                    client=UniwareClient(http, credentials=demo_credentials()),
+                    ledger=ledger,
+                    destination=destination(MOCK_URL),
+                    run_id="run-mock",
+                    throttle=Throttle(rate=None, concurrency=1),
+                    retry=RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0),
+                ),
             )
 
     return asyncio.run(go()), requests[0]

@@ -28,6 +28,7 @@ from uniware.lifecycle_ledger import (
 )
 from uniware.retry import RetryPolicy
 from uniware.sandbox import Faults, SandboxServer, running_sandbox
+from uniware.sending import Sending
 from uniware.throttle import Throttle
 
 BLUE = {"productId": "SKU-BLUE-L", "variantId": "SKU-BLUE-L", "sku": "SKU-BLUE-L"}
@@ -57,12 +58,14 @@ def run(
         async with httpx.AsyncClient(base_url=server.base_url, timeout=5) as http:
             return await send_changes(
                 list(changes),
-                client=UniwareClient(http, credentials=demo_credentials()),
-                ledger=ledger,
-                destination=shop(server),
-                run_id="run-1",
-                throttle=Throttle(rate=None, concurrency=2),
-                retry=RetryPolicy(attempts=attempts, base_delay=0.01, jitter=False),
+                Sending(
+                    client=UniwareClient(http, credentials=demo_credentials()),
+                    ledger=ledger,
+                    destination=shop(server),
+                    run_id="run-1",
+                    throttle=Throttle(rate=None, concurrency=2),
+                    retry=RetryPolicy(attempts=attempts, base_delay=0.01, jitter=False),
+                ),
             )
 
     return asyncio.run(go())
@@ -73,12 +76,14 @@ def deliver(server: SandboxServer, ledger: Ledger) -> None:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=5) as http:
             await deliver_orders(
                 [ORDER],
-                client=UniwareClient(http, credentials=demo_credentials()),
-                ledger=ledger,
-                destination=shop(server),
-                run_id="run-0",
-                throttle=Throttle(rate=None, concurrency=1),
-                retry=RetryPolicy(attempts=1),
+                Sending(
+                    client=UniwareClient(http, credentials=demo_credentials()),
+                    ledger=ledger,
+                    destination=shop(server),
+                    run_id="run-0",
+                    throttle=Throttle(rate=None, concurrency=1),
+                    retry=RetryPolicy(attempts=1),
+                ),
             )
 
     asyncio.run(go())
@@ -183,12 +188,14 @@ def run_at(
         async with httpx.AsyncClient(base_url=server.base_url, timeout=5) as http:
             return await send_changes(
                 [change],
-                client=UniwareClient(http, credentials=demo_credentials()),
-                ledger=ledger,
-                destination=destination,
-                run_id="run-2",
-                throttle=Throttle(rate=None, concurrency=1),
-                retry=RetryPolicy(attempts=attempts, base_delay=0.01, jitter=False),
+                Sending(
+                    client=UniwareClient(http, credentials=demo_credentials()),
+                    ledger=ledger,
+                    destination=destination,
+                    run_id="run-2",
+                    throttle=Throttle(rate=None, concurrency=1),
+                    retry=RetryPolicy(attempts=attempts, base_delay=0.01, jitter=False),
+                ),
             )
 
     return asyncio.run(go())

@@ -17,7 +17,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from prefect.runtime import flow_run
 
 from flows.report.artifacts import SIGNED_SECONDS, preview_rows, publish_run_artifacts, report_link
-from transforms.report import ReasonCount
+from transforms.reasons import ReasonCount
 
 SUMMARY: dict[str, Any] = {
     "run_id": "run-artifacts",

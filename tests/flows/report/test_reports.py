@@ -17,9 +17,11 @@ from openpyxl.utils import get_column_letter
 
 from flows.cli import reports as reports_cli
 from flows.exceptions import ConfigError
-from flows.report.store import ReportStore, build_failure_tables, write_private
+from flows.report.failure_csv import build_failure_tables
+from flows.report.private_files import write_private
+from flows.report.store import ReportStore
 from transforms.errors import RowError
-from transforms.report import ERROR_COLUMNS
+from transforms.failure_table import ERROR_COLUMNS
 
 FILE = "oker.csv"
 

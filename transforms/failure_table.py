@@ -1,12 +1,10 @@
-"""The failure report and run summary as data: failed rows, top reasons, markdown, masking."""
+"""The failure report as tables: failed and skipped rows with their error columns, formula-safe."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, cast
-from urllib.parse import urlsplit, urlunsplit
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -29,15 +27,6 @@ JOIN: Final = "; "  # reasons of one cell in a cell note
 LINE: Final = "\n"
 NO_FIELD: Final = "-"
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
-TOP_REASONS: Final = 10
-
-_QUOTED: Final = re.compile(r"'[^']*'|\"[^\"]*\"")
-_EMAIL: Final = re.compile(
-    r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
-)
-# 10 to 13 digits with optional spaces, dashes or brackets between them, not inside a longer
-# number, word, decimal or time: phone numbers, but not dates, pincodes or Amazon order ids.
-_PHONE: Final = re.compile(r"(?<![\w.:/+-])\+?\(?\d(?:[ ()-]{0,2}\d){9,12}(?![\w.:/-]|[ ()-]\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +40,6 @@ class RowFailure:
     fields: tuple[str, ...]
     reasons: tuple[str, ...]
     order_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReasonCount:
-    """How many source rows failed for one reason (quoted values generalised to '…')."""
-
-    stage: Stage
-    field: str
-    reason: str
-    rows: int
-    code: str = ""  # the errors' stable code ("pincode.digits")
 
 
 def group_row_errors(errors: Iterable[RowError] | ErrorTable, file: str) -> dict[int, RowFailure]:
@@ -226,180 +204,3 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
             fixed[risky] = "'" + column[risky].astype(str)
             out.isetitem(position, fixed.astype(column.dtype).array)
     return out
-
-
-def top_reasons(errors: Iterable[RowError] | ErrorTable, n: int = TOP_REASONS) -> list[ReasonCount]:
-    """The `n` reasons that failed the most source rows, most first.
-
-    Errors are grouped by stage, field, code and reason with quoted values generalised to
-    '…' (worked out once per distinct reason, not once per error).
-    """
-    frame = ErrorTable.of(errors).frame
-    if not len(frame):
-        return []
-    keys, reasons = pd.factorize(frame["reason"])
-    general = np.array([_QUOTED.sub("'…'", str(r)) for r in reasons], dtype=object)[keys]
-    keyed = pd.DataFrame(
-        {
-            "stage": frame["stage"].to_numpy(),
-            "field": frame["field"].to_numpy(),
-            "code": frame["code"].to_numpy(),
-            "reason": general,
-            "file": frame["file"].to_numpy(),
-            "row": frame["row"].to_numpy(),
-        }
-    ).drop_duplicates()
-    counts = keyed.groupby(["stage", "field", "code", "reason"], sort=False).size()
-    found: list[tuple[tuple[Stage, str, str, str], int]] = []
-    for key, count in counts.items():
-        stage, field, code, reason = cast(tuple[Stage, str, str, str], key)
-        found.append(((stage, field, code, reason), int(count)))
-    ranked = sorted(found, key=lambda kv: (-kv[1], STAGES.index(kv[0][0]), kv[0][1], kv[0][3]))
-    return [
-        ReasonCount(stage, field, reason, count, code)
-        for (stage, field, code, reason), count in ranked[:n]
-    ]
-
-
-def reason_entries(reasons: Sequence[ReasonCount], limit: int = 3) -> list[dict[str, Any]]:
-    """The top reasons as plain summary entries, personal data masked."""
-    return [
-        {"stage": r.stage, "field": r.field, "reason": mask_personal(r.reason), "rows": r.rows}
-        for r in reasons[:limit]
-    ]
-
-
-def mask_personal(text: str) -> str:
-    """Hide e-mail addresses (j***@example.com) and phone numbers (all but the last 2 digits)."""
-    masked = _EMAIL.sub(r"\1***@\2", text)
-    return _PHONE.sub(_mask_digits, masked)
-
-
-def _mask_digits(match: re.Match[str]) -> str:
-    phone = match.group(0)
-    digits = sum(ch.isdigit() for ch in phone)
-    out, seen = [], 0
-    for ch in phone:
-        if ch.isdigit():
-            seen += 1
-            out.append(ch if seen > digits - 2 else "*")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def summary_markdown(summary: Mapping[str, Any], top_reasons: Sequence[ReasonCount]) -> str:
-    """The run summary as Markdown: readable in a terminal and in Prefect's UI."""
-    return "\n".join(
-        [
-            *_headline(summary),
-            *_counts(summary),
-            *_sync(summary),
-            *_by_stage(summary),
-            *_by_file(summary),
-            *_reasons(top_reasons),
-        ]
-    )
-
-
-def _headline(summary: Mapping[str, Any]) -> list[str]:
-    mode = "dry run: validated and built, nothing posted" if summary.get("dry_run") else "posted"
-    return [
-        f"# uniload run {summary.get('run_id', '?')}",
-        "",
-        f"- Mode: {mode}",
-        f"- Destination: {_without_credentials(str(summary.get('destination', '')))}",
-        f"- Started: {summary.get('started_at', '?')}, finished: {summary.get('finished_at', '?')}",
-        f"- Duration: {float(summary.get('duration_seconds', 0)):,.1f} s, throughput: "
-        f"{float(summary.get('throughput_orders_per_second', 0)):,.1f} orders/s",
-        f"- Warnings (values normalised): {_n(summary.get('warnings'))}",
-        "",
-    ]
-
-
-def _sync(summary: Mapping[str, Any]) -> list[str]:
-    """Cancellations and returns of earlier orders, when the run had any."""
-    keys = ("cancelled", "returned", "cancel_failed", "return_failed", "changes_unanswered")
-    said = [f"{key.replace('_', ' ')} {_n(summary.get(key))}" for key in keys if summary.get(key)]
-    if summary.get("changed_after_posting"):
-        said.append(
-            f"changed after posting (update in Uniware) {_n(summary['changed_after_posting'])}"
-        )
-    return [f"- After posting: {', '.join(said)}", ""] if said else []
-
-
-def _counts(summary: Mapping[str, Any]) -> list[str]:
-    def line(what: str, total: str) -> str:
-        cells = [summary.get(f"{what}_{k}") for k in ("accepted", "already_accepted", "failed")]
-        return _row([what, _n(summary.get(total)), *map(_n, cells)])
-
-    return [
-        _row(["", "read / built", "accepted", "already accepted", "failed"]),
-        _row(["---"] * 5),
-        line("rows", "rows_read"),
-        line("orders", "orders_built"),
-        "",
-        *_skipped(summary),
-    ]
-
-
-def _skipped(summary: Mapping[str, Any]) -> list[str]:
-    if not summary.get("rows_skipped"):
-        return []
-    reasons: Mapping[str, Any] = summary.get("orders_skipped_by_reason") or {}
-    head = (
-        f"Skipped, not posted (listed in skipped.csv): {_n(summary.get('rows_skipped'))} rows "
-        f"in {_n(summary.get('orders_skipped'))} orders"
-    )
-    return [head, "", *(f"- {_n(n)} orders {reason}" for reason, n in reasons.items()), ""]
-
-
-def _by_stage(summary: Mapping[str, Any]) -> list[str]:
-    stages: Mapping[str, Any] = summary.get("rows_failed_by_stage") or {}
-    ordered = [s for s in STAGES if s in stages] + [s for s in stages if s not in STAGES]
-    body = [_row([s, _n(stages[s])]) for s in ordered]
-    return ["## Failed rows by stage", "", _row(["stage", "rows"]), _row(["---"] * 2), *body, ""]
-
-
-def _by_file(summary: Mapping[str, Any]) -> list[str]:
-    files: Sequence[Mapping[str, Any]] = summary.get("files") or []
-    body = [
-        _row(
-            [
-                f.get("name", ""),
-                f.get("profile") or "",
-                _n(f.get("rows_read")),
-                _n(f.get("rows_failed")),
-            ]
-        )
-        if not f.get("error")
-        else _row([f.get("name", ""), "", "not read", str(f.get("error"))])
-        for f in files
-    ]
-    head = _row(["file", "profile", "rows read", "rows failed"])
-    return ["## Files", "", head, _row(["---"] * 4), *body, ""]
-
-
-def _reasons(reasons: Sequence[ReasonCount]) -> list[str]:
-    if not reasons:
-        return ["## Top reasons", "", "No row failed.", ""]
-    body = [_row([_n(r.rows), r.stage, r.field, r.reason]) for r in reasons]
-    head = _row(["rows", "stage", "field", "reason"])
-    return ["## Top reasons", "", head, _row(["---"] * 4), *body, ""]
-
-
-def _row(cells: Sequence[object]) -> str:
-    text = (str(c).replace("|", "\\|").replace("\r", " ").replace("\n", " ") for c in cells)
-    return "| " + " | ".join(text) + " |"
-
-
-def _n(value: object) -> str:
-    return f"{value:,}" if isinstance(value, int) else "0" if value is None else str(value)
-
-
-def _without_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if not parts.hostname or "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=host))
