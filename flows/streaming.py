@@ -111,19 +111,17 @@ def run_orders(
     profiles = {ctx.profile.name: ctx.profile}
     validated = validate_exports([export], profiles, profile_name=ctx.profile.name, now=ctx.now)
     target_zone, facility_map = ctx.options.target_zone, ctx.facility_map
-    built = group_and_build(validated, facility_map=facility_map, target_zone=target_zone)
+    grouped = group_and_build(validated, facility_map=facility_map, target_zone=target_zone)
+    validated, built = grouped.validated, grouped.built
     deliveries, stopped = post_block(built.payloads, ctx, stopped)
     outcomes = {d.order_id: (d.outcome, d.message) for d in deliveries}
     if ctx.config is not None:  # an order with no answer at all is never silently dropped
         for order_id in built.payloads.order_ids:
             outcomes.setdefault(order_id, ("not_sent", NOT_SENT))
     errors = validated.errors + post_errors(validated.lines, outcomes)
-    mark_failed(validated.lines, errors)
+    lines = mark_failed(validated.lines, errors)
     orders = len(built.payloads)
-    counts = count_run(
-        validated.lines, errors, outcomes, orders_built=orders, dry_run=ctx.options.dry_run
-    )
-    lines = validated.lines
+    counts = count_run(lines, errors, outcomes, orders_built=orders, dry_run=ctx.options.dry_run)
     failed_ids = set(lines.loc[lines[FAILED] & lines["order_id"].notna(), "order_id"])
     counts["orders_failed"] = len(failed_ids | held_ids)
     sent = sum(1 for d in deliveries if d.outcome in SENT_OUTCOMES)

@@ -36,7 +36,14 @@ from flows.nightly.inbox import (
     release_claim,
     release_stale_claims,
 )
-from flows.pipeline import Unread, Validated, group_and_build, read_exports, validate_exports
+from flows.pipeline import (
+    Grouped,
+    Unread,
+    Validated,
+    group_and_build,
+    read_exports,
+    validate_exports,
+)
 from flows.preflight import (
     check_ledger,
     check_report_location,
@@ -99,13 +106,13 @@ def validate_task(
 
 
 @task(name="group-and-build", cache_policy=NO_CACHE, persist_result=False)
-def build_task(validated: Validated, options: RunOptions) -> Built:
+def build_task(validated: Validated, options: RunOptions) -> Grouped:
     """Group lines into orders, map facilities and build contract-checked payloads."""
     facility_map = load_facility_map(options.facility_map)
     progress.start("build")
-    built = group_and_build(validated, facility_map=facility_map, target_zone=options.target_zone)
+    grouped = group_and_build(validated, facility_map=facility_map, target_zone=options.target_zone)
     progress.finish("build")
-    return built
+    return grouped
 
 
 @dataclass(frozen=True)
@@ -379,7 +386,8 @@ def _run_exports(
     logger.info("read %d file(s): %d rows", len(exports), sum(len(e.table) for e in exports))
     validated = validate_task(exports, options, unread)
     # quote(): Prefect does not walk every row and error of a task's inputs (issue 17)
-    built = build_task(quote(validated), options, return_state=False)
+    grouped = build_task(quote(validated), options, return_state=False)
+    validated, built = grouped.validated, grouped.built  # the lines marked, every error so far
     logger.info(
         "validated and built: %d rows, %d orders ready, %d rows failed before posting",
         len(validated.lines),

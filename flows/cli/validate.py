@@ -30,13 +30,13 @@ def check_files(paths: Sequence[str], options: RunOptions) -> dict[str, Any]:
     validated = validate_exports(exports, profiles, profile_name=options.profile)
     progress.finish("validate")
     progress.start("build")
-    built = group_and_build(validated, facility_map=facility_map, target_zone=options.target_zone)
+    grouped = group_and_build(validated, facility_map=facility_map, target_zone=options.target_zone)
     progress.finish("build")
     run = RunReport(
         run_id=uuid.uuid4().hex,
         options=options,
-        validated=validated,
-        built=built,
+        validated=grouped.validated,
+        built=grouped.built,
         deliveries=[],
         started=started,
         seconds=time.perf_counter() - clock,
