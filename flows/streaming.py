@@ -27,7 +27,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.cli.progress import progress
+from flows.cli.progress import StageProgress
 from flows.config import RunOptions, load_facility_map
 from flows.exceptions import ConfigError, StreamStopped
 from flows.pipeline import expand_paths, group_and_build, validate_exports
@@ -83,6 +83,7 @@ class BlockContext:
     config: UniwareConfig | None
     run_id: str
     now: datetime
+    progress: StageProgress  # the run's reporter: blocks advance its stages
 
 
 def run_block(
@@ -135,7 +136,7 @@ def run_block_task(
 ) -> BlockOutcome:
     """Validate, build, post and report one block of whole orders."""
     outcome = run_block(block, export, ctx, stopped)
-    progress.advance("validate", len(block.table))
+    ctx.progress.advance("validate", len(block.table))
     return outcome
 
 
@@ -160,7 +161,7 @@ def post_block(
         )
     except UniwareError as err:
         stopped = str(err)
-    progress.advance("post", len(seen))
+    ctx.progress.advance("post", len(seen))
     return seen, stopped
 
 
@@ -171,6 +172,7 @@ def stream_export(
     run_id: str,
     config: UniwareConfig | None,
     inbox: str | None = None,
+    progress: StageProgress,
 ) -> dict[str, Any]:
     """Run one export chunk by chunk (inside the upload flow); returns the run summary."""
     started, clock = datetime.now(UTC), time.perf_counter()
@@ -188,13 +190,21 @@ def stream_export(
         profile = choose_profile(headers, profiles, name=options.profile, file=first.name)
         facility_map = load_facility_map(options.facility_map)
         ctx = BlockContext(
-            first.name, tuple(headers), profile, options, facility_map, config, run_id, started
+            first.name,
+            tuple(headers),
+            profile,
+            options,
+            facility_map,
+            config,
+            run_id,
+            started,
+            progress,
         )
         report = stack.enter_context(StreamedReport(options.report_dir, run_id, first.name))
         report.append(neutralise_formulas(failure_table(first.table.iloc[:0], [], first.name)))
         tally, stopped = stream_blocks(itertools.chain([first], chunks), ctx, report)
         summary = stream_summary(tally, ctx, started=started, seconds=time.perf_counter() - clock)
-        finished = finish_stream_task(summary, tally, report, chunk_rows)
+        finished = finish_stream_task(summary, tally, report, chunk_rows, progress)
         if isinstance(finished, OSError):
             raise finished  # report_writes says which folder and how to finish
         summary = finished
@@ -213,9 +223,9 @@ def stream_blocks(
     """Every chunk, cut into blocks of whole orders, through the pipeline; the run's totals."""
     tally, stopped = Tally(xlsx_limit=XLSX_MAX_FAILURES), None  # read here: tests lower it
     boundaries = OrderBoundaries(file=ctx.file, field=order_label(ctx))
-    progress.start("validate", total=None)
+    ctx.progress.start("validate", total=None)
     if ctx.config is not None:
-        progress.start("post", total=None)
+        ctx.progress.start("post", total=None)
     chunk = None
     for chunk in chunks:
         block = boundaries.feed(chunk.table, order_keys(chunk.table, ctx.profile))
@@ -223,8 +233,8 @@ def stream_blocks(
     last = boundaries.finish()
     if last is not None and chunk is not None:
         stopped = take_block(last, chunk, ctx, stopped, tally, report)
-    progress.finish("validate")
-    progress.finish("post")
+    ctx.progress.finish("validate")
+    ctx.progress.finish("post")
     return tally, stopped
 
 
@@ -310,20 +320,28 @@ def stream_summary(
 
 @task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
 def finish_stream_task(
-    summary: dict[str, Any], tally: Tally, report: StreamedReport, chunk_rows: int
+    summary: dict[str, Any],
+    tally: Tally,
+    report: StreamedReport,
+    chunk_rows: int,
+    progress: StageProgress,
 ) -> dict[str, Any] | OSError:
     """failures.xlsx when small enough, summary.md and summary.json (last), then artifacts.
 
     A disk failing now is returned, not raised: the flow raises it (one line, no traceback).
     """
     try:
-        return finish_stream(summary, tally, report, chunk_rows)
+        return finish_stream(summary, tally, report, chunk_rows, progress)
     except OSError as err:
         return err
 
 
 def finish_stream(
-    summary: dict[str, Any], tally: Tally, report: StreamedReport, chunk_rows: int
+    summary: dict[str, Any],
+    tally: Tally,
+    report: StreamedReport,
+    chunk_rows: int,
+    progress: StageProgress,
 ) -> dict[str, Any]:
     """The body of `finish_stream_task`."""
     progress.start("report")

@@ -8,14 +8,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from flows.cli.progress import progress
+from flows.cli.progress import StageProgress
 from flows.config import RunOptions, load_facility_map
 from flows.pipeline import group_and_build, read_exports, validate_exports
 from flows.read.profiles import load_profiles
 from flows.report.finish import RunReport, finish_run
 
 
-def check_files(paths: Sequence[str], options: RunOptions) -> dict[str, Any]:
+def check_files(
+    paths: Sequence[str], options: RunOptions, progress: StageProgress
+) -> dict[str, Any]:
     """Read, validate, group and build (posting nothing); write the report; return the summary.
 
     The same functions the flow's tasks wrap, so what this calls clean a run can post.
