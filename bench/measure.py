@@ -44,7 +44,7 @@ with recording() as stages:
     start = time.perf_counter()
     exports = read_exports([sys.argv[1]], profiles, sheet=None)
     validated = validate_exports(exports, profiles, profile_name="oker")
-    built = group_and_build(validated, facility_map=facility_map, target_zone="UTC")
+    built = group_and_build(validated, facility_map=facility_map, target_zone="UTC").built
     orders = sum(1 for payload in built.payloads)  # built as posting reads them, a chunk at a time
     seconds = time.perf_counter() - start
 rss = peak_mb()

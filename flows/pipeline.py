@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,9 +33,12 @@ class Unread:
     error: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Validated:
-    """Canonical lines of every input, with everything found wrong so far."""
+    """Canonical lines of every input, with everything found wrong so far.
+
+    A step never changes one: it returns a new Validated (`dataclasses.replace`).
+    """
 
     exports: list[RawExport]
     profiles: dict[str, str]  # export name -> profile name
@@ -151,18 +154,35 @@ def _export_lines(
         ) from err
 
 
+@dataclass(frozen=True)
+class Grouped:
+    """The lines grouped into orders: the next value after `Validated`.
+
+    `validated` is a new Validated whose lines carry the failed marks of grouping and
+    building and whose errors are every error so far; `built` holds the payloads.
+    """
+
+    validated: Validated
+    built: Built
+
+
 def group_and_build(
     validated: Validated, *, facility_map: Mapping[str, str] | None, target_zone: str
-) -> Built:
-    """Cross-row checks, facility mapping, whole-order failure, then contract-checked payloads."""
-    lines = validated.lines
+) -> Grouped:
+    """Cross-row checks, facility mapping, whole-order failure, then contract-checked payloads.
+
+    `validated` is not changed: the marked lines and all errors are in the returned value.
+    """
     with stage("group"):
-        group_errors = check_orders(lines, labels=validated.labels, facility_map=facility_map)
-        mark_failed(lines, group_errors)
-        group_errors += fail_whole_orders(lines, "group")
+        group_errors = check_orders(
+            validated.lines, labels=validated.labels, facility_map=facility_map
+        )
+        lines = mark_failed(validated.lines, group_errors)
+        siblings = fail_whole_orders(lines, "group")
+        lines = mark_failed(lines, siblings)
     with stage("screen"):
         send_facility = facility_map is not None
         built = build_payloads(lines, target_zone=target_zone, send_facility=send_facility)
-        mark_failed(lines, built.errors)
-    validated.errors = validated.errors + group_errors + built.errors
-    return built
+        lines = mark_failed(lines, built.errors)
+    found = [*group_errors, *siblings, *built.errors]
+    return Grouped(replace(validated, lines=lines, errors=validated.errors + found), built)

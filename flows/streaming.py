@@ -27,7 +27,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from flows.cli.progress import progress
+from flows.cli.progress import StageProgress
 from flows.config import RunOptions, load_facility_map
 from flows.exceptions import ConfigError, StreamStopped
 from flows.pipeline import expand_paths, group_and_build, validate_exports
@@ -79,6 +79,7 @@ class BlockContext:
     config: UniwareConfig | None
     run_id: str
     now: datetime
+    progress: StageProgress  # the run's reporter: blocks advance its stages
 
 
 def run_block(
@@ -107,19 +108,17 @@ def run_orders(
     profiles = {ctx.profile.name: ctx.profile}
     validated = validate_exports([export], profiles, profile_name=ctx.profile.name, now=ctx.now)
     target_zone, facility_map = ctx.options.target_zone, ctx.facility_map
-    built = group_and_build(validated, facility_map=facility_map, target_zone=target_zone)
+    grouped = group_and_build(validated, facility_map=facility_map, target_zone=target_zone)
+    validated, built = grouped.validated, grouped.built
     deliveries, stopped = post_block(built.payloads, ctx, stopped)
     outcomes = {d.order_id: (d.outcome, d.message) for d in deliveries}
     if ctx.config is not None:  # an order with no answer at all is never silently dropped
         for order_id in built.payloads.order_ids:
             outcomes.setdefault(order_id, ("not_sent", NOT_SENT))
     errors = validated.errors + post_errors(validated.lines, outcomes)
-    mark_failed(validated.lines, errors)
+    lines = mark_failed(validated.lines, errors)
     orders = len(built.payloads)
-    counts = count_run(
-        validated.lines, errors, outcomes, orders_built=orders, dry_run=ctx.options.dry_run
-    )
-    lines = validated.lines
+    counts = count_run(lines, errors, outcomes, orders_built=orders, dry_run=ctx.options.dry_run)
     failed_ids = set(lines.loc[lines[FAILED] & lines["order_id"].notna(), "order_id"])
     counts["orders_failed"] = len(failed_ids | held_ids)
     sent = sum(1 for d in deliveries if d.outcome in SENT_OUTCOMES)
@@ -133,7 +132,7 @@ def run_block_task(
 ) -> BlockOutcome:
     """Validate, build, post and report one block of whole orders."""
     outcome = run_block(block, export, ctx, stopped)
-    progress.advance("validate", len(block.table))
+    ctx.progress.advance("validate", len(block.table))
     return outcome
 
 
@@ -158,7 +157,7 @@ def post_block(
         )
     except UniwareError as err:
         stopped = str(err)
-    progress.advance("post", len(seen))
+    ctx.progress.advance("post", len(seen))
     return seen, stopped
 
 
@@ -169,6 +168,7 @@ def stream_export(
     run_id: str,
     config: UniwareConfig | None,
     inbox: str | None = None,
+    progress: StageProgress,
 ) -> dict[str, Any]:
     """Run one export chunk by chunk (inside the upload flow); returns the run summary."""
     started, clock = datetime.now(UTC), time.perf_counter()
@@ -186,13 +186,21 @@ def stream_export(
         profile = choose_profile(headers, profiles, name=options.profile, file=first.name)
         facility_map = load_facility_map(options.facility_map)
         ctx = BlockContext(
-            first.name, tuple(headers), profile, options, facility_map, config, run_id, started
+            first.name,
+            tuple(headers),
+            profile,
+            options,
+            facility_map,
+            config,
+            run_id,
+            started,
+            progress,
         )
         report = stack.enter_context(StreamedReport(options.report_dir, run_id, first.name))
         report.append(neutralise_formulas(failure_table(first.table.iloc[:0], [], first.name)))
         tally, stopped = stream_blocks(itertools.chain([first], chunks), ctx, report)
         summary = stream_summary(tally, ctx, started=started, seconds=time.perf_counter() - clock)
-        finished = finish_stream_task(summary, tally, report, chunk_rows)
+        finished = finish_stream_task(summary, tally, report, chunk_rows, progress)
         if isinstance(finished, OSError):
             raise finished  # report_writes says which folder and how to finish
         summary = finished
@@ -211,9 +219,9 @@ def stream_blocks(
     """Every chunk, cut into blocks of whole orders, through the pipeline; the run's totals."""
     tally, stopped = Tally(xlsx_limit=XLSX_MAX_FAILURES), None  # read here: tests lower it
     boundaries = OrderBoundaries(file=ctx.file, field=order_label(ctx))
-    progress.start("validate", total=None)
+    ctx.progress.start("validate", total=None)
     if ctx.config is not None:
-        progress.start("post", total=None)
+        ctx.progress.start("post", total=None)
     chunk = None
     for chunk in chunks:
         block = boundaries.feed(chunk.table, order_keys(chunk.table, ctx.profile))
@@ -221,8 +229,8 @@ def stream_blocks(
     last = boundaries.finish()
     if last is not None and chunk is not None:
         stopped = take_block(last, chunk, ctx, stopped, tally, report)
-    progress.finish("validate")
-    progress.finish("post")
+    ctx.progress.finish("validate")
+    ctx.progress.finish("post")
     return tally, stopped
 
 
@@ -308,20 +316,28 @@ def stream_summary(
 
 @task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
 def finish_stream_task(
-    summary: dict[str, Any], tally: Tally, report: StreamedReport, chunk_rows: int
+    summary: dict[str, Any],
+    tally: Tally,
+    report: StreamedReport,
+    chunk_rows: int,
+    progress: StageProgress,
 ) -> dict[str, Any] | OSError:
     """failures.xlsx when small enough, summary.md and summary.json (last), then artifacts.
 
     A disk failing now is returned, not raised: the flow raises it (one line, no traceback).
     """
     try:
-        return finish_stream(summary, tally, report, chunk_rows)
+        return finish_stream(summary, tally, report, chunk_rows, progress)
     except OSError as err:
         return err
 
 
 def finish_stream(
-    summary: dict[str, Any], tally: Tally, report: StreamedReport, chunk_rows: int
+    summary: dict[str, Any],
+    tally: Tally,
+    report: StreamedReport,
+    chunk_rows: int,
+    progress: StageProgress,
 ) -> dict[str, Any]:
     """The body of `finish_stream_task`."""
     progress.start("report")

@@ -17,7 +17,7 @@ from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
-from flows.cli.progress import progress
+from flows.cli.progress import StageProgress, stage_progress
 from flows.config import RunOptions, Settings, load_facility_map, resolve_options
 from flows.exceptions import (
     ConfigError,
@@ -36,7 +36,14 @@ from flows.nightly.inbox import (
     release_claim,
     release_stale_claims,
 )
-from flows.pipeline import Unread, Validated, group_and_build, read_exports, validate_exports
+from flows.pipeline import (
+    Grouped,
+    Unread,
+    Validated,
+    group_and_build,
+    read_exports,
+    validate_exports,
+)
 from flows.preflight import (
     check_ledger,
     check_report_location,
@@ -56,7 +63,9 @@ from uniware.redact import redact
 
 
 @task(name="read-exports", cache_policy=NO_CACHE, persist_result=False)
-def read_task(paths: list[str], options: RunOptions) -> tuple[list[RawExport], list[Unread]]:
+def read_task(
+    paths: list[str], options: RunOptions, progress: StageProgress
+) -> tuple[list[RawExport], list[Unread]]:
     """Read every export as text (rows keep their numbers); unreadable ones unless strict."""
     progress.start("read")
     unread: list[Unread] | None = None if options.strict else []
@@ -84,7 +93,10 @@ def read_inbox_task(
 
 @task(name="validate-lines", cache_policy=NO_CACHE, persist_result=False)
 def validate_task(
-    exports: list[RawExport], options: RunOptions, unread: list[Unread] | None = None
+    exports: list[RawExport],
+    options: RunOptions,
+    progress: StageProgress,
+    unread: list[Unread] | None = None,
 ) -> Validated:
     """Map each export through its profile and validate every cell (lazy: all errors at once).
 
@@ -99,13 +111,13 @@ def validate_task(
 
 
 @task(name="group-and-build", cache_policy=NO_CACHE, persist_result=False)
-def build_task(validated: Validated, options: RunOptions) -> Built:
+def build_task(validated: Validated, options: RunOptions, progress: StageProgress) -> Grouped:
     """Group lines into orders, map facilities and build contract-checked payloads."""
     facility_map = load_facility_map(options.facility_map)
     progress.start("build")
-    built = group_and_build(validated, facility_map=facility_map, target_zone=options.target_zone)
+    grouped = group_and_build(validated, facility_map=facility_map, target_zone=options.target_zone)
     progress.finish("build")
-    return built
+    return grouped
 
 
 @dataclass(frozen=True)
@@ -118,7 +130,11 @@ class Posted:
 
 @task(name="post-orders", cache_policy=NO_CACHE, persist_result=False)
 def post_task(
-    payloads: Sequence[dict[str, Any]], config: UniwareConfig, options: RunOptions, run_id: str
+    payloads: Sequence[dict[str, Any]],
+    config: UniwareConfig,
+    options: RunOptions,
+    run_id: str,
+    progress: StageProgress,
 ) -> Posted:
     """Post each order once, throttled and retried; the ledger makes reruns safe."""
     from flows.posting import post_payloads
@@ -156,6 +172,7 @@ def sync_task(
     config: UniwareConfig,
     options: RunOptions,
     run_id: str,
+    progress: StageProgress,
 ) -> Synced:
     """Send cancellations/returns of orders accepted in earlier runs, once each (ledger-keyed)."""
     from flows.syncing import sync_changes
@@ -180,7 +197,7 @@ def sync_task(
 
 
 @task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
-def report_task(run: RunReport) -> dict[str, Any] | ReportNotWritten:
+def report_task(run: RunReport, progress: StageProgress) -> dict[str, Any] | ReportNotWritten:
     """Failure report (CSV + XLSX), summary (JSON + Markdown) and Prefect artifacts.
 
     A disk failing now is returned, not raised: the flow raises it (one line, no traceback).
@@ -220,6 +237,7 @@ def upload_orders(
     strict: bool = False,
     fan_out: int | None = None,
     max_files: int | None = None,
+    show_progress: bool = False,
 ) -> dict[str, Any] | State[Any]:
     """Upload marketplace order exports to Uniware; returns the run summary.
 
@@ -230,6 +248,7 @@ def upload_orders(
     One unreadable file is reported and the others go on, unless ``strict``.
     ``fan_out`` N (else ``UNILOAD_FAN_OUT``; inbox runs of a deployment) starts N-1 more runs
     of this deployment that share the inbox; ``max_files`` caps the files one run claims.
+    ``show_progress`` (the CLI's runs) shows each stage's progress on this process's console.
     Expected failures of the whole run end it Failed with a plain message; a run with failed
     rows ends Completed, named "Completed with failures", its message saying how many and why.
     """
@@ -251,11 +270,14 @@ def upload_orders(
         }
         options = resolve_options(given, env, dry_run=dry_run, read_secret=read_secret_block)
         group, limit = _inbox_split(paths, fan_out, max_files, env)
-        if paths:
-            summary = _run(paths, options, logger)
-        else:
-            inbox_path = Path(env.locate(inbox or env.inbox))
-            summary = _run_inbox(inbox_path, options, env, logger, fan_out=group, limit=limit)
+        with stage_progress(show_progress) as progress:
+            if paths:
+                summary = _run(paths, options, logger, progress)
+            else:
+                inbox_path = Path(env.locate(inbox or env.inbox))
+                summary = _run_inbox(
+                    inbox_path, options, env, logger, progress, fan_out=group, limit=limit
+                )
     except (UniloadError, UniwareError) as err:
         message = redact(str(err))  # no key, no URL password (e.g. a ledger URL's)
         logger.error(message)
@@ -301,6 +323,7 @@ def _run_inbox(
     options: RunOptions,
     env: Settings,
     logger: Any,
+    progress: StageProgress,
     *,
     fan_out: int = 1,
     limit: int | None = None,
@@ -326,7 +349,7 @@ def _run_inbox(
         exports, unread = read_inbox_task(claimed, inbox, options, run_id)
         if not exports:  # every claimed file was unreadable: each went to failed/ with its reason
             raise UnreadableExport("\n".join(u.error for u in unread))
-        summary = _run_exports(exports, options, logger, run_id, unread)
+        summary = _run_exports(exports, options, logger, run_id, unread, progress)
     except BaseException:
         release_claim(inbox, run_id=run_id)  # the next run takes them again
         raise
@@ -351,7 +374,9 @@ def preflight(options: RunOptions, run_id: str) -> None:
             check_shared_limit(options.shared_limit)
 
 
-def _run(paths: Sequence[str], options: RunOptions, logger: Any) -> dict[str, Any]:
+def _run(
+    paths: Sequence[str], options: RunOptions, logger: Any, progress: StageProgress
+) -> dict[str, Any]:
     run_id = current_run_id()
     load_facility_map(options.facility_map)  # fail on a bad map before reading anything
     preflight(options, run_id)
@@ -359,9 +384,11 @@ def _run(paths: Sequence[str], options: RunOptions, logger: Any) -> dict[str, An
         from flows.streaming import stream_export
 
         config = None if options.dry_run else UniwareConfig.from_env()
-        return stream_export(paths, options, run_id=run_id, config=config, inbox=None)
-    exports, unread = read_task(list(paths), options)
-    return _run_exports(exports, options, logger, run_id, unread)
+        return stream_export(
+            paths, options, run_id=run_id, config=config, inbox=None, progress=progress
+        )
+    exports, unread = read_task(list(paths), options, progress)
+    return _run_exports(exports, options, logger, run_id, unread, progress)
 
 
 def _run_exports(
@@ -370,6 +397,7 @@ def _run_exports(
     logger: Any,
     run_id: str,
     unread: list[Unread] | None,
+    progress: StageProgress,
 ) -> dict[str, Any]:
     started = datetime.now(UTC)
     clock = time.perf_counter()
@@ -377,9 +405,10 @@ def _run_exports(
     load_facility_map(options.facility_map)
     preflight(options, run_id)
     logger.info("read %d file(s): %d rows", len(exports), sum(len(e.table) for e in exports))
-    validated = validate_task(exports, options, unread)
+    validated = validate_task(exports, options, progress, unread)
     # quote(): Prefect does not walk every row and error of a task's inputs (issue 17)
-    built = build_task(quote(validated), options, return_state=False)
+    grouped = build_task(quote(validated), options, progress, return_state=False)
+    validated, built = grouped.validated, grouped.built  # the lines marked, every error so far
     logger.info(
         "validated and built: %d rows, %d orders ready, %d rows failed before posting",
         len(validated.lines),
@@ -388,7 +417,7 @@ def _run_exports(
     )
     posted = Posted([])
     if config is not None and built.payloads:
-        posted = post_task(quote(built.payloads), config, options, run_id)
+        posted = post_task(quote(built.payloads), config, options, run_id, progress)
         outcomes = Counter(d.outcome for d in posted.deliveries)
         logger.info("posted: %s", ", ".join(f"{n} {k}" for k, n in outcomes.items()) or "none")
     synced = Synced([])
@@ -400,6 +429,7 @@ def _run_exports(
             config,
             options,
             run_id,
+            progress,
             return_state=False,
         )
     run = RunReport(
@@ -413,7 +443,7 @@ def _run_exports(
         destination=config.base_url if config else None,
         synced=synced.results,
     )
-    summary = report_task(quote(run), return_state=False)
+    summary = report_task(quote(run), progress, return_state=False)
     if isinstance(summary, ReportNotWritten):
         raise summary
     logger.info("%s; report: %s", outcome_message(summary), summary["report"])

@@ -193,16 +193,25 @@ def _unmapped_facilities(
     ]
 
 
-def mark_failed(lines: pd.DataFrame, errors: Iterable[RowError] | ErrorTable) -> None:
-    """Set `_failed` on every row named by an error (in place)."""
+def mark_failed(lines: pd.DataFrame, errors: Iterable[RowError] | ErrorTable) -> pd.DataFrame:
+    """`lines` with `_failed` also set on every row named by an error; `lines` is not changed.
+
+    The result is a shallow copy with a new `_failed` column: the other columns are shared,
+    not copied (pandas copy-on-write), so a large frame costs one boolean column.
+    """
+    marked = lines.copy(deep=False)
     keys = ErrorTable.of(errors).failed_rows()
     if len(keys):
         index = pd.MultiIndex.from_frame(lines[[FILE, ROW]])
-        lines[FAILED] |= index.isin(pd.MultiIndex.from_frame(keys))
+        marked[FAILED] = lines[FAILED] | index.isin(pd.MultiIndex.from_frame(keys))
+    return marked
 
 
 def fail_whole_orders(lines: pd.DataFrame, stage: Stage) -> list[RowError]:
-    """Sound rows of an order with a failed row: report them too, naming the failed rows."""
+    """Sound rows of an order with a failed row: report them too, naming the failed rows.
+
+    `lines` is not changed: `mark_failed(lines, errors)` marks the rows these errors name.
+    """
     has_id = lines["order_id"].notna()
     failed_orders = set(lines.loc[lines[FAILED] & has_id, "order_id"])
     sound = lines[has_id & ~lines[FAILED] & lines["order_id"].isin(failed_orders)]
@@ -226,7 +235,6 @@ def fail_whole_orders(lines: pd.DataFrame, stage: Stage) -> list[RowError]:
             sound[FILE], sound[ROW], sound["order_id"], sound["order_item_id"], strict=True
         )
     ]
-    lines.loc[sound.index, FAILED] = True
     return errors
 
 

@@ -87,10 +87,7 @@ def run_upload(
                 return fail(f"{path}: no such file or folder"), None
     except (UniloadError, UniwareError) as err:
         return fail(str(err)), None
-    from flows.cli.progress import progress
-
     inputs = [str(Path(p).absolute()) for p in paths]
-    progress.enable()
     try:
         if local and options.chunk_rows is None:
             summary = _check_locally(inputs, options)
@@ -98,25 +95,27 @@ def run_upload(
             summary = _run_flow(inputs, given, dry_run=dry_run)
     except (UniloadError, UniwareError) as err:
         return fail(str(err)), None
-    finally:
-        progress.stop()
     print("\n".join(summary_lines(summary)))
     failed = summary["rows_failed"] or summary.get("files_failed", 0)
     return (EXIT_ROWS_FAILED if failed else EXIT_OK), summary
 
 
 def _check_locally(inputs: Sequence[str], options: RunOptions) -> dict[str, Any]:
+    from flows.cli.progress import stage_progress
     from flows.cli.validate import check_files
 
-    return check_files(inputs, options)
+    with stage_progress(show=True) as progress:
+        return check_files(inputs, options, progress)
 
 
 def _run_flow(inputs: Sequence[str], given: Mapping[str, Any], *, dry_run: bool) -> dict[str, Any]:
-    """One flow run of upload-orders; a run that failed as a whole raises RunFailed."""
+    """One flow run of upload-orders (its progress shown here); a failed run raises RunFailed."""
     from flows.upload import upload_orders
 
     with _plain_failures():
-        state = upload_orders(paths=list(inputs), dry_run=dry_run, return_state=True, **given)
+        state = upload_orders(
+            paths=list(inputs), dry_run=dry_run, show_progress=True, return_state=True, **given
+        )
     if state.is_failed():
         raise RunFailed(state.message or "the run failed")
     return cast("dict[str, Any]", state.result())

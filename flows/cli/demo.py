@@ -3,33 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from flows import settings
-from flows.cli.commands import EXIT_OK, run_upload
+from flows.cli.commands import EXIT_OK, EXIT_ROWS_FAILED, EXIT_RUN_FAILED, fail
 from flows.config import load_facility_map
 
 
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def demo(args: argparse.Namespace) -> int:
-    """`uniload demo` (`make run`): the samples against a fresh local sandbox, then stop it."""
+    """`uniload demo` (`make run`): the samples against a fresh local sandbox, then stop it.
+
+    The run is the real `uniload run` in a child process, the sandbox's address and
+    credentials in the child's environment only (as an operator sets them); this process's
+    environment is left as it is. Its lines are relayed; its report folder gives the summary.
+    """
     import httpx
 
     from uniware.config import demo_credentials
@@ -43,28 +37,57 @@ def demo(args: argparse.Namespace) -> int:
             db_path=Path(tmp) / "sandbox.db", facility_map=facility_map, credentials=credentials
         ) as sandbox,
     ):
-        print(f"sandbox listening on {sandbox.base_url}")
+        print(f"sandbox listening on {sandbox.base_url}", flush=True)
         env = {
+            **os.environ,
             "UNIWARE_BASE_URL": sandbox.base_url,
             "UNIWARE_CLIENT_ID": credentials.client_id,
             "UNIWARE_MERCHANT_ID": credentials.merchant_id,
             "UNIWARE_SECURITY_KEY": credentials.security_key,
         }
-        given = {
-            "facility_map": str(settings.OKER_FACILITY_MAP),
-            "ledger": str(Path(tmp) / "ledger.db"),
-        }
-        with _environment(env):
-            code, summary = run_upload([str(settings.SAMPLES_DIR)], given, dry_run=False)
+        command = [sys.executable, "-m", "flows.cli.main", "run", str(settings.SAMPLES_DIR)]
+        command += ["--facility-map", str(settings.OKER_FACILITY_MAP)]
+        command += ["--ledger", str(Path(tmp) / "ledger.db")]
+        code, report = _relay(command, env)
         held = httpx.get(f"{sandbox.base_url}/_sandbox/orders", timeout=30).json()["count"]
         print(f"sandbox now holds {held} orders; stopping it")
-    if summary is None:
-        return code
+    if code not in (EXIT_OK, EXIT_ROWS_FAILED):  # the run failed as a whole: it said why
+        return code if code > 0 else EXIT_RUN_FAILED
+    if report is None:
+        return fail("the demo run printed no report folder")
+    summary = _read_summary(report)
     # The samples hold deliberately bad rows: failed rows are the demonstration, not a failure.
-    report = Path(str(summary["report"]))
     print(
         f"demo done: {summary['rows_accepted']} rows accepted, {summary['rows_failed']} failed "
         f"on purpose, {summary.get('rows_skipped', 0)} skipped (cancelled on the marketplace: "
-        f"skipped.csv). Open {report / 'failures.xlsx'} to see each bad cell and its reason."
+        f"skipped.csv). Open {Path(report) / 'failures.xlsx'} to see each bad cell and its reason."
     )
     return EXIT_OK
+
+
+REPORT_LINE = "report: "  # the last line of a run's summary (flows.report.summary_text)
+
+
+def _relay(command: Sequence[str], env: Mapping[str, str]) -> tuple[int, str | None]:
+    """Run `command`, its lines passed on to this stdout; its exit code and report folder."""
+    report = None
+    with subprocess.Popen(  # noqa: S603 - our own fixed command
+        command, env=env, stdout=subprocess.PIPE, text=True
+    ) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            print(line, end="", flush=True)
+            if line.startswith(REPORT_LINE):
+                report = line.removeprefix(REPORT_LINE).rstrip("\n")
+    return child.returncode, report
+
+
+def _read_summary(report: str) -> dict[str, Any]:
+    """The summary.json of the report folder `report` (a local path or a report URL)."""
+    import fsspec
+
+    from flows.report.store import SUMMARY_JSON
+
+    with fsspec.open(f"{report.rstrip('/')}/{SUMMARY_JSON}", "rb") as f:
+        summary: dict[str, Any] = json.load(f)
+    return summary

@@ -1,9 +1,14 @@
-"""Progress a person can follow: rich bars on a terminal, one plain line per stage otherwise."""
+"""Progress a person can follow: rich bars on a terminal, one plain line per stage otherwise.
+
+No module-level reporter: a run creates one (`stage_progress`) and passes it to its steps.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 STAGE_LABELS = {
@@ -81,4 +86,13 @@ class StageProgress:
             self._tasks.clear()
 
 
-progress = StageProgress()
+@contextmanager
+def stage_progress(show: bool) -> Iterator[StageProgress]:
+    """One run's reporter: shown on this console when `show` (a CLI run), else inert; stopped."""
+    progress = StageProgress()
+    if show:
+        progress.enable()
+    try:
+        yield progress
+    finally:
+        progress.stop()

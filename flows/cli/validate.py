@@ -8,14 +8,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from flows.cli.progress import progress
+from flows.cli.progress import StageProgress
 from flows.config import RunOptions, load_facility_map
 from flows.pipeline import group_and_build, read_exports, validate_exports
 from flows.read.profiles import load_profiles
 from flows.report.finish import RunReport, finish_run
 
 
-def check_files(paths: Sequence[str], options: RunOptions) -> dict[str, Any]:
+def check_files(
+    paths: Sequence[str], options: RunOptions, progress: StageProgress
+) -> dict[str, Any]:
     """Read, validate, group and build (posting nothing); write the report; return the summary.
 
     The same functions the flow's tasks wrap, so what this calls clean a run can post.
@@ -30,13 +32,13 @@ def check_files(paths: Sequence[str], options: RunOptions) -> dict[str, Any]:
     validated = validate_exports(exports, profiles, profile_name=options.profile)
     progress.finish("validate")
     progress.start("build")
-    built = group_and_build(validated, facility_map=facility_map, target_zone=options.target_zone)
+    grouped = group_and_build(validated, facility_map=facility_map, target_zone=options.target_zone)
     progress.finish("build")
     run = RunReport(
         run_id=uuid.uuid4().hex,
         options=options,
-        validated=validated,
-        built=built,
+        validated=grouped.validated,
+        built=grouped.built,
         deliveries=[],
         started=started,
         seconds=time.perf_counter() - clock,

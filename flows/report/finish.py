@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +46,10 @@ class RunReport:
 
 
 def finish_run(run: RunReport, *, publish: bool = True) -> dict[str, Any]:
-    """Write the run's report folder (and, in a flow run, its artifacts); return the summary."""
-    validated = run.validated
+    """Write the run's report folder (and, in a flow run, its artifacts); return the summary.
+
+    `run` is not changed: the rows failed by posting are marked on a new value.
+    """
     outcomes: dict[str, tuple[str, str]] = {
         d.order_id: (d.outcome, d.message) for d in run.deliveries
     }
@@ -55,10 +57,10 @@ def finish_run(run: RunReport, *, publish: bool = True) -> dict[str, Any]:
         for order_id in run.built.payloads.order_ids:
             outcomes.setdefault(order_id, ("not_sent", NOT_SENT))
     outcomes.update(sync_outcomes(run.synced))
-    errors = validated.errors + post_errors(validated.lines, outcomes)
-    errors += sync_errors(validated.lines, run.synced)
-    mark_failed(validated.lines, errors)
-    summary = _summary(run, errors, outcomes)
+    errors = run.validated.errors + post_errors(run.validated.lines, outcomes)
+    errors += sync_errors(run.validated.lines, run.synced)
+    validated = replace(run.validated, lines=mark_failed(run.validated.lines, errors))
+    summary = _summary(replace(run, validated=validated), errors, outcomes)
     store = ReportStore(run.options.report_dir)
     files = [(e.name, e.table) for e in validated.exports]
     tables, reasons = build_failure_tables(files, errors), top_reasons(errors)

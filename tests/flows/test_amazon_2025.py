@@ -17,10 +17,10 @@ def test_the_layout_with_prices_reads_buyer_phone_number_as_the_phone() -> None:
     profiles = load_profiles()
     exports = read_exports([str(EXPORTS / "amazon-2025-priced.txt")], profiles, sheet=None)
     validated = validate_exports(exports, profiles, profile_name=None)
-    built = group_and_build(validated, facility_map=None, target_zone="UTC")
-    assert validated.profiles == {"amazon-2025-priced.txt": "amazon"}
-    assert validated.errors == []
-    by_id = {p["id"]: p for p in built.payloads}
+    grouped = group_and_build(validated, facility_map=None, target_zone="UTC")
+    assert grouped.validated.profiles == {"amazon-2025-priced.txt": "amazon"}
+    assert grouped.validated.errors == []
+    by_id = {p["id"]: p for p in grouped.built.payloads}
     first = by_id["408-3312907-5521101"]
     assert first["shippingAddress"]["phone"] == "9822041234"
     assert [i["orderItemPrice"]["sellingPrice"] for i in first["orderItems"]] == [999.0, 549.0]

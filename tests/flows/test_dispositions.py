@@ -114,11 +114,11 @@ def test_stray_nul_bytes_are_removed_from_their_cells_and_named_as_a_warning() -
     profiles = load_profiles()
     exports = read_exports([str(EXPORTS / "shopify-damaged.csv")], profiles, sheet=None)
     validated = validate_exports(exports, profiles, profile_name=None)
-    built = group_and_build(validated, facility_map=None, target_zone="UTC")
-    assert validated.errors == []
+    grouped = group_and_build(validated, facility_map=None, target_zone="UTC")
+    assert grouped.validated.errors == []
     note = "shopify-damaged.csv: stray control bytes (NUL...) removed from cells, rows 3"
-    assert validated.warnings[note] == 1
-    lines = {p["id"]: p["shippingAddress"]["addressLine1"] for p in built.payloads}
+    assert grouped.validated.warnings[note] == 1
+    lines = {p["id"]: p["shippingAddress"]["addressLine1"] for p in grouped.built.payloads}
     assert lines == {"#93001": "22, Lake View Apartments", "#93002": "17, Temple Street"}
 
 

@@ -26,9 +26,9 @@ def test_payloads_match_the_reviewed_json_exactly(golden: Path) -> None:
     profiles = load_profiles()
     exports = read_exports([str(SAMPLES_DIR / expected["file"])], profiles, sheet=None)
     validated = validate_exports(exports, profiles, profile_name=None)
-    built = group_and_build(
+    grouped = group_and_build(
         validated, facility_map=load_facility_map(str(OKER_FACILITY_MAP)), target_zone="UTC"
     )
-    by_id = {p["id"]: p for p in built.payloads}
+    by_id = {p["id"]: p for p in grouped.built.payloads}
     for order_id, payload in expected["orders"].items():
         assert by_id[order_id] == payload

@@ -33,10 +33,12 @@ def _exports_of(expected: Path) -> list[Path]:
 def test_every_injected_bad_cell_is_reported_and_no_other_row(expected: Path) -> None:
     profiles = load_profiles()
     exports = read_exports([str(p) for p in _exports_of(expected)], profiles, sheet=None)
-    validated = validate_exports(exports, profiles, profile_name=None)
-    built = group_and_build(
-        validated, facility_map=load_facility_map(str(OKER_FACILITY_MAP)), target_zone="UTC"
+    grouped = group_and_build(
+        validate_exports(exports, profiles, profile_name=None),
+        facility_map=load_facility_map(str(OKER_FACILITY_MAP)),
+        target_zone="UTC",
     )
+    validated, built = grouped.validated, grouped.built  # every error, grouping's included
     wanted = {
         (e["file"], e["row"], e["column"], e["stage"]) for e in json.loads(expected.read_text())
     }

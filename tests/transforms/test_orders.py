@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from schemas import contract
 from tests.transforms.toy import NOW, export, row, toy_profile
 from transforms.errors import RowError
-from transforms.lines import to_lines
+from transforms.lines import FAILED, ROW, to_lines
 from transforms.orders import (
     _orders_with_two_values,
     check_orders,
@@ -31,8 +31,10 @@ def _run(
     result = to_lines(raw, toy_profile(), file="x.csv", now=NOW)
     lines, errors = result.frame, list(result.errors)
     group = check_orders(lines, labels={"x.csv": result.columns}, facility_map=facility_map)
-    mark_failed(lines, errors + group)
-    group += fail_whole_orders(lines, "group")
+    lines = mark_failed(lines, errors + group)
+    siblings = fail_whole_orders(lines, "group")
+    lines = mark_failed(lines, siblings)
+    group += siblings
     built = build_payloads(lines, target_zone="UTC", send_facility=facility_map is not None)
     return built.payloads, errors + group + built.errors
 
@@ -83,6 +85,22 @@ def test_repeated_item_ids_fail_the_order() -> None:
     payloads, errors = _run(export(row("O1", "I1"), row("O1", "I1")))
     assert payloads == []
     assert {e.row for e in errors} == {2, 3} and "appears on several rows" in errors[0].reason
+
+
+def test_marking_and_whole_order_failure_leave_the_lines_they_were_given() -> None:
+    raw = export(row("O1", "I1"), row("O1", "I2", Pincode="123"), row("O2", "I3"))
+    result = to_lines(raw, toy_profile(), file="x.csv", now=NOW)
+    lines = result.frame
+    before = lines.copy(deep=True)
+    siblings = fail_whole_orders(lines, "group")
+    assert [e.row for e in siblings] == [2]
+    pd.testing.assert_frame_equal(lines, before)
+    marked = mark_failed(lines, siblings)
+    pd.testing.assert_frame_equal(lines, before)
+    assert marked[FAILED].tolist() == [True, True, False]
+    assert lines[FAILED].tolist() == [False, True, False]
+    # a new failed column, the other columns shared with the input rather than copied
+    assert np.shares_memory(marked[ROW].to_numpy(), lines[ROW].to_numpy())
 
 
 ids = st.text(alphabet=string.ascii_uppercase + string.digits, min_size=1, max_size=6)
