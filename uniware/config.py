@@ -162,6 +162,16 @@ class UniwareConfig:
         )
 
 
+def uniware_env(base_url: str, credentials: Credentials) -> dict[str, str]:
+    """The UNIWARE_* variables ``UniwareConfig.from_env`` reads back as this destination."""
+    return {
+        settings.ENV_BASE_URL: base_url,
+        settings.ENV_CLIENT_ID: credentials.client_id,
+        settings.ENV_MERCHANT_ID: credentials.merchant_id,
+        settings.ENV_SECURITY_KEY: credentials.security_key,
+    }
+
+
 def _required(environ: Mapping[str, str], name: str) -> str:
     value = environ.get(name, "").strip()
     if not value:

@@ -26,7 +26,7 @@ def demo(args: argparse.Namespace) -> int:
     """
     import httpx
 
-    from uniware.config import demo_credentials
+    from uniware.config import demo_credentials, uniware_env
     from uniware.sandbox import running_sandbox
 
     credentials = demo_credentials()
@@ -38,13 +38,7 @@ def demo(args: argparse.Namespace) -> int:
         ) as sandbox,
     ):
         print(f"sandbox listening on {sandbox.base_url}", flush=True)
-        env = {
-            **os.environ,
-            "UNIWARE_BASE_URL": sandbox.base_url,
-            "UNIWARE_CLIENT_ID": credentials.client_id,
-            "UNIWARE_MERCHANT_ID": credentials.merchant_id,
-            "UNIWARE_SECURITY_KEY": credentials.security_key,
-        }
+        env = {**os.environ, **uniware_env(sandbox.base_url, credentials)}
         command = [sys.executable, "-m", "flows.cli.main", "run", str(settings.SAMPLES_DIR)]
         command += ["--facility-map", str(settings.OKER_FACILITY_MAP)]
         command += ["--ledger", str(Path(tmp) / "ledger.db")]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from flows.settings import OKER_FACILITY_MAP
-from uniware.config import Credentials, demo_credentials
+from uniware.config import Credentials, demo_credentials, uniware_env
 from uniware.sandbox import SandboxServer, running_sandbox
 
 
@@ -18,11 +18,8 @@ def point_at(
     monkeypatch: pytest.MonkeyPatch, base_url: str, creds: Credentials | None = None
 ) -> None:
     """UNIWARE_* variables for a run against `base_url` (demo credentials by default)."""
-    creds = creds or demo_credentials()
-    monkeypatch.setenv("UNIWARE_BASE_URL", base_url)
-    monkeypatch.setenv("UNIWARE_CLIENT_ID", creds.client_id)
-    monkeypatch.setenv("UNIWARE_MERCHANT_ID", creds.merchant_id)
-    monkeypatch.setenv("UNIWARE_SECURITY_KEY", creds.security_key)
+    for name, value in uniware_env(base_url, creds or demo_credentials()).items():
+        monkeypatch.setenv(name, value)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ import pytest
 from bench.exports import write_oker_export
 from flows.settings import OKER_FACILITY_MAP
 from tests.prefect_server import PrefectServer
-from uniware.config import demo_credentials
+from uniware.config import demo_credentials, uniware_env
 from uniware.sandbox import Faults, SandboxProcess
 
 pytestmark = pytest.mark.slow
@@ -38,10 +38,7 @@ def start_run(
     creds = demo_credentials()
     env = server.env(
         UNILOAD_HOME=str(home),
-        UNIWARE_BASE_URL=base_url,
-        UNIWARE_CLIENT_ID=creds.client_id,
-        UNIWARE_MERCHANT_ID=creds.merchant_id,
-        UNIWARE_SECURITY_KEY=creds.security_key,
+        **uniware_env(base_url, creds),
     )
     command = [
         str(UNILOAD), "run", str(export), "--profile", "oker",

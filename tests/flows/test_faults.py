@@ -16,7 +16,7 @@ import pytest
 
 from bench.exports import write_oker_export
 from flows.settings import OKER_FACILITY_MAP
-from uniware.config import demo_credentials
+from uniware.config import demo_credentials, uniware_env
 from uniware.sandbox import Faults, SandboxProcess
 
 ROWS = int(os.environ.get("UNILOAD_FAULT_ROWS", "400"))
@@ -25,13 +25,9 @@ UNILOAD = Path(sys.executable).with_name("uniload")
 
 
 def _env(base_url: str) -> dict[str, str]:
-    creds = demo_credentials()
     return {
         **os.environ,
-        "UNIWARE_BASE_URL": base_url,
-        "UNIWARE_CLIENT_ID": creds.client_id,
-        "UNIWARE_MERCHANT_ID": creds.merchant_id,
-        "UNIWARE_SECURITY_KEY": creds.security_key,
+        **uniware_env(base_url, demo_credentials()),
         "UNIWARE_TIMEOUT_SECONDS": "1",
     }
 

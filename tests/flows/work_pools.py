@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.prefect_server import PrefectServer, api_post, background
-from uniware.config import demo_credentials
+from uniware.config import demo_credentials, uniware_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFECT = Path(sys.executable).with_name("prefect")
@@ -61,10 +61,7 @@ def worker_env(
     creds = demo_credentials()
     home.mkdir(parents=True, exist_ok=True)
     return server.env(
-        UNIWARE_BASE_URL=sandbox_url,
-        UNIWARE_CLIENT_ID=creds.client_id,
-        UNIWARE_MERCHANT_ID=creds.merchant_id,
-        UNIWARE_SECURITY_KEY=creds.security_key,
+        **uniware_env(sandbox_url, creds),
         UNILOAD_LEDGER=ledger,
         UNILOAD_REPORT_DIR=str(home / "reports"),
         PREFECT_WORKER_QUERY_SECONDS="1",

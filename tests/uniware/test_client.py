@@ -15,7 +15,13 @@ import pytest
 from tests.uniware import make_order
 from uniware import settings
 from uniware.client import AnswerUnknown, PostResponse, UniwareClient, parse_retry_after
-from uniware.config import Credentials, Destination, UniwareConfig, demo_credentials
+from uniware.config import (
+    Credentials,
+    Destination,
+    UniwareConfig,
+    demo_credentials,
+    uniware_env,
+)
 from uniware.exceptions import ConfigurationError, CredentialsRefused, UniwareError
 from uniware.sandbox import running_sandbox
 
@@ -250,3 +256,9 @@ def test_exceptions_are_actionable_and_pickle() -> None:
     assert isinstance(refused, UniwareError)
     assert "UNIWARE_SECURITY_KEY" in str(refused)
     assert str(pickle.loads(pickle.dumps(refused))) == str(refused)
+
+
+def test_the_environment_of_a_destination_reads_back_as_that_destination() -> None:
+    credentials = Credentials(client_id="c-1", merchant_id="m-1", security_key="k-1")
+    config = UniwareConfig.from_env(uniware_env("https://seller.unicommerce.com", credentials))
+    assert (config.base_url, config.credentials) == ("https://seller.unicommerce.com", credentials)

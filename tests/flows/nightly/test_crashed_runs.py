@@ -36,7 +36,7 @@ from tests.flows.work_pools import (
     worker_env,
 )
 from tests.prefect_server import PrefectServer
-from uniware.config import demo_credentials
+from uniware.config import demo_credentials, uniware_env
 from uniware.sandbox import Faults, SandboxProcess
 
 pytestmark = pytest.mark.slow
@@ -73,10 +73,7 @@ def uniload_env(server: PrefectServer, sandbox_url: str, home: Path) -> dict[str
     """The environment of a `uniload` command posting to the sandbox."""
     creds = demo_credentials()
     return server.env(
-        UNIWARE_BASE_URL=sandbox_url,
-        UNIWARE_CLIENT_ID=creds.client_id,
-        UNIWARE_MERCHANT_ID=creds.merchant_id,
-        UNIWARE_SECURITY_KEY=creds.security_key,
+        **uniware_env(sandbox_url, creds),
         UNILOAD_REPORT_DIR=str(home / "reports"),
         UNILOAD_CONCURRENCY="2",
     )

@@ -26,7 +26,7 @@ import pytest
 
 from flows.settings import OKER_FACILITY_MAP
 from tests.prefect_server import PrefectServer, api_post, background, free_port
-from uniware.config import demo_credentials
+from uniware.config import demo_credentials, uniware_env
 from uniware.sandbox import running_sandbox
 
 EXPORT = Path(__file__).parents[2] / "fixtures" / "exports" / "oker-orders.csv"
@@ -45,10 +45,7 @@ def sandbox(tmp_path: Path) -> Iterator[Any]:
 def _worker_env(server: PrefectServer, sandbox_url: str, home: Path) -> dict[str, str]:
     creds = demo_credentials()
     return server.env(
-        UNIWARE_BASE_URL=sandbox_url,
-        UNIWARE_CLIENT_ID=creds.client_id,
-        UNIWARE_MERCHANT_ID=creds.merchant_id,
-        UNIWARE_SECURITY_KEY=creds.security_key,
+        **uniware_env(sandbox_url, creds),
         UNILOAD_HOME=str(home),
         UNILOAD_LEDGER="state/worker-ledger.db",  # relative: to UNILOAD_HOME
         UNILOAD_REPORT_DIR=str(home / "worker-reports"),

@@ -23,7 +23,7 @@ import pytest
 
 from flows.settings import DATA, REPO
 from tests.prefect_server import PrefectServer, api_post, background
-from uniware.config import demo_credentials
+from uniware.config import demo_credentials, uniware_env
 from uniware.sandbox import running_sandbox
 
 EXPORT = Path(__file__).parents[2] / "fixtures" / "exports" / "oker-orders.csv"
@@ -68,10 +68,7 @@ def test_a_worker_runs_the_deployment_from_its_own_home(
         _prefect(deployer, "work-pool", "create", POOL, "--type", "process")
         _prefect(deployer, "deploy", "--name", "nightly", "--pool", POOL)
         env = prefect_server.env(
-            UNIWARE_BASE_URL=sandbox.base_url,
-            UNIWARE_CLIENT_ID=creds.client_id,
-            UNIWARE_MERCHANT_ID=creds.merchant_id,
-            UNIWARE_SECURITY_KEY=creds.security_key,
+            **uniware_env(sandbox.base_url, creds),
             UNILOAD_HOME=str(home),
             UNILOAD_LEDGER="state/ledger.db",
             PREFECT_WORKER_QUERY_SECONDS="2",
