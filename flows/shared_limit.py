@@ -2,16 +2,17 @@
 
 The operator creates it once on the Prefect server every worker talks to::
 
-    prefect gcl create uniware-posts --limit 50 --slot-decay-per-second 20
+    prefect gcl create uniware-posts --limit 100 --slot-decay-per-second 20
 
 and names it with ``--shared-limit uniware-posts`` (or ``UNILOAD_SHARED_LIMIT``). Its
 ``slot_decay_per_second`` is the rate R of requests per second all workers together may send;
 its ``limit`` is the capacity C that one worker takes at once (a batch: one API call per C/R
 seconds, spent at an even pace; see ``uniware.batch_pacer`` for why the workers together stay
 within R in every second). A batch spends a round trip and a rounding, so C should hold a few
-seconds of requests: ``recommended_capacity`` (2.5 s at 20/s). The limit is refused when it does
-not exist, is disabled, has no decay (a concurrency limit, not a rate limit) or is too small
-for one request per batch; a run warns when its batches would keep under 90 % of the pace.
+seconds of requests: ``recommended_capacity`` (5 s at 20/s; why: ``ADVISED_BATCH_SECONDS``).
+The limit is refused when it does not exist, is disabled, has no decay (a concurrency limit,
+not a rate limit) or is too small for one request per batch; a run warns when its batches
+would keep under 90 % of the pace.
 Give the limit to uniload workers alone: a client taking single slots is not paced here.
 
 Prefect server side (3.8): a take is ``POST /v2/concurrency_limits/increment`` with
@@ -100,8 +101,8 @@ def missing(name: str, api_url: object) -> str:
     """The refusal of a limit that does not exist, with the command that creates it."""
     return (
         f"shared limit {name!r} does not exist on the Prefect server at {api_url}: create it "
-        f"with `prefect gcl create {name} --limit 50 --slot-decay-per-second 20` (20 requests "
-        "per second for all workers together, 2.5 s of them taken at once), or run without "
+        f"with `prefect gcl create {name} --limit 100 --slot-decay-per-second 20` (20 requests "
+        "per second for all workers together, 5 s of them taken at once), or run without "
         "--shared-limit / UNILOAD_SHARED_LIMIT"
     )
 

@@ -118,7 +118,7 @@ def test_a_missing_limit_is_refused_before_posting_with_the_command_that_creates
 @pytest.mark.parametrize(
     ("limit", "decay", "fix"),
     [
-        (1, 20.0, "prefect gcl update one-slot --limit 50"),  # the old advice: --limit 1
+        (1, 20.0, "prefect gcl update one-slot --limit 100"),  # the old advice: --limit 1
         (5, 0.0, "--slot-decay-per-second"),  # a concurrency limit, not a rate
     ],
     ids=["one-slot", "no-decay"],

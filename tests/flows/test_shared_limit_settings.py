@@ -22,5 +22,5 @@ def test_a_limit_of_one_second_of_requests_warns_what_it_costs_and_the_fix() -> 
     assert unusable("posts", state, active=True) is None  # it works, at a cost
     warning = advice("posts", state)
     assert warning is not None
-    assert "prefect gcl update posts --limit 50" in warning
+    assert "prefect gcl update posts --limit 100" in warning
     assert "about 86% of 20/s" in warning  # with the 50 ms round trip allowed for

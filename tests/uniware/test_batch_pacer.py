@@ -157,4 +157,4 @@ def test_a_batch_too_short_for_its_round_trip_starts_nothing() -> None:
 def test_the_recommended_capacity_keeps_the_efficiency_it_promises(rate: float) -> None:
     capacity = recommended_capacity(rate, round_trip=0.05, efficiency=0.95)
     assert batch_efficiency(capacity, rate, round_trip=0.05) >= 0.95
-    assert capacity >= 2 * rate
+    assert capacity >= 5 * rate
