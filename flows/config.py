@@ -31,7 +31,7 @@ class RunOptions:
     target_zone: str = settings.DEFAULT_TARGET_ZONE
     shared_limit: str | None = None
     sheet: str | None = None
-    chunk_rows: int | None = None  # streaming mode (flows/streaming.py) when set
+    chunk_rows: int | None = None  # rows per block (flows/streaming.py); None: by file size
     strict: bool = False  # one unreadable file fails the whole run (else it is reported)
 
     def __post_init__(self) -> None:
@@ -78,6 +78,7 @@ class Settings:
     facility_map: str | None = None
     claim_timeout_seconds: float = settings.DEFAULT_CLAIM_TIMEOUT_SECONDS
     fan_out: int = 1
+    stream_above_bytes: int = settings.DEFAULT_STREAM_ABOVE_BYTES  # larger: block by block
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -111,6 +112,7 @@ _ENV_FIELDS: Final[tuple[tuple[str, str, type], ...]] = (
     (settings.ENV_FACILITY_MAP, "facility_map", str),
     (settings.ENV_CLAIM_TIMEOUT, "claim_timeout_seconds", float),
     (settings.ENV_FAN_OUT, "fan_out", int),
+    (settings.ENV_STREAM_ABOVE_BYTES, "stream_above_bytes", int),
 )
 
 

@@ -36,7 +36,14 @@ from flows.nightly.inbox import (
     release_claim,
     release_stale_claims,
 )
-from flows.pipeline import Unread, Validated, group_and_build, read_exports, validate_exports
+from flows.pipeline import (
+    Unread,
+    Validated,
+    expand_paths,
+    group_and_build,
+    read_exports,
+    validate_exports,
+)
 from flows.preflight import (
     check_ledger,
     check_report_location,
@@ -47,6 +54,7 @@ from flows.read.exports import RawExport
 from flows.read.profiles import load_profiles
 from flows.report.finish import RunReport, finish_run, nothing_to_do
 from flows.report.summary_text import outcome_message
+from flows.streaming import block_rows_for, stream_exports
 from schemas.changes import ChangeResult
 from transforms.payloads import Built
 from uniware.config import UniwareConfig
@@ -252,7 +260,7 @@ def upload_orders(
         options = resolve_options(given, env, dry_run=dry_run, read_secret=read_secret_block)
         group, limit = _inbox_split(paths, fan_out, max_files, env)
         if paths:
-            summary = _run(paths, options, logger)
+            summary = _run(paths, options, logger, stream_above=env.stream_above_bytes)
         else:
             inbox_path = Path(env.locate(inbox or env.inbox))
             summary = _run_inbox(inbox_path, options, env, logger, fan_out=group, limit=limit)
@@ -351,15 +359,19 @@ def preflight(options: RunOptions, run_id: str) -> None:
             check_shared_limit(options.shared_limit)
 
 
-def _run(paths: Sequence[str], options: RunOptions, logger: Any) -> dict[str, Any]:
+def _run(
+    paths: Sequence[str], options: RunOptions, logger: Any, *, stream_above: int
+) -> dict[str, Any]:
+    """The given files: whole when small, block by block when one is large (or --chunk-rows)."""
     run_id = current_run_id()
     load_facility_map(options.facility_map)  # fail on a bad map before reading anything
     preflight(options, run_id)
-    if options.chunk_rows is not None:  # streaming mode: one export file, chunk by chunk
-        from flows.streaming import stream_export
-
+    files = expand_paths(paths)
+    block_rows = block_rows_for(files, options, above_bytes=stream_above)
+    if block_rows is not None:
+        logger.info("running %d file(s) block by block, %d rows a block", len(files), block_rows)
         config = None if options.dry_run else UniwareConfig.from_env()
-        return stream_export(paths, options, run_id=run_id, config=config, inbox=None)
+        return stream_exports(files, options, run_id=run_id, config=config, block_rows=block_rows)
     exports, unread = read_task(list(paths), options)
     return _run_exports(exports, options, logger, run_id, unread)
 

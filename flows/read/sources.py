@@ -189,3 +189,25 @@ def unpack_zip(path: Path, folder: Path, *, max_bytes: int, head: bool) -> Sourc
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError):
             raise unreadable(name, "is damaged inside the zip", REDOWNLOAD) from None
     return member_source(target, name, max_bytes)
+
+
+def export_bytes(path: Path) -> int:
+    """About how many bytes the export holds once unpacked, without unpacking it.
+
+    A .zip lists its members' sizes; a .gz stores its size modulo 4 GiB in its last four
+    bytes (the packed size is taken when larger). A file that cannot be looked at counts
+    0: reading it says what is wrong.
+    """
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as stream:
+            head = stream.read(4)
+            if head.startswith(GZIP_MAGIC) and size >= 4:
+                stream.seek(-4, 2)
+                return max(size, int.from_bytes(stream.read(4), "little"))
+        if head.startswith(ZIP_MAGIC[0]) and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                return max(size, sum(info.file_size for info in archive.infolist()))
+    except (OSError, zipfile.BadZipFile):
+        return 0
+    return size
