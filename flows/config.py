@@ -190,3 +190,15 @@ def load_facility_map(path: str | None) -> dict[str, str] | None:
         return read_facility_map(Path(path))
     except ConfigurationError as err:
         raise ConfigError(str(err)) from None
+
+
+def read_secret_block(name: str) -> str:
+    """The value of the Prefect Secret block ``name`` (a ledger URL with its password)."""
+    from prefect.blocks.system import Secret
+
+    try:
+        block: Any = Secret.load(name)  # sync here: the flow is synchronous
+        value = block.get()
+    except ValueError as err:
+        raise ConfigError(f"no Prefect Secret block named {name!r}: create it first") from err
+    return str(value)

@@ -51,7 +51,7 @@ class BlockRun:
     run_id: str
     started: datetime
     block_rows: int
-    inputs: int  # files given
+    leave_out: bool  # an unreadable file is left out with its reason (else the run fails)
     report: StreamedReport
     facility_map: dict[str, str] | None
     tally: Tally = field(default_factory=Tally)
@@ -66,8 +66,14 @@ def stream_exports(
     run_id: str,
     config: UniwareConfig | None,
     block_rows: int,
+    inbox: bool = False,
 ) -> dict[str, Any]:
-    """Run the files one after the other, block by block, into one report; the summary."""
+    """Run the files one after the other, block by block, into one report; the summary.
+
+    An unreadable file is left out with its reason when there are others and the run is not
+    strict; in an `inbox` run always, and none readable is then no error here (the inbox
+    run files them away first).
+    """
     started, clock = datetime.now(UTC), time.perf_counter()
     check_names(files)
     progress.start("validate", total=None)
@@ -77,13 +83,14 @@ def stream_exports(
         stack.enter_context(report_writes(options, run_id))  # a disk failing mid-run
         report = stack.enter_context(StreamedReport(options.report_dir, run_id))
         facility_map = load_facility_map(options.facility_map)
+        leave_out = inbox or (not options.strict and len(files) > 1)
         run = BlockRun(
-            options, config, run_id, started, block_rows, len(files), report, facility_map
+            options, config, run_id, started, block_rows, leave_out, report, facility_map
         )
         for path in files:
             stream_file(path, run)
         tally = run.tally
-        if all(t.error is not None for t in tally.files.values()):
+        if not inbox and all(t.error is not None for t in tally.files.values()):
             raise UnreadableExport("\n".join(str(t.error) for t in tally.files.values()))
         progress.finish("validate")
         progress.finish("post")
@@ -111,8 +118,8 @@ def stream_exports(
 def stream_file(path: Path, run: BlockRun) -> None:
     """One input file, block by block, into the run's totals and report.
 
-    A file that cannot be read, or that no profile fits, is left out with its reason when
-    the run has other files and is not strict (as a whole-file run does).
+    A file that cannot be read, or that no profile fits, is left out with its reason (named
+    by its path) when the run allows it (`BlockRun.leave_out`).
     """
     options, profiles = run.options, load_profiles()
     with ExitStack() as stack:
@@ -128,7 +135,7 @@ def stream_file(path: Path, run: BlockRun) -> None:
             headers = [str(c) for c in first.table.columns]
             profile = choose_profile(headers, profiles, name=options.profile, file=first.name)
         except (UnreadableExport, ProfileNotDetected) as err:
-            if options.strict or run.inputs == 1:
+            if not run.leave_out:
                 raise
             run.tally.files[path.name] = FileTotals(error=str(err))
             return

@@ -6,7 +6,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,24 +17,10 @@ from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
 from flows.cli.progress import progress
-from flows.config import RunOptions, Settings, load_facility_map, resolve_options
-from flows.exceptions import (
-    ConfigError,
-    ReportNotWritten,
-    RunStopped,
-    UniloadError,
-    UnreadableExport,
-)
-from flows.naming import name_this_run, run_name
-from flows.nightly.fan_out import fan_out as start_fan_out
-from flows.nightly.fan_out import fan_out_size
-from flows.nightly.inbox import (
-    claim_files,
-    file_away,
-    finish_claim,
-    release_claim,
-    release_stale_claims,
-)
+from flows.config import RunOptions, Settings, load_facility_map, read_secret_block, resolve_options
+from flows.exceptions import ReportNotWritten, RunStopped, UniloadError
+from flows.naming import run_name
+from flows.nightly.inbox_run import Inbox, inbox_split, run_inbox
 from flows.pipeline import (
     Unread,
     Validated,
@@ -44,21 +29,16 @@ from flows.pipeline import (
     read_exports,
     validate_exports,
 )
-from flows.preflight import (
-    check_ledger,
-    check_report_location,
-    check_shared_limit,
-    report_not_written,
-)
+from flows.posting import Posted, post_task
+from flows.preflight import preflight, report_not_written
 from flows.read.exports import RawExport
 from flows.read.profiles import load_profiles
-from flows.report.finish import RunReport, finish_run, nothing_to_do
+from flows.report.finish import RunReport, finish_run
 from flows.report.summary_text import outcome_message
 from flows.streaming import block_rows_for, stream_exports
-from schemas.changes import ChangeResult
+from flows.syncing import Synced, sync_task
 from transforms.payloads import Built
 from uniware.config import UniwareConfig
-from uniware.delivery import Delivery
 from uniware.exceptions import UniwareError
 from uniware.redact import redact
 
@@ -71,23 +51,6 @@ def read_task(paths: list[str], options: RunOptions) -> tuple[list[RawExport], l
     exports = read_exports(paths, load_profiles(), sheet=options.sheet, unread=unread)
     progress.finish("read")
     return exports, unread or []
-
-
-@task(name="read-inbox", cache_policy=NO_CACHE, persist_result=False)
-def read_inbox_task(
-    claimed: list[Path], inbox: Path, options: RunOptions, run_id: str
-) -> tuple[list[RawExport], list[Unread]]:
-    """Read the claimed inbox files; an unreadable one goes to failed/ and is counted."""
-    profiles = load_profiles()
-    exports, unread = [], []
-    for path in claimed:
-        try:
-            exports += read_exports([str(path)], profiles, sheet=options.sheet)
-        except UniloadError as err:
-            moved = file_away(path, inbox=inbox, run_id=run_id, to="failed", note=str(err))
-            get_run_logger().warning("%s: unreadable, moved to %s", path.name, moved)
-            unread.append(Unread(path.name, str(err)))
-    return exports, unread
 
 
 @task(name="validate-lines", cache_policy=NO_CACHE, persist_result=False)
@@ -114,77 +77,6 @@ def build_task(validated: Validated, options: RunOptions) -> Built:
     built = group_and_build(validated, facility_map=facility_map, target_zone=options.target_zone)
     progress.finish("build")
     return built
-
-
-@dataclass(frozen=True)
-class Posted:
-    """Each order's delivery; `stopped` says why posting stopped early (run-level failure)."""
-
-    deliveries: list[Delivery]
-    stopped: str | None = None
-
-
-@task(name="post-orders", cache_policy=NO_CACHE, persist_result=False)
-def post_task(
-    payloads: Sequence[dict[str, Any]], config: UniwareConfig, options: RunOptions, run_id: str
-) -> Posted:
-    """Post each order once, throttled and retried; the ledger makes reruns safe."""
-    from flows.posting import post_payloads
-
-    progress.start("post", total=len(payloads))
-    seen: list[Delivery] = []
-
-    def delivered(delivery: Delivery) -> None:
-        seen.append(delivery)
-        progress.advance("post")
-
-    try:
-        deliveries = post_payloads(
-            payloads, config=config, options=options, run_id=run_id, on_delivery=delivered
-        )
-    except UniwareError as err:
-        return Posted(seen, stopped=str(err))
-    progress.finish("post")
-    return Posted(deliveries)
-
-
-@dataclass(frozen=True)
-class Synced:
-    """What the sync step did; `stopped` says why it stopped early (credentials refused)."""
-
-    results: list[ChangeResult]
-    stopped: str | None = None
-
-
-@task(name="sync-changes", cache_policy=NO_CACHE, persist_result=False)
-def sync_task(
-    validated: Validated,
-    built: Built,
-    posted: Posted,
-    config: UniwareConfig,
-    options: RunOptions,
-    run_id: str,
-) -> Synced:
-    """Send cancellations/returns of orders accepted in earlier runs, once each (ledger-keyed)."""
-    from flows.syncing import sync_changes
-
-    progress.start("sync")
-    try:
-        results = sync_changes(
-            validated.lines,
-            built.payloads,
-            posted.deliveries,
-            config=config,
-            options=options,
-            run_id=run_id,
-        )
-    except UniwareError as err:
-        return Synced([], stopped=str(err))
-    progress.finish("sync")
-    said = Counter(r.outcome for r in results)
-    if said:
-        get_run_logger().info("after posting: %s", ", ".join(f"{n} {k}" for k, n in said.items()))
-    return Synced(results)
 
 
 @task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
@@ -258,29 +150,18 @@ def upload_orders(
             "strict": strict,
         }
         options = resolve_options(given, env, dry_run=dry_run, read_secret=read_secret_block)
-        group, limit = _inbox_split(paths, fan_out, max_files, env)
+        group, limit = inbox_split(paths, fan_out, max_files, env)
         if paths:
             summary = _run(paths, options, logger, stream_above=env.stream_above_bytes)
         else:
             inbox_path = Path(env.locate(inbox or env.inbox))
-            summary = _run_inbox(inbox_path, options, env, logger, fan_out=group, limit=limit)
+            where = Inbox(inbox_path, env, fan_out=group, limit=limit)
+            summary = run_inbox(where, options, current_run_id(), logger, run_exports=_run_exports)
     except (UniloadError, UniwareError) as err:
         message = redact(str(err))  # no key, no URL password (e.g. a ledger URL's)
         logger.error(message)
         return Failed(message=message)
     return final_state(summary)
-
-
-def read_secret_block(name: str) -> str:
-    """The value of the Prefect Secret block ``name`` (a ledger URL with its password)."""
-    from prefect.blocks.system import Secret
-
-    try:
-        block: Any = Secret.load(name)  # sync here: the flow is synchronous
-        value = block.get()
-    except ValueError as err:
-        raise ConfigError(f"no Prefect Secret block named {name!r}: create it first") from err
-    return str(value)
 
 
 def final_state(summary: dict[str, Any]) -> State[Any]:
@@ -289,74 +170,6 @@ def final_state(summary: dict[str, Any]) -> State[Any]:
     failed = summary.get("rows_failed") or summary.get("files_failed")
     name = "Completed with failures" if failed else "Completed"
     return Completed(data=summary, name=name, message=message)
-
-
-def _inbox_split(
-    paths: list[str] | None, fan_out: int | None, max_files: int | None, env: Settings
-) -> tuple[int, int | None]:
-    """An inbox run's group size and claim limit (None: every ready file), checked."""
-    if paths and (fan_out not in (None, 1) or max_files is not None):
-        raise ConfigError(
-            "fan_out and max_files split an inbox: a run given paths takes exactly those files"
-        )
-    if max_files is not None and max_files < 1:
-        raise ConfigError(f"max_files must be at least 1 (files this run claims), got {max_files}")
-    return fan_out_size(fan_out, env.fan_out), max_files
-
-
-def _run_inbox(
-    inbox: Path,
-    options: RunOptions,
-    env: Settings,
-    logger: Any,
-    *,
-    fan_out: int = 1,
-    limit: int | None = None,
-) -> dict[str, Any]:
-    """Claim the inbox's settled files, run them, then archive them (or release on failure).
-
-    ``fan_out`` above 1 first starts the rest of the group (flows.nightly.fan_out), each run then
-    claiming its share; ``limit`` caps the files claimed (None: all).
-    """
-    run_id = current_run_id()
-    released = release_stale_claims(inbox, timeout_seconds=env.claim_timeout_seconds)
-    if released:
-        logger.warning("released %d file(s) of runs that died: %s", len(released), released)
-    if limit is None and inbox.is_dir():
-        limit = start_fan_out(inbox, fan_out, logger)
-    claimed = claim_files(inbox, run_id=run_id, limit=limit) if inbox.is_dir() else []
-    if not claimed:
-        logger.info("inbox %s: no settled export files, nothing to do", inbox)
-        return nothing_to_do(run_id, options, source=str(inbox))
-    name_this_run([p.name for p in claimed])
-    logger.info("inbox %s: claimed %s", inbox, ", ".join(p.name for p in claimed))
-    try:
-        exports, unread = read_inbox_task(claimed, inbox, options, run_id)
-        if not exports:  # every claimed file was unreadable: each went to failed/ with its reason
-            raise UnreadableExport("\n".join(u.error for u in unread))
-        summary = _run_exports(exports, options, logger, run_id, unread)
-    except BaseException:
-        release_claim(inbox, run_id=run_id)  # the next run takes them again
-        raise
-    refused = {str(f["name"]): str(f["error"]) for f in summary["files"] if f.get("error")}
-    for export in exports:
-        if export.name in refused:  # read, but no profile fits it: not processed
-            file_away(
-                export.path, inbox=inbox, run_id=run_id, to="failed", note=refused[export.name]
-            )
-        else:
-            file_away(export.path, inbox=inbox, run_id=run_id, to="archive")
-    finish_claim(inbox, run_id=run_id)
-    return summary
-
-
-def preflight(options: RunOptions, run_id: str) -> None:
-    """Before anything is sent: report folder and ledger writable, the shared limit usable."""
-    check_report_location(options.report_dir, run_id)
-    if not options.dry_run:
-        check_ledger(options.ledger)
-        if options.shared_limit:
-            check_shared_limit(options.shared_limit)
 
 
 def _run(
@@ -405,15 +218,8 @@ def _run_exports(
         logger.info("posted: %s", ", ".join(f"{n} {k}" for k, n in outcomes.items()) or "none")
     synced = Synced([])
     if config is not None and not posted.stopped:
-        synced = sync_task(
-            quote(validated),
-            quote(built),
-            quote(posted),
-            config,
-            options,
-            run_id,
-            return_state=False,
-        )
+        inputs = quote(validated), quote(built), quote(posted)
+        synced = sync_task(*inputs, config, options, run_id, return_state=False)
     run = RunReport(
         run_id=run_id,
         options=options,

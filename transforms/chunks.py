@@ -29,7 +29,8 @@ from transforms.exceptions import MissingColumns
 
 AGAIN: Final = (
     "order {order} appeared again at row {row} after its order was complete at row {done}; "
-    "sort the file by order id or run without --chunk-rows"
+    "sort the file by order id: a large file is read in blocks, so an order's rows must "
+    "stand together"
 )
 TOO_LONG: Final = (
     "order {order} (from row {first}) runs past {limit} rows; Uniware takes at most "

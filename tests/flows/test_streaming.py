@@ -174,7 +174,8 @@ def test_a_row_away_from_its_order_fails_and_says_how_to_fix_the_file(
     assert failed["error_row"] == "401"
     assert failed["error_reason"] == (
         f"Order ID: order {order} appeared again at row 401 after its order was complete at "
-        f"row {complete}; sort the file by order id or run without --chunk-rows"
+        f"row {complete}; sort the file by order id: a large file is read in blocks, so an "
+        "order's rows must stand together"
     )
     report = Path(summary["report"])
     assert not (report / "failures.xlsx").exists()
