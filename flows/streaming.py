@@ -22,16 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flows import settings
 from flows.block import BlockContext, run_block_task
 from flows.cli.progress import progress
 from flows.config import RunOptions, load_facility_map
 from flows.exceptions import ConfigError, ProfileNotDetected, StreamStopped, UnreadableExport
 from flows.preflight import report_writes
 from flows.read.exports import RawExport, iter_export_chunks
-from flows.read.files import EXCEL_SUFFIXES, suffix_of
 from flows.read.profiles import choose_profile, known_headers, load_profiles
-from flows.read.sources import export_bytes
 from flows.report.streamed import StreamedReport, finish_stream_task
 from transforms.chunks import Block, CompletedOrders, OrderBoundaries, order_keys
 from transforms.columns import resolve_columns
@@ -198,13 +195,3 @@ def take_block(block: Block, export: RawExport, ctx: BlockContext, run: BlockRun
     run.report.append(outcome.failures)
     run.report.append_skipped(outcome.skipped)
     run.stopped = outcome.stopped
-
-
-def block_rows_for(files: Sequence[Path], options: RunOptions, *, above_bytes: int) -> int | None:
-    """Rows per block: --chunk-rows, else the default when a file is large, else None (whole)."""
-    if options.chunk_rows is not None:
-        return options.chunk_rows
-    text = [f for f in files if suffix_of(f.name) not in EXCEL_SUFFIXES]  # Excel: read whole
-    if any(export_bytes(f) > above_bytes for f in text):
-        return settings.DEFAULT_BLOCK_ROWS
-    return None

@@ -33,9 +33,10 @@ from flows.posting import Posted, post_task
 from flows.preflight import preflight, report_not_written
 from flows.read.exports import RawExport
 from flows.read.profiles import load_profiles
+from flows.read.sources import block_rows_for
 from flows.report.finish import RunReport, finish_run
 from flows.report.summary_text import outcome_message
-from flows.streaming import block_rows_for, stream_exports
+from flows.streaming import stream_exports
 from flows.syncing import Synced, sync_task
 from transforms.payloads import Built
 from uniware.config import UniwareConfig
@@ -180,7 +181,7 @@ def _run(
     load_facility_map(options.facility_map)  # fail on a bad map before reading anything
     preflight(options, run_id)
     files = expand_paths(paths)
-    block_rows = block_rows_for(files, options, above_bytes=stream_above)
+    block_rows = block_rows_for(files, options.chunk_rows, above_bytes=stream_above)
     if block_rows is not None:
         logger.info("running %d file(s) block by block, %d rows a block", len(files), block_rows)
         config = None if options.dry_run else UniwareConfig.from_env()

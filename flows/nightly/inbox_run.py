@@ -26,8 +26,9 @@ from flows.pipeline import Unread, read_exports
 from flows.preflight import preflight
 from flows.read.exports import RawExport
 from flows.read.profiles import load_profiles
+from flows.read.sources import block_rows_for
 from flows.report.finish import nothing_to_do
-from flows.streaming import block_rows_for, stream_exports
+from flows.streaming import stream_exports
 from uniware.config import UniwareConfig
 
 RunExports = Callable[[list[RawExport], RunOptions, Any, str, list[Unread]], dict[str, Any]]
@@ -94,7 +95,9 @@ def run_inbox(
         return nothing_to_do(run_id, options, source=str(folder))
     name_this_run([p.name for p in claimed])
     logger.info("inbox %s: claimed %s", folder, ", ".join(p.name for p in claimed))
-    block_rows = block_rows_for(claimed, options, above_bytes=inbox.env.stream_above_bytes)
+    block_rows = block_rows_for(
+        claimed, options.chunk_rows, above_bytes=inbox.env.stream_above_bytes
+    )
     try:
         if block_rows is None:
             exports, unread = read_inbox_task(claimed, folder, options, run_id)

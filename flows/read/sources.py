@@ -13,12 +13,13 @@ import gzip
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
+from flows import settings
 from flows.read.files import (
     ARCHIVE_SUFFIXES,
     EXCEL_SUFFIXES,
@@ -211,3 +212,19 @@ def export_bytes(path: Path) -> int:
     except (OSError, zipfile.BadZipFile):
         return 0
     return size
+
+
+def block_rows_for(
+    files: Sequence[Path], chunk_rows: int | None, *, above_bytes: int
+) -> int | None:
+    """Rows per block: ``chunk_rows`` (--chunk-rows) when given, else the default when a
+    CSV/TSV export is over ``above_bytes`` once unpacked, else None: the run holds every row.
+
+    Excel sheets are read whole either way, so their size does not decide.
+    """
+    if chunk_rows is not None:
+        return chunk_rows
+    text = [f for f in files if suffix_of(f.name) not in EXCEL_SUFFIXES]
+    if any(export_bytes(f) > above_bytes for f in text):
+        return settings.DEFAULT_BLOCK_ROWS
+    return None
