@@ -31,7 +31,7 @@ class RunOptions:
     target_zone: str = settings.DEFAULT_TARGET_ZONE
     shared_limit: str | None = None
     sheet: str | None = None
-    chunk_rows: int | None = None  # streaming mode (flows/streaming.py) when set
+    chunk_rows: int | None = None  # rows per block (flows/streaming.py); None: by file size
     strict: bool = False  # one unreadable file fails the whole run (else it is reported)
 
     def __post_init__(self) -> None:
@@ -78,6 +78,7 @@ class Settings:
     facility_map: str | None = None
     claim_timeout_seconds: float = settings.DEFAULT_CLAIM_TIMEOUT_SECONDS
     fan_out: int = 1
+    stream_above_bytes: int = settings.DEFAULT_STREAM_ABOVE_BYTES  # larger: block by block
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -105,6 +106,7 @@ _NUMBERS: Final[Mapping[str, type]] = {
     "concurrency": int,
     "claim_timeout_seconds": float,
     "fan_out": int,
+    "stream_above_bytes": int,
 }
 
 
@@ -182,3 +184,15 @@ def load_facility_map(path: str | None) -> dict[str, str] | None:
         return read_facility_map(Path(path))
     except ConfigurationError as err:
         raise ConfigError(str(err)) from None
+
+
+def read_secret_block(name: str) -> str:
+    """The value of the Prefect Secret block ``name`` (a ledger URL with its password)."""
+    from prefect.blocks.system import Secret
+
+    try:
+        block: Any = Secret.load(name)  # sync here: the flow is synchronous
+        value = block.get()
+    except ValueError as err:
+        raise ConfigError(f"no Prefect Secret block named {name!r}: create it first") from err
+    return str(value)

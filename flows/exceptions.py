@@ -7,7 +7,7 @@ Hierarchy::
     ├── UnreadableExport          an input file cannot be read as an export
     ├── ProfileNotDetected        no profile fits a file's header row
     ├── RunStopped                posting stopped early (Uniware unreachable, keys refused)
-    ├── StreamStopped             the same, in streaming mode (--chunk-rows)
+    ├── StreamStopped             the same, in a run block by block
     ├── ReportNotWritten          the report failed after preflight (disk full, folder gone)
     └── RunFailed                 a flow run that ended Failed (its state message says why)
 
@@ -39,7 +39,7 @@ class RunStopped(UniloadError):
 
 
 class StreamStopped(UniloadError):
-    """Posting stopped early in streaming mode (Uniware unreachable or refusing the keys)."""
+    """Posting stopped early in a run block by block (Uniware unreachable, keys refused)."""
 
 
 class ReportNotWritten(UniloadError):

@@ -1,7 +1,8 @@
-"""Flow run names a person recognises in the Prefect UI: the input and the day."""
+"""Flow runs: names a person recognises in the Prefect UI (the input and the day), and ids."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,14 @@ def describe_inputs(names: Sequence[str], *, when: datetime | None = None) -> st
     more = f" +{len(names) - 1}" if len(names) > 1 else ""
     head = first if len(first) <= MAX_NAME else first[: MAX_NAME - 1] + "…"
     return f"{head}{more} · {day}"
+
+
+def current_run_id() -> str:
+    """The Prefect flow run id when there is one, else a fresh id."""
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.id
+    return str(run_id) if run_id else uuid.uuid4().hex
 
 
 def run_name() -> str:

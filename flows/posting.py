@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 
+from flows.cli.progress import StageProgress
 from flows.config import RunOptions
 from uniware.client import UniwareClient
 from uniware.config import UniwareConfig
 from uniware.delivery import Delivery, deliver_orders
+from uniware.exceptions import UniwareError
 from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
 from uniware.sending import Sending
@@ -83,3 +88,37 @@ async def sending_through(
     """The run's client, throttle and retry policy with ``ledger``: what posting and sync share."""
     async with uniware_client(config, options) as client, run_throttle(options) as throttle:
         yield Sending(client, ledger, config.destination, run_id, throttle, RetryPolicy())
+
+
+@dataclass(frozen=True)
+class Posted:
+    """Each order's delivery; `stopped` says why posting stopped early (run-level failure)."""
+
+    deliveries: list[Delivery]
+    stopped: str | None = None
+
+
+@task(name="post-orders", cache_policy=NO_CACHE, persist_result=False)
+def post_task(
+    payloads: Sequence[dict[str, Any]],
+    config: UniwareConfig,
+    options: RunOptions,
+    run_id: str,
+    progress: StageProgress,
+) -> Posted:
+    """Post each order once, throttled and retried; the ledger makes reruns safe."""
+    progress.start("post", total=len(payloads))
+    seen: list[Delivery] = []
+
+    def delivered(delivery: Delivery) -> None:
+        seen.append(delivery)
+        progress.advance("post")
+
+    try:
+        deliveries = post_payloads(
+            payloads, config=config, options=options, run_id=run_id, on_delivery=delivered
+        )
+    except UniwareError as err:
+        return Posted(seen, stopped=str(err))
+    progress.finish("post")
+    return Posted(deliveries)

@@ -39,6 +39,15 @@ def check_report_location(location: str, run_id: str) -> None:
         ) from None
 
 
+def preflight(options: RunOptions, run_id: str) -> None:
+    """Before anything is sent: report folder and ledger writable, the shared limit usable."""
+    check_report_location(options.report_dir, run_id)
+    if not options.dry_run:
+        check_ledger(options.ledger)
+        if options.shared_limit:
+            check_shared_limit(options.shared_limit)
+
+
 def check_ledger(location: str) -> None:
     """Open the ledger, check its columns and take a (rolled back) write, or explain why not."""
     from sqlalchemy.exc import SQLAlchemyError

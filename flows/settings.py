@@ -20,6 +20,8 @@ DEFAULT_CRON: Final = "0 2 * * *"
 DEFAULT_INBOX: Final = "inbox"
 DEFAULT_TIMEZONE: Final = "Asia/Kolkata"  # of the nightly schedule: sellers are in India
 DEFAULT_CLAIM_TIMEOUT_SECONDS: Final = 6 * 3600.0  # a claimed inbox file's run is presumed dead
+DEFAULT_BLOCK_ROWS: Final = 50_000  # rows per block when a run goes block by block
+DEFAULT_STREAM_ABOVE_BYTES: Final = 256 << 20  # a larger CSV/TSV export runs block by block
 DEFAULT_REPORTS_HOST: Final = "127.0.0.1"  # the report server: loopback unless asked
 DEFAULT_REPORTS_PORT: Final = 8787
 

@@ -10,19 +10,27 @@ version (address, prices...) is reported "changed after posting", never resent.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
+from flows.cli.progress import StageProgress
 from flows.config import RunOptions
-from flows.posting import sending_through
+from flows.pipeline import Validated
+from flows.posting import Posted, sending_through
 from schemas.changes import Change, ChangeResult, PostedOrder
 from transforms.lifecycle import CHANGED, plan_changes, restore_posted
+from transforms.payloads import Built
 from uniware.changes import send_changes
 from uniware.config import Destination, UniwareConfig
 from uniware.delivery import Delivery
+from uniware.exceptions import UniwareError
 from uniware.ledger import Ledger, hash_payload
 from uniware.lifecycle_ledger import change_states, posted_orders
 from uniware.sending import Sending
@@ -101,3 +109,41 @@ def _other_changes(
                 message = CHANGED.format(detail=OTHER_CHANGES)
                 found.append(ChangeResult(order_id, "changed_after_posting", message))
     return found
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What the sync step did; `stopped` says why it stopped early (credentials refused)."""
+
+    results: list[ChangeResult]
+    stopped: str | None = None
+
+
+@task(name="sync-changes", cache_policy=NO_CACHE, persist_result=False)
+def sync_task(
+    validated: Validated,
+    built: Built,
+    posted: Posted,
+    config: UniwareConfig,
+    options: RunOptions,
+    run_id: str,
+    progress: StageProgress,
+) -> Synced:
+    """Send cancellations/returns of orders accepted in earlier runs, once each (ledger-keyed)."""
+    progress.start("sync")
+    try:
+        results = sync_changes(
+            validated.lines,
+            built.payloads,
+            posted.deliveries,
+            config=config,
+            options=options,
+            run_id=run_id,
+        )
+    except UniwareError as err:
+        return Synced([], stopped=str(err))
+    progress.finish("sync")
+    said = Counter(r.outcome for r in results)
+    if said:
+        get_run_logger().info("after posting: %s", ", ".join(f"{n} {k}" for k, n in said.items()))
+    return Synced(results)

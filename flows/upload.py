@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,46 +16,29 @@ from prefect.states import Completed, Failed
 from prefect.utilities.annotations import quote
 
 from flows.cli.progress import StageProgress, stage_progress
-from flows.config import RunOptions, Settings, load_facility_map, resolve_options
-from flows.exceptions import (
-    ConfigError,
-    ReportNotWritten,
-    RunStopped,
-    UniloadError,
-    UnreadableExport,
-)
-from flows.naming import name_this_run, run_name
-from flows.nightly.fan_out import fan_out as start_fan_out
-from flows.nightly.fan_out import fan_out_size
-from flows.nightly.inbox import (
-    claim_files,
-    file_away,
-    finish_claim,
-    release_claim,
-    release_stale_claims,
-)
+from flows.config import RunOptions, Settings, load_facility_map, read_secret_block, resolve_options
+from flows.exceptions import ReportNotWritten, RunStopped, UniloadError
+from flows.naming import current_run_id, run_name
+from flows.nightly.inbox_run import Inbox, inbox_split, run_inbox
 from flows.pipeline import (
     Grouped,
     Unread,
     Validated,
+    expand_paths,
     group_and_build,
     read_exports,
     validate_exports,
 )
-from flows.preflight import (
-    check_ledger,
-    check_report_location,
-    check_shared_limit,
-    report_not_written,
-)
+from flows.posting import Posted, post_task
+from flows.preflight import preflight, report_not_written
 from flows.read.exports import RawExport
 from flows.read.profiles import load_profiles
-from flows.report.finish import RunReport, finish_run, nothing_to_do
+from flows.read.sources import block_rows_for
+from flows.report.finish import RunReport, finish_run
 from flows.report.summary_text import outcome_message
-from schemas.changes import ChangeResult
-from transforms.payloads import Built
+from flows.streaming import stream_exports
+from flows.syncing import Synced, sync_task
 from uniware.config import UniwareConfig
-from uniware.delivery import Delivery
 from uniware.exceptions import UniwareError
 from uniware.redact import redact
 
@@ -72,23 +53,6 @@ def read_task(
     exports = read_exports(paths, load_profiles(), sheet=options.sheet, unread=unread)
     progress.finish("read")
     return exports, unread or []
-
-
-@task(name="read-inbox", cache_policy=NO_CACHE, persist_result=False)
-def read_inbox_task(
-    claimed: list[Path], inbox: Path, options: RunOptions, run_id: str
-) -> tuple[list[RawExport], list[Unread]]:
-    """Read the claimed inbox files; an unreadable one goes to failed/ and is counted."""
-    profiles = load_profiles()
-    exports, unread = [], []
-    for path in claimed:
-        try:
-            exports += read_exports([str(path)], profiles, sheet=options.sheet)
-        except UniloadError as err:
-            moved = file_away(path, inbox=inbox, run_id=run_id, to="failed", note=str(err))
-            get_run_logger().warning("%s: unreadable, moved to %s", path.name, moved)
-            unread.append(Unread(path.name, str(err)))
-    return exports, unread
 
 
 @task(name="validate-lines", cache_policy=NO_CACHE, persist_result=False)
@@ -120,82 +84,6 @@ def build_task(validated: Validated, options: RunOptions, progress: StageProgres
     return grouped
 
 
-@dataclass(frozen=True)
-class Posted:
-    """Each order's delivery; `stopped` says why posting stopped early (run-level failure)."""
-
-    deliveries: list[Delivery]
-    stopped: str | None = None
-
-
-@task(name="post-orders", cache_policy=NO_CACHE, persist_result=False)
-def post_task(
-    payloads: Sequence[dict[str, Any]],
-    config: UniwareConfig,
-    options: RunOptions,
-    run_id: str,
-    progress: StageProgress,
-) -> Posted:
-    """Post each order once, throttled and retried; the ledger makes reruns safe."""
-    from flows.posting import post_payloads
-
-    progress.start("post", total=len(payloads))
-    seen: list[Delivery] = []
-
-    def delivered(delivery: Delivery) -> None:
-        seen.append(delivery)
-        progress.advance("post")
-
-    try:
-        deliveries = post_payloads(
-            payloads, config=config, options=options, run_id=run_id, on_delivery=delivered
-        )
-    except UniwareError as err:
-        return Posted(seen, stopped=str(err))
-    progress.finish("post")
-    return Posted(deliveries)
-
-
-@dataclass(frozen=True)
-class Synced:
-    """What the sync step did; `stopped` says why it stopped early (credentials refused)."""
-
-    results: list[ChangeResult]
-    stopped: str | None = None
-
-
-@task(name="sync-changes", cache_policy=NO_CACHE, persist_result=False)
-def sync_task(
-    validated: Validated,
-    built: Built,
-    posted: Posted,
-    config: UniwareConfig,
-    options: RunOptions,
-    run_id: str,
-    progress: StageProgress,
-) -> Synced:
-    """Send cancellations/returns of orders accepted in earlier runs, once each (ledger-keyed)."""
-    from flows.syncing import sync_changes
-
-    progress.start("sync")
-    try:
-        results = sync_changes(
-            validated.lines,
-            built.payloads,
-            posted.deliveries,
-            config=config,
-            options=options,
-            run_id=run_id,
-        )
-    except UniwareError as err:
-        return Synced([], stopped=str(err))
-    progress.finish("sync")
-    said = Counter(r.outcome for r in results)
-    if said:
-        get_run_logger().info("after posting: %s", ", ".join(f"{n} {k}" for k, n in said.items()))
-    return Synced(results)
-
-
 @task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
 def report_task(run: RunReport, progress: StageProgress) -> dict[str, Any] | ReportNotWritten:
     """Failure report (CSV + XLSX), summary (JSON + Markdown) and Prefect artifacts.
@@ -209,14 +97,6 @@ def report_task(run: RunReport, progress: StageProgress) -> dict[str, Any] | Rep
         return report_not_written(run.options, run.run_id, err)
     progress.finish("report")
     return summary
-
-
-def current_run_id() -> str:
-    """The Prefect flow run id when there is one, else a fresh id."""
-    from prefect.runtime import flow_run
-
-    run_id = flow_run.id
-    return str(run_id) if run_id else uuid.uuid4().hex
 
 
 @flow(name="upload-orders", flow_run_name=run_name, validate_parameters=True)
@@ -269,32 +149,19 @@ def upload_orders(
             "strict": strict,
         }
         options = resolve_options(given, env, dry_run=dry_run, read_secret=read_secret_block)
-        group, limit = _inbox_split(paths, fan_out, max_files, env)
+        group, limit = inbox_split(paths, fan_out, max_files, env)
         with stage_progress(show_progress) as progress:
             if paths:
-                summary = _run(paths, options, logger, progress)
+                summary = _run(paths, options, logger, progress, env.stream_above_bytes)
             else:
-                inbox_path = Path(env.locate(inbox or env.inbox))
-                summary = _run_inbox(
-                    inbox_path, options, env, logger, progress, fan_out=group, limit=limit
-                )
+                where = Inbox(Path(env.locate(inbox or env.inbox)), env, fan_out=group, limit=limit)
+                run_id = current_run_id()
+                summary = run_inbox(where, options, run_id, logger, progress, _run_exports)
     except (UniloadError, UniwareError) as err:
         message = redact(str(err))  # no key, no URL password (e.g. a ledger URL's)
         logger.error(message)
         return Failed(message=message)
     return final_state(summary)
-
-
-def read_secret_block(name: str) -> str:
-    """The value of the Prefect Secret block ``name`` (a ledger URL with its password)."""
-    from prefect.blocks.system import Secret
-
-    try:
-        block: Any = Secret.load(name)  # sync here: the flow is synchronous
-        value = block.get()
-    except ValueError as err:
-        raise ConfigError(f"no Prefect Secret block named {name!r}: create it first") from err
-    return str(value)
 
 
 def final_state(summary: dict[str, Any]) -> State[Any]:
@@ -305,87 +172,20 @@ def final_state(summary: dict[str, Any]) -> State[Any]:
     return Completed(data=summary, name=name, message=message)
 
 
-def _inbox_split(
-    paths: list[str] | None, fan_out: int | None, max_files: int | None, env: Settings
-) -> tuple[int, int | None]:
-    """An inbox run's group size and claim limit (None: every ready file), checked."""
-    if paths and (fan_out not in (None, 1) or max_files is not None):
-        raise ConfigError(
-            "fan_out and max_files split an inbox: a run given paths takes exactly those files"
-        )
-    if max_files is not None and max_files < 1:
-        raise ConfigError(f"max_files must be at least 1 (files this run claims), got {max_files}")
-    return fan_out_size(fan_out, env.fan_out), max_files
-
-
-def _run_inbox(
-    inbox: Path,
-    options: RunOptions,
-    env: Settings,
-    logger: Any,
-    progress: StageProgress,
-    *,
-    fan_out: int = 1,
-    limit: int | None = None,
-) -> dict[str, Any]:
-    """Claim the inbox's settled files, run them, then archive them (or release on failure).
-
-    ``fan_out`` above 1 first starts the rest of the group (flows.nightly.fan_out), each run then
-    claiming its share; ``limit`` caps the files claimed (None: all).
-    """
-    run_id = current_run_id()
-    released = release_stale_claims(inbox, timeout_seconds=env.claim_timeout_seconds)
-    if released:
-        logger.warning("released %d file(s) of runs that died: %s", len(released), released)
-    if limit is None and inbox.is_dir():
-        limit = start_fan_out(inbox, fan_out, logger)
-    claimed = claim_files(inbox, run_id=run_id, limit=limit) if inbox.is_dir() else []
-    if not claimed:
-        logger.info("inbox %s: no settled export files, nothing to do", inbox)
-        return nothing_to_do(run_id, options, source=str(inbox))
-    name_this_run([p.name for p in claimed])
-    logger.info("inbox %s: claimed %s", inbox, ", ".join(p.name for p in claimed))
-    try:
-        exports, unread = read_inbox_task(claimed, inbox, options, run_id)
-        if not exports:  # every claimed file was unreadable: each went to failed/ with its reason
-            raise UnreadableExport("\n".join(u.error for u in unread))
-        summary = _run_exports(exports, options, logger, run_id, unread, progress)
-    except BaseException:
-        release_claim(inbox, run_id=run_id)  # the next run takes them again
-        raise
-    refused = {str(f["name"]): str(f["error"]) for f in summary["files"] if f.get("error")}
-    for export in exports:
-        if export.name in refused:  # read, but no profile fits it: not processed
-            file_away(
-                export.path, inbox=inbox, run_id=run_id, to="failed", note=refused[export.name]
-            )
-        else:
-            file_away(export.path, inbox=inbox, run_id=run_id, to="archive")
-    finish_claim(inbox, run_id=run_id)
-    return summary
-
-
-def preflight(options: RunOptions, run_id: str) -> None:
-    """Before anything is sent: report folder and ledger writable, the shared limit usable."""
-    check_report_location(options.report_dir, run_id)
-    if not options.dry_run:
-        check_ledger(options.ledger)
-        if options.shared_limit:
-            check_shared_limit(options.shared_limit)
-
-
 def _run(
-    paths: Sequence[str], options: RunOptions, logger: Any, progress: StageProgress
+    paths: Sequence[str], options: RunOptions, logger: Any, progress: StageProgress, above: int
 ) -> dict[str, Any]:
+    """The given files: whole when small, block by block when one is large (or --chunk-rows)."""
     run_id = current_run_id()
     load_facility_map(options.facility_map)  # fail on a bad map before reading anything
     preflight(options, run_id)
-    if options.chunk_rows is not None:  # streaming mode: one export file, chunk by chunk
-        from flows.streaming import stream_export
-
+    files = expand_paths(paths)
+    block_rows = block_rows_for(files, options.chunk_rows, above_bytes=above)
+    if block_rows is not None:
+        logger.info("running %d file(s) block by block, %d rows a block", len(files), block_rows)
         config = None if options.dry_run else UniwareConfig.from_env()
-        return stream_export(
-            paths, options, run_id=run_id, config=config, inbox=None, progress=progress
+        return stream_exports(
+            files, options, run_id=run_id, config=config, block_rows=block_rows, progress=progress
         )
     exports, unread = read_task(list(paths), options, progress)
     return _run_exports(exports, options, logger, run_id, unread, progress)
@@ -422,16 +222,8 @@ def _run_exports(
         logger.info("posted: %s", ", ".join(f"{n} {k}" for k, n in outcomes.items()) or "none")
     synced = Synced([])
     if config is not None and not posted.stopped:
-        synced = sync_task(
-            quote(validated),
-            quote(built),
-            quote(posted),
-            config,
-            options,
-            run_id,
-            progress,
-            return_state=False,
-        )
+        inputs = quote(validated), quote(built), quote(posted)
+        synced = sync_task(*inputs, config, options, run_id, progress, return_state=False)
     run = RunReport(
         run_id=run_id,
         options=options,

@@ -29,7 +29,8 @@ from transforms.exceptions import MissingColumns
 
 AGAIN: Final = (
     "order {order} appeared again at row {row} after its order was complete at row {done}; "
-    "sort the file by order id or run without --chunk-rows"
+    "sort the file by order id: a large file is read in blocks, so an order's rows must "
+    "stand together"
 )
 TOO_LONG: Final = (
     "order {order} (from row {first}) runs past {limit} rows; Uniware takes at most "
@@ -134,11 +135,19 @@ def find_runs(keys: pd.Series) -> Runs:
 class OrderBoundaries:
     """Cuts a stream of raw chunks (index = spreadsheet row) into blocks of whole orders."""
 
-    def __init__(self, *, file: str, field: str, max_items: int = contract.MAX_ITEMS) -> None:
+    def __init__(
+        self,
+        *,
+        file: str,
+        field: str,
+        max_items: int = contract.MAX_ITEMS,
+        completed: CompletedOrders | None = None,
+    ) -> None:
         self.file = file
         self.field = field  # the export's order id column, for the report
         self.max_items = max_items
-        self.completed = CompletedOrders()
+        # shared by the files of one run: an order id of an earlier file fails as repeated
+        self.completed = CompletedOrders() if completed is None else completed
         self._carry: tuple[pd.DataFrame, pd.Series] | None = None
         self._failing: tuple[str, str] | None = None  # a block's last stretch failed: id, reason
 

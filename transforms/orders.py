@@ -239,9 +239,10 @@ def fail_whole_orders(lines: pd.DataFrame, stage: Stage) -> list[RowError]:
 
 
 def _name_failed_rows(bad: pd.DataFrame) -> dict[str, str]:
-    files = bad[FILE].nunique() > 1
+    """Each order's failed rows, with their file when the order's rows span files."""
     named: dict[str, str] = {}
     for order_id, rows in bad.groupby("order_id", sort=False):
+        files = rows[FILE].nunique() > 1  # the order alone decides: the same in every block
         where: Sequence[str] = [
             f"{r} of {f}" if files else str(r) for f, r in zip(rows[FILE], rows[ROW], strict=True)
         ]

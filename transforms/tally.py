@@ -1,10 +1,15 @@
-"""A streamed run's running totals: each block's counts, reasons and a few rows, folded in."""
+"""A run's totals and the one builder of its summary.
+
+A run folds each block's counts, reasons and a few rows into a `Tally` (a small file is one
+block); `run_summary` turns the totals into the summary every run writes (summary.json).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import pandas as pd
@@ -58,23 +63,43 @@ def add_counts(total: dict[str, Any], part: dict[str, Any]) -> None:
 
 
 @dataclass
+class FileTotals:
+    """One input file's rows; `error` says why a file was left out of the run."""
+
+    rows_read: int = 0
+    rows_failed: int = 0
+    rows_skipped: int = 0
+    profile: str | None = None
+    error: str | None = None
+
+
+def _xlsx_limit() -> int:
+    return XLSX_MAX_FAILURES  # read when a run starts, so a test can lower it here
+
+
+@dataclass
 class Tally:
-    """A streamed run's running totals; rows are kept only for the preview and a small XLSX."""
+    """A run's running totals; rows are kept only for the preview and a small XLSX."""
 
     counts: dict[str, Any] = field(default_factory=zero_counts)
+    files: dict[str, FileTotals] = field(default_factory=dict)  # input name -> its rows
     fields: Counter[str] = field(default_factory=Counter)
     warnings: Counter[str] = field(default_factory=Counter)
     reasons: Counter[tuple[Stage, str, str]] = field(default_factory=Counter)
     preview: list[pd.DataFrame] = field(default_factory=list)
     failed_rows: int = 0
     xlsx_errors: list[RowError] | None = field(default_factory=list)  # None: too many for XLSX
-    xlsx_limit: int = XLSX_MAX_FAILURES  # past this many failed rows, no workbook
+    xlsx_limit: int = field(default_factory=_xlsx_limit)  # past this many failed rows: none
     sent: int = 0
     blocks: int = 0
 
-    def add(self, outcome: BlockOutcome) -> None:
-        """Fold one block's outcome in."""
+    def add(self, outcome: BlockOutcome, *, file: str, profile: str) -> None:
+        """Fold one block (of input `file`, read with `profile`) in."""
         add_counts(self.counts, outcome.counts)
+        mine = self.files.setdefault(file, FileTotals(profile=profile))
+        mine.rows_read += outcome.counts["rows_read"]
+        mine.rows_failed += outcome.counts["rows_failed"]
+        mine.rows_skipped += outcome.counts["rows_skipped"]
         self.fields.update(e.field for e in outcome.errors)
         self.warnings.update(outcome.warnings)
         for reason in top_reasons(outcome.errors, n=len(outcome.errors)):
@@ -99,3 +124,59 @@ class Tally:
             self.reasons.items(), key=lambda kv: (-kv[1], STAGES.index(kv[0][0]), kv[0][1:])
         )
         return [ReasonCount(s, f, r, rows) for (s, f, r), rows in ranked[:n]]
+
+
+def run_summary(
+    tally: Tally,
+    *,
+    run_id: str,
+    started: datetime,
+    seconds: float,
+    dry_run: bool,
+    destination: str | None,
+    sync: Mapping[str, int],
+) -> dict[str, Any]:
+    """The run summary (summary.json) from the run's totals: the one place it is built.
+
+    Every row is counted once: rows_read == rows_accepted + rows_ready + rows_failed +
+    rows_skipped (rows_ready is 0 on a real run).
+    """
+    counts = dict(tally.counts)
+    left = counts["rows_read"] - counts["rows_failed"] - counts["rows_skipped"]
+    counts["rows_ready"] = left if dry_run else 0
+    return {
+        "run_id": run_id,
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "duration_seconds": round(seconds, 3),
+        **counts,
+        **sync,
+        "errors_by_field": dict(tally.fields.most_common()),
+        "warnings": sum(tally.warnings.values()),
+        "warnings_by_reason": dict(tally.warnings.most_common()),
+        "files": [file_entry(name, totals) for name, totals in tally.files.items()],
+        "files_failed": sum(1 for t in tally.files.values() if t.error is not None),
+        "dry_run": dry_run,
+        "destination": destination,
+        "throughput_orders_per_second": round(tally.sent / seconds, 2) if seconds else 0.0,
+        "blocks": tally.blocks,  # 1: the run held every row at once; more: block by block
+    }
+
+
+def file_entry(name: str, totals: FileTotals) -> dict[str, Any]:
+    """One input file's entry in the summary (a file left out: its error, no rows)."""
+    if totals.error is not None:
+        return {
+            "name": name,
+            "rows_read": 0,
+            "rows_failed": 0,
+            "profile": None,
+            "error": totals.error,
+        }
+    return {
+        "name": name,
+        "rows_read": totals.rows_read,
+        "rows_failed": totals.rows_failed,
+        "rows_skipped": totals.rows_skipped,
+        "profile": totals.profile,
+    }

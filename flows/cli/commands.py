@@ -89,7 +89,7 @@ def run_upload(
         return fail(str(err)), None
     inputs = [str(Path(p).absolute()) for p in paths]
     try:
-        if local and options.chunk_rows is None:
+        if local and not _large(inputs, options):
             summary = _check_locally(inputs, options)
         else:
             summary = _run_flow(inputs, given, dry_run=dry_run)
@@ -98,6 +98,15 @@ def run_upload(
     print("\n".join(summary_lines(summary)))
     failed = summary["rows_failed"] or summary.get("files_failed", 0)
     return (EXIT_ROWS_FAILED if failed else EXIT_OK), summary
+
+
+def _large(inputs: Sequence[str], options: RunOptions) -> bool:
+    """True when the run goes block by block (a large file, or --chunk-rows): a flow run."""
+    from flows.pipeline import expand_paths
+    from flows.read.sources import block_rows_for
+
+    above = Settings.from_env().stream_above_bytes
+    return block_rows_for(expand_paths(inputs), options.chunk_rows, above_bytes=above) is not None
 
 
 def _check_locally(inputs: Sequence[str], options: RunOptions) -> dict[str, Any]:

@@ -49,7 +49,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--chunk-rows",
         type=int,
         metavar="N",
-        help="stream one file N rows at a time (bounded memory; an order's rows must be together)",
+        help="run block by block, N rows a block (default: 50000 when a CSV/TSV is over "
+        "UNILOAD_STREAM_ABOVE_BYTES, 256 MiB; an order's rows must stand together)",
     )
     p.add_argument(
         "--strict",

@@ -13,12 +13,13 @@ import gzip
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
+from flows import settings
 from flows.read.files import (
     ARCHIVE_SUFFIXES,
     EXCEL_SUFFIXES,
@@ -189,3 +190,41 @@ def unpack_zip(path: Path, folder: Path, *, max_bytes: int, head: bool) -> Sourc
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError):
             raise unreadable(name, "is damaged inside the zip", REDOWNLOAD) from None
     return member_source(target, name, max_bytes)
+
+
+def export_bytes(path: Path) -> int:
+    """About how many bytes the export holds once unpacked, without unpacking it.
+
+    A .zip lists its members' sizes; a .gz stores its size modulo 4 GiB in its last four
+    bytes (the packed size is taken when larger). A file that cannot be looked at counts
+    0: reading it says what is wrong.
+    """
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as stream:
+            head = stream.read(4)
+            if head.startswith(GZIP_MAGIC) and size >= 4:
+                stream.seek(-4, 2)
+                return max(size, int.from_bytes(stream.read(4), "little"))
+        if head.startswith(ZIP_MAGIC[0]) and zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                return max(size, sum(info.file_size for info in archive.infolist()))
+    except (OSError, zipfile.BadZipFile):
+        return 0
+    return size
+
+
+def block_rows_for(
+    files: Sequence[Path], chunk_rows: int | None, *, above_bytes: int
+) -> int | None:
+    """Rows per block: ``chunk_rows`` (--chunk-rows) when given, else the default when a
+    CSV/TSV export is over ``above_bytes`` once unpacked, else None: the run holds every row.
+
+    Excel sheets are read whole either way, so their size does not decide.
+    """
+    if chunk_rows is not None:
+        return chunk_rows
+    text = [f for f in files if suffix_of(f.name) not in EXCEL_SUFFIXES]
+    if any(export_bytes(f) > above_bytes for f in text):
+        return settings.DEFAULT_BLOCK_ROWS
+    return None

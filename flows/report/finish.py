@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,12 +18,12 @@ from schemas.changes import ChangeResult
 from transforms.disposition import SKIPPED_CSV
 from transforms.errors import ErrorTable
 from transforms.failure_table import neutralise_formulas, skipped_table
-from transforms.lines import FAILED
 from transforms.orders import mark_failed
 from transforms.outcomes import count_run, post_errors, skipped_mask
 from transforms.payloads import Built
 from transforms.reasons import reason_entries, top_reasons
 from transforms.sync_report import count_sync, sync_errors, sync_outcomes
+from transforms.tally import FileTotals, Tally, run_summary
 
 if TYPE_CHECKING:  # a local check (uniload validate) needs neither httpx nor the ledger
     from uniware.delivery import Delivery
@@ -79,23 +80,17 @@ def finish_run(run: RunReport, *, publish: bool = True) -> dict[str, Any]:
 
 def nothing_to_do(run_id: str, options: RunOptions, *, source: str) -> dict[str, Any]:
     """The summary of a run that found no input (an empty inbox): every count zero."""
-    now = datetime.now(UTC).isoformat()
-    empty = pd.DataFrame({FAILED: pd.Series(dtype=bool), "order_id": pd.Series(dtype=object)})
+    summary = run_summary(
+        Tally(),
+        run_id=run_id,
+        started=datetime.now(UTC),
+        seconds=0.0,
+        dry_run=options.dry_run,
+        destination=None,
+        sync=count_sync([]),
+    )
     return {
-        "run_id": run_id,
-        "started_at": now,
-        "finished_at": now,
-        "duration_seconds": 0.0,
-        **count_run(empty, [], {}, orders_built=0, dry_run=options.dry_run),
-        **count_sync([]),
-        "errors_by_field": {},
-        "warnings": 0,
-        "warnings_by_reason": {},
-        "files": [],
-        "files_failed": 0,
-        "dry_run": options.dry_run,
-        "destination": None,
-        "throughput_orders_per_second": 0.0,
+        **summary,
         "top_reasons": [],
         "nothing_to_do": f"no settled export files in {source}",
         "report": None,
@@ -105,6 +100,7 @@ def nothing_to_do(run_id: str, options: RunOptions, *, source: str) -> dict[str,
 def _summary(
     run: RunReport, errors: ErrorTable, outcomes: dict[str, tuple[str, str]]
 ) -> dict[str, Any]:
+    """The whole run as one block: its totals, then the one summary builder."""
     validated = run.validated
     counts = count_run(
         validated.lines,
@@ -113,51 +109,31 @@ def _summary(
         orders_built=len(run.built.payloads),
         dry_run=run.options.dry_run,
     )
-    sent = sum(1 for d in run.deliveries if d.outcome in ("accepted", "failed"))
-    files = []
+    tally = Tally(
+        counts=counts,
+        fields=Counter(errors.frame["field"]),
+        warnings=Counter(validated.warnings),
+        sent=sum(1 for d in run.deliveries if d.outcome in ("accepted", "failed")),
+        blocks=1,
+    )
     skipped = skipped_mask(validated.lines, outcomes)
     failed_by_file = errors.failed_rows()["file"].value_counts()
     for export in validated.exports:
         mine = validated.lines["_file"] == export.name
-        files.append(
-            {
-                "name": export.name,
-                "rows_read": int(mine.sum()),
-                "rows_failed": int(failed_by_file.get(export.name, 0)),
-                "rows_skipped": int((mine & skipped).sum()),
-                "profile": validated.profiles.get(export.name),
-            }
+        tally.files[export.name] = FileTotals(
+            rows_read=int(mine.sum()),
+            rows_failed=int(failed_by_file.get(export.name, 0)),
+            rows_skipped=int((mine & skipped).sum()),
+            profile=validated.profiles.get(export.name),
         )
     for gone in validated.unread:
-        files.append(
-            {
-                "name": gone.name,
-                "rows_read": 0,
-                "rows_failed": 0,
-                "profile": None,
-                "error": gone.error,
-            }
-        )
-    return {
-        "run_id": run.run_id,
-        "started_at": run.started.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "duration_seconds": round(run.seconds, 3),
-        **counts,
-        **count_sync(run.synced),
-        "errors_by_field": errors_by_field(errors),
-        "warnings": sum(validated.warnings.values()),
-        "warnings_by_reason": dict(validated.warnings.most_common()),
-        "files": files,
-        "files_failed": len(validated.unread),
-        "dry_run": run.options.dry_run,
-        "destination": run.destination,
-        "throughput_orders_per_second": round(sent / run.seconds, 2) if run.seconds else 0.0,
-    }
-
-
-def errors_by_field(errors: ErrorTable) -> dict[str, int]:
-    """Errors counted per field, most first (ties in order of first mention)."""
-    counts = errors.frame.groupby("field", sort=False).size()
-    ranked = counts.sort_values(ascending=False, kind="stable")
-    return {str(name): int(n) for name, n in ranked.items()}
+        tally.files[gone.name] = FileTotals(error=gone.error)
+    return run_summary(
+        tally,
+        run_id=run.run_id,
+        started=run.started,
+        seconds=run.seconds,
+        dry_run=run.options.dry_run,
+        destination=run.destination,
+        sync=count_sync(run.synced),
+    )

@@ -1,4 +1,4 @@
-"""Streaming mode: a streamed run matches a normal one, and its report is written as it goes."""
+"""Runs block by block: they match a whole-file run, and the report is written as they go."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ import pandas as pd
 import pytest
 
 from bench.exports import write_oker_export
-from flows import streaming
+from flows import settings
 from flows.config import RunOptions
 from flows.exceptions import ConfigError
 from flows.report.streamed import StreamedReport
 from flows.settings import OKER_FACILITY_MAP
 from flows.upload import upload_orders
 from tests.flows.sandboxes import point_at
+from transforms import tally
 from uniware.config import demo_credentials
 from uniware.sandbox import SandboxServer, running_sandbox
 
@@ -45,13 +46,7 @@ SAME_COUNTS = (
 )
 
 
-def test_streaming_takes_one_file_and_at_least_one_row_per_chunk(tmp_path: Path) -> None:
-    for name in ("a.csv", "b.csv"):
-        (tmp_path / name).write_text("Order ID\n")
-    with pytest.raises(ConfigError, match="streams one export file, got 2"):
-        streaming.streamable_file([str(tmp_path)], None)
-    with pytest.raises(ConfigError, match="cannot drain an inbox"):
-        streaming.streamable_file([], str(tmp_path))
+def test_a_block_has_at_least_one_row() -> None:
     with pytest.raises(ConfigError, match="--chunk-rows must be at least 1"):
         RunOptions(chunk_rows=0)
 
@@ -91,7 +86,6 @@ def test_a_streamed_dry_run_reports_what_a_normal_dry_run_reports(
 ) -> None:
     normal = _run(export, tmp_path / "normal", dry_run=True)
     streamed = _run(export, tmp_path / "streamed", dry_run=True, chunk_rows=CHUNK_ROWS)
-    assert set(streamed) == set(normal)
     assert {k: streamed[k] for k in SAME_COUNTS} == {k: normal[k] for k in SAME_COUNTS}
     assert streamed["rows_ready"] + streamed["rows_failed"] + streamed["rows_skipped"] == ROWS
     assert streamed["rows_skipped"] > 0  # the generated export has cancelled orders
@@ -170,7 +164,7 @@ def test_a_row_away_from_its_order_fails_and_says_how_to_fix_the_file(
     moved = _move_to_end(export, second + 2)
     after = pd.read_csv(export, dtype=str)["Order ID"].iloc[:-1]
     complete = int(after[after == order].index.max()) + 2  # the order's last row in place
-    monkeypatch.setattr(streaming, "XLSX_MAX_FAILURES", 0)
+    monkeypatch.setattr(tally, "XLSX_MAX_FAILURES", 0)
     summary = _run(export, tmp_path, dry_run=True, chunk_rows=CHUNK_ROWS)
     assert (summary["rows_read"], summary["rows_failed"]) == (400, 1)
     assert summary["rows_failed_by_stage"]["group"] == 1
@@ -180,7 +174,8 @@ def test_a_row_away_from_its_order_fails_and_says_how_to_fix_the_file(
     assert failed["error_row"] == "401"
     assert failed["error_reason"] == (
         f"Order ID: order {order} appeared again at row 401 after its order was complete at "
-        f"row {complete}; sort the file by order id or run without --chunk-rows"
+        f"row {complete}; sort the file by order id: a large file is read in blocks, so an "
+        "order's rows must stand together"
     )
     report = Path(summary["report"])
     assert not (report / "failures.xlsx").exists()
@@ -193,7 +188,8 @@ def test_a_streamed_report_has_one_header_and_private_files(tmp_path: Path, wher
 
     location = str(tmp_path / "reports") if where == "folder" else f"memory://s-{tmp_path.name}"
     part = pd.DataFrame({"Order ID": ["=A"], "error_row": [2]})
-    with StreamedReport(location, "run-1", FILE) as report:
+    with StreamedReport(location, "run-1") as report:
+        report.start_file(FILE)
         report.append(part.iloc[:0])
         report.append(part)
         report.append(part.assign(error_row=[9]))
@@ -238,3 +234,31 @@ def test_a_stopped_streamed_run_still_reports_every_row(
         assert len(list(csv.DictReader(f))) == summary["rows_failed"]
     with (summary_file.parent / "skipped.csv").open(encoding="utf-8-sig") as f:
         assert len(list(csv.DictReader(f))) == summary["rows_skipped"] > 0  # cancelled orders
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_large_file_runs_block_by_block_without_asking_and_reports_as_a_whole_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big, small = tmp_path / "in" / "big.csv", tmp_path / "in" / "small.csv"
+    big.parent.mkdir()
+    write_oker_export(big, rows=ROWS, seed=11, bad_share=0.03)
+    write_oker_export(small, rows=300, seed=12, bad_share=0.05, start_order=900_000)
+    assert small.stat().st_size < 200_000 < big.stat().st_size
+    monkeypatch.setenv("UNILOAD_STREAM_ABOVE_BYTES", str(10**9))
+    whole = _run(big.parent, tmp_path / "whole", dry_run=True)
+    monkeypatch.setenv("UNILOAD_STREAM_ABOVE_BYTES", "200000")  # big.csv is over it
+    monkeypatch.setattr(settings, "DEFAULT_BLOCK_ROWS", CHUNK_ROWS)  # many blocks, few rows
+    blocks = _run(big.parent, tmp_path / "blocks", dry_run=True)
+    assert whole["blocks"] == 1
+    assert blocks["blocks"] > ROWS / CHUNK_ROWS  # both files, block by block
+    assert {k: blocks[k] for k in SAME_COUNTS} == {k: whole[k] for k in SAME_COUNTS}
+    assert [f["name"] for f in blocks["files"]] == ["big.csv", "small.csv"]
+    assert blocks["rows_read"] == ROWS + 300
+    for name in ("failures-big.csv", "failures-small.csv"):
+        got = (Path(blocks["report"]) / name).read_bytes()
+        assert got == (Path(whole["report"]) / name).read_bytes()
+        assert got.count(b"\r\n") > 1  # a header and failed rows
+    assert "blocks of whole orders" in (Path(blocks["report"]) / "summary.md").read_text()
+    assert not list(Path(blocks["report"]).glob("*.part"))

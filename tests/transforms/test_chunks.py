@@ -59,7 +59,8 @@ def test_an_order_that_comes_back_later_fails_with_both_rows_named() -> None:
     assert [e.row for e in errors] == [7, 8]  # the second stretch of A (rows 7-8)
     assert {e.reason for e in errors} == {
         "order A appeared again at row 7 after its order was complete at row 3; "
-        "sort the file by order id or run without --chunk-rows"
+        "sort the file by order id: a large file is read in blocks, so an order's rows must "
+        "stand together"
     }
     assert {(e.stage, e.field, e.order_id) for e in errors} == {("group", "Order ID", "A")}
     assert sorted(r for b in blocks for r in b.held_out) == [7, 8]

@@ -22,9 +22,12 @@ def settled(path: Path) -> Path:
 
 
 @pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.parametrize("blocks", [False, True], ids=["whole", "block by block"])
 def test_an_inbox_run_posts_reports_and_files_away_each_settled_file(
-    tmp_path: Path, oker_server: SandboxServer
+    tmp_path: Path, oker_server: SandboxServer, monkeypatch: pytest.MonkeyPatch, blocks: bool
 ) -> None:
+    if blocks:  # every file counts as large: the run goes block by block
+        monkeypatch.setenv("UNILOAD_STREAM_ABOVE_BYTES", "1")
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     orders = settled(oker_export(inbox / "orders.csv", BAD_PINCODE))
@@ -58,4 +61,6 @@ def test_an_inbox_run_posts_reports_and_files_away_each_settled_file(
     reason = refused.with_name(refused.name + ".reason.txt").read_text(encoding="utf-8")
     assert "stock.csv" in reason and "--profile" in reason, reason
     assert fresh.is_file(), "a file still being written stays for the next run"
+    note = (Path(summary["report"]) / "summary.md").read_text(encoding="utf-8")
+    assert ("blocks of whole orders" in note) == blocks
     assert not list((inbox / "processing").rglob("*.csv"))
