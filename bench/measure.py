@@ -171,33 +171,27 @@ def _payload(n: int) -> dict[str, Any]:
 def _post(
     base_url: str, tmp: Path, orders: int, *, rate: float | None, concurrency: int, first: int = 0
 ) -> float:
-    from uniware.client import UniwareClient
-    from uniware.config import Destination, demo_credentials
+    """Seconds to deliver `orders` through the run's own client, throttle and retry policy."""
+    from flows.config import RunOptions
+    from flows.posting import sending_through
+    from uniware.config import UniwareConfig, demo_credentials
     from uniware.delivery import deliver_orders
     from uniware.ledger import Ledger
-    from uniware.retry import RetryPolicy
-    from uniware.sending import Sending
-    from uniware.throttle import Throttle
+
+    config = UniwareConfig(base_url=base_url, credentials=demo_credentials())
+    path = str(tmp / f"ledger-{time.monotonic_ns()}.db")
+    options = RunOptions(rate=rate, concurrency=concurrency, ledger=path)
+    payloads = [_payload(first + n) for n in range(orders)]
 
     async def go() -> float:
-        ledger = Ledger.open(str(tmp / f"ledger-{time.monotonic_ns()}.db"))
-        limits = httpx.Limits(max_connections=concurrency)
-        async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as http:
-            start = time.perf_counter()
-            await deliver_orders(
-                [_payload(first + n) for n in range(orders)],
-                Sending(
-                    client=UniwareClient(http, credentials=demo_credentials()),
-                    ledger=ledger,
-                    destination=Destination(base_url=base_url, merchant_id="bench"),
-                    run_id="bench",
-                    throttle=Throttle(rate=rate, concurrency=concurrency),
-                    retry=RetryPolicy(),
-                ),
-            )
-            seconds = time.perf_counter() - start
-        ledger.close()
-        return seconds
+        ledger = Ledger.open(path)
+        try:
+            async with sending_through(config, options, ledger, "bench") as sending:
+                start = time.perf_counter()
+                await deliver_orders(payloads, sending)
+                return time.perf_counter() - start
+        finally:
+            ledger.close()
 
     return asyncio.run(go())
 
