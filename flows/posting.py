@@ -22,6 +22,7 @@ from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
 from uniware.sending import Sending
 from uniware.throttle import Throttle
+from uniware.transport import ShardedTransport
 
 
 def post_payloads(
@@ -57,11 +58,9 @@ async def uniware_client(
     config: UniwareConfig, options: RunOptions
 ) -> AsyncIterator[UniwareClient]:
     """One Uniware client for the run: as many connections as requests in flight."""
-    limits = httpx.Limits(
-        max_connections=options.concurrency, max_keepalive_connections=options.concurrency
-    )
+    transport = ShardedTransport(options.concurrency)
     async with httpx.AsyncClient(
-        base_url=config.base_url, timeout=config.timeout_seconds, limits=limits
+        base_url=config.base_url, timeout=config.timeout_seconds, transport=transport
     ) as http:
         yield UniwareClient(http, credentials=config.credentials)
 
