@@ -29,7 +29,8 @@ from flows.pipeline import (
     read_exports,
     validate_exports,
 )
-from flows.posting import Posted, post_task
+from flows.post.posting import Posted, post_task
+from flows.post.syncing import Synced, sync_task
 from flows.preflight import preflight, report_not_written
 from flows.read.exports import RawExport
 from flows.read.profiles import load_profiles
@@ -37,7 +38,6 @@ from flows.read.sources import block_rows_for
 from flows.report.finish import RunReport, finish_run
 from flows.report.summary_text import outcome_message
 from flows.streaming import stream_exports
-from flows.syncing import Synced, sync_task
 from uniware.config import UniwareConfig
 from uniware.exceptions import UniwareError
 from uniware.redact import redact

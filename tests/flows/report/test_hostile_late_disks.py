@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from flows import posting
+from flows.post import posting
 from flows.report.store import FAILURES_XLSX, ReportStore
 from flows.report.writer import ReportWriter
 from tests.flows.runs import OKER_MAP, Result, held, oker_export, uniload

@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.cli.progress import StageProgress
 from flows.config import RunOptions
 from flows.pipeline import Validated
-from flows.posting import Posted, sending_through
+from flows.post.posting import Posted, sending_through
 from schemas.changes import Change, ChangeResult, PostedOrder
 from transforms.lifecycle import CHANGED, plan_changes, restore_posted
 from transforms.payloads import Built

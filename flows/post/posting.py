@@ -40,13 +40,13 @@ def post_payloads(
 async def run_throttle(options: RunOptions) -> AsyncIterator[Throttle]:
     """The run's throttle: its rate and concurrency, and the shared limit when one is named.
 
-    The shared limit (flows.shared_limit) is spent in batches through one Prefect client, open
+    The shared limit (flows.post.shared_limit) is spent in batches through one Prefect client, open
     while the throttle is in use; it also keeps the run's own rate.
     """
     if not options.shared_limit:
         yield Throttle(rate=options.rate, concurrency=options.concurrency)
         return
-    from flows.shared_limit import shared_pacer
+    from flows.post.shared_limit import shared_pacer
 
     async with shared_pacer(options.shared_limit, local_rate=options.rate) as shared:
         yield Throttle(rate=options.rate, concurrency=options.concurrency, shared=shared)
