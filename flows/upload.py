@@ -218,7 +218,7 @@ def _run_exports(
     posted = Posted([])
     if config is not None and built.payloads:
         posted = post_task(quote(built.payloads), config, options, run_id, progress)
-        outcomes = Counter(d.outcome for d in posted.deliveries)
+        outcomes = Counter(d.outcome for d in posted.answers)
         logger.info("posted: %s", ", ".join(f"{n} {k}" for k, n in outcomes.items()) or "none")
     synced = Synced([])
     if config is not None and not posted.stopped:
@@ -229,11 +229,11 @@ def _run_exports(
         options=options,
         validated=validated,
         built=built,
-        deliveries=posted.deliveries,
+        deliveries=posted.answers,
         started=started,
         seconds=time.perf_counter() - clock,
         destination=config.base_url if config else None,
-        synced=synced.results,
+        synced=synced.answers,
     )
     summary = report_task(quote(run), progress, return_state=False)
     if isinstance(summary, ReportNotWritten):

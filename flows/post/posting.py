@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 from prefect import task
@@ -90,12 +90,18 @@ async def sending_through(
         yield Sending(client, ledger, config.destination, run_id, throttle, RetryPolicy())
 
 
-@dataclass(frozen=True)
-class Posted:
-    """Each order's delivery; `stopped` says why posting stopped early (run-level failure)."""
+T = TypeVar("T")
 
-    deliveries: list[Delivery]
+
+@dataclass(frozen=True)
+class Sent(Generic[T]):
+    """What a sending step got back; `stopped` says why it stopped early (run-level failure)."""
+
+    answers: list[T]
     stopped: str | None = None
+
+
+Posted = Sent[Delivery]  # each order's delivery
 
 
 @task(name="post-orders", cache_policy=NO_CACHE, persist_result=False)
