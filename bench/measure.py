@@ -216,7 +216,7 @@ SHARED_WORKER_SCRIPT = """
 import json, sys, time
 from bench.measure import _payload
 from flows.config import RunOptions
-from flows.posting import post_payloads
+from flows.post.posting import post_payloads
 from uniware.batch_pacer import BatchPacer
 from uniware.config import UniwareConfig, demo_credentials
 base_url, limit, first, count, ledger = sys.argv[1:6]
@@ -240,7 +240,7 @@ def measure_rate(
     tmp: Path, *, orders: int, rate: float, workers: int = 2, api_url: str | None = None
 ) -> dict[str, float]:
     """Two worker processes posting disjoint orders under one Prefect global rate limit of
-    `rate`/s (flows.shared_limit): their achieved rate together, and the busiest one-second
+    `rate`/s (flows.post.shared_limit): their achieved rate together, and the busiest one-second
     window the sandbox saw. Starts its own `prefect server` unless given `api_url`."""
     if api_url is None:
         from tests.prefect_server import running_prefect_server

@@ -1,1 +1,1 @@
-"""The `upload-orders` flow, its steps and wiring; rooms: read/, report/, cli/, nightly/."""
+"""The `upload-orders` flow, its steps and wiring; rooms: read/, post/, report/, cli/, nightly/."""

@@ -109,7 +109,7 @@ def post_block(
         return [], stopped
     if stopped:
         return [Delivery(i, "not_sent", NOT_SENT) for i in payloads.order_ids], stopped
-    from flows.posting import post_payloads
+    from flows.post.posting import post_payloads
 
     seen: list[Delivery] = []
     try:

@@ -71,7 +71,7 @@ def check_shared_limit(name: str) -> None:
     """The shared rate limit exists and can pace requests, or why not; warns if it wastes 10 %."""
     import asyncio
 
-    from flows.shared_limit import advice, read_shared_limit
+    from flows.post.shared_limit import advice, read_shared_limit
     from uniware.exceptions import SharedLimitFailed
 
     try:

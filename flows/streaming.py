@@ -22,6 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
 from flows.block import BlockContext, run_block_task
 from flows.cli.progress import StageProgress
 from flows.config import RunOptions, load_facility_map
@@ -29,7 +32,8 @@ from flows.exceptions import ConfigError, ProfileNotDetected, StreamStopped, Unr
 from flows.preflight import report_writes
 from flows.read.exports import RawExport, iter_export_chunks
 from flows.read.profiles import choose_profile, known_headers, load_profiles
-from flows.report.streamed import StreamedReport, finish_stream_task
+from flows.report.finish import finish_stream
+from flows.report.writer import ReportWriter
 from transforms.chunks import Block, CompletedOrders, OrderBoundaries, order_keys
 from transforms.columns import resolve_columns
 from transforms.exceptions import MissingColumns
@@ -49,7 +53,7 @@ class BlockRun:
     started: datetime
     block_rows: int
     leave_out: bool  # an unreadable file is left out with its reason (else the run fails)
-    report: StreamedReport
+    report: ReportWriter
     facility_map: dict[str, str] | None
     progress: StageProgress  # the run's reporter: blocks advance its stages
     tally: Tally = field(default_factory=Tally)
@@ -80,7 +84,7 @@ def stream_exports(
         progress.start("post", total=None)
     with ExitStack() as stack:
         stack.enter_context(report_writes(options, run_id))  # a disk failing mid-run
-        report = stack.enter_context(StreamedReport(options.report_dir, run_id))
+        report = stack.enter_context(ReportWriter(options.report_dir, run_id))
         facility_map = load_facility_map(options.facility_map)
         leave_out = inbox or (not options.strict and len(files) > 1)
         run = BlockRun(
@@ -112,6 +116,24 @@ def stream_exports(
             "Nothing is lost: run again once this is fixed."
         )
     return finished
+
+
+@task(name="write-report", cache_policy=NO_CACHE, persist_result=False)
+def finish_stream_task(
+    summary: dict[str, Any],
+    tally: Tally,
+    report: ReportWriter,
+    block_rows: int,
+    progress: StageProgress,
+) -> dict[str, Any] | OSError:
+    """failures.xlsx when small enough, summary.md and summary.json (last), then artifacts.
+
+    A disk failing now is returned, not raised: the flow raises it (one line, no traceback).
+    """
+    try:
+        return finish_stream(summary, tally, report, block_rows, progress)
+    except OSError as err:
+        return err
 
 
 def stream_file(path: Path, run: BlockRun) -> None:

@@ -29,7 +29,8 @@ from flows.pipeline import (
     read_exports,
     validate_exports,
 )
-from flows.posting import Posted, post_task
+from flows.post.posting import Posted, post_task
+from flows.post.syncing import Synced, sync_task
 from flows.preflight import preflight, report_not_written
 from flows.read.exports import RawExport
 from flows.read.profiles import load_profiles
@@ -37,7 +38,6 @@ from flows.read.sources import block_rows_for
 from flows.report.finish import RunReport, finish_run
 from flows.report.summary_text import outcome_message
 from flows.streaming import stream_exports
-from flows.syncing import Synced, sync_task
 from uniware.config import UniwareConfig
 from uniware.exceptions import UniwareError
 from uniware.redact import redact
@@ -218,7 +218,7 @@ def _run_exports(
     posted = Posted([])
     if config is not None and built.payloads:
         posted = post_task(quote(built.payloads), config, options, run_id, progress)
-        outcomes = Counter(d.outcome for d in posted.deliveries)
+        outcomes = Counter(d.outcome for d in posted.answers)
         logger.info("posted: %s", ", ".join(f"{n} {k}" for k, n in outcomes.items()) or "none")
     synced = Synced([])
     if config is not None and not posted.stopped:
@@ -229,11 +229,11 @@ def _run_exports(
         options=options,
         validated=validated,
         built=built,
-        deliveries=posted.deliveries,
+        deliveries=posted.answers,
         started=started,
         seconds=time.perf_counter() - clock,
         destination=config.base_url if config else None,
-        synced=synced.results,
+        synced=synced.answers,
     )
     summary = report_task(quote(run), progress, return_state=False)
     if isinstance(summary, ReportNotWritten):

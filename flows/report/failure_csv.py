@@ -44,6 +44,10 @@ def csv_names(inputs: Sequence[str]) -> list[str]:
     return [f"failures-{s}.csv" for s in unique_names(safe, NAME_LIMIT)]
 
 
-def csv_bytes(table: pd.DataFrame) -> bytes:
-    """A failure table as CSV: UTF-8 with BOM, CRLF, every cell as written."""
-    return table.to_csv(index=False, lineterminator=CSV_LINE_END).encode(CSV_ENCODING)
+def csv_bytes(table: pd.DataFrame, *, header: bool = True) -> bytes:
+    """A failure table as CSV: UTF-8 with BOM, CRLF, every cell as written.
+
+    Without `header`, rows to append to such a file: no header row, no BOM.
+    """
+    text = table.to_csv(index=False, header=header, lineterminator=CSV_LINE_END)
+    return text.encode(CSV_ENCODING if header else "utf-8")

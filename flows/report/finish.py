@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from flows.cli.progress import StageProgress
 from flows.config import RunOptions
 from flows.pipeline import Validated
 from flows.report.artifacts import PREVIEW_ROWS, publish_run_artifacts
-from flows.report.failure_csv import build_failure_tables, csv_bytes
-from flows.report.store import ReportStore
+from flows.report.failure_csv import build_failure_tables
+from flows.report.writer import ReportWriter, write_report
 from schemas.changes import ChangeResult
-from transforms.disposition import SKIPPED_CSV
 from transforms.errors import ErrorTable
 from transforms.failure_table import neutralise_formulas, skipped_table
 from transforms.orders import mark_failed
@@ -62,16 +62,21 @@ def finish_run(run: RunReport, *, publish: bool = True) -> dict[str, Any]:
     errors += sync_errors(run.validated.lines, run.synced)
     validated = replace(run.validated, lines=mark_failed(run.validated.lines, errors))
     summary = _summary(replace(run, validated=validated), errors, outcomes)
-    store = ReportStore(run.options.report_dir)
     files = [(e.name, e.table) for e in validated.exports]
     tables, reasons = build_failure_tables(files, errors), top_reasons(errors)
     summary["top_reasons"] = reason_entries(reasons)
-    skipped = skipped_table(files, validated.lines)
-    extra = {SKIPPED_CSV: csv_bytes(neutralise_formulas(skipped))} if len(skipped) else {}
-    paths = store.write_run_report(
-        run.run_id, files, errors, summary, tables=tables, reasons=reasons, extra=extra
+    skipped = neutralise_formulas(skipped_table(files, validated.lines))
+    paths = write_report(
+        run.options.report_dir,
+        run.run_id,
+        files,
+        errors,
+        summary,
+        tables=tables,
+        reasons=reasons,
+        skipped=skipped,
     )
-    summary["report"] = str(paths.folder)
+    summary["report"] = paths.folder
     preview = pd.concat([t.head(PREVIEW_ROWS) for _, t in tables]) if tables else pd.DataFrame()
     if publish:
         publish_run_artifacts(summary, preview, str(paths.folder), reasons)
@@ -137,3 +142,41 @@ def _summary(
         destination=run.destination,
         sync=count_sync(run.synced),
     )
+
+
+def finish_stream(
+    summary: dict[str, Any],
+    tally: Tally,
+    report: ReportWriter,
+    block_rows: int,
+    progress: StageProgress,
+) -> dict[str, Any]:
+    """End of a run block by block: failures.xlsx when small enough, summary.md and
+    summary.json (last), then artifacts; the summary."""
+    progress.start("report")
+    reasons = tally.top_reasons()
+    summary = {**summary, "top_reasons": reason_entries(reasons)}
+    note = streaming_note(tally, block_rows)
+    paths = report.finish(summary, reasons, xlsx_errors=tally.xlsx_errors, note=note)
+    summary = {**summary, "report": paths.folder}
+    preview = pd.concat(tally.preview) if tally.preview else pd.DataFrame()
+    publish_run_artifacts(summary, preview, paths.folder, reasons)
+    progress.finish("report")
+    return summary
+
+
+def streaming_note(tally: Tally, block_rows: int) -> str:
+    """The lines summary.md adds for a run block by block."""
+    lines = [
+        "## Blocks",
+        "",
+        f"Read in chunks of {block_rows:,} rows, handled as {tally.blocks:,} blocks of whole "
+        "orders.",
+    ]
+    if tally.xlsx_errors is None:
+        lines.append(
+            f"failures.xlsx was not written: {tally.failed_rows:,} rows failed, more than the "
+            f"{tally.xlsx_limit:,} rows an Excel sheet holds. The failures CSV "
+            "holds every failed row."
+        )
+    return "\n".join([*lines, ""])

@@ -1,13 +1,9 @@
-"""Run reports in a folder or any fsspec location: write them, list past runs, download one.
+"""Run reports in a folder or any fsspec location: run folders, listing past runs, download.
 
-Layout: ``<location>/<run id>/`` holds ``failures.csv`` (one input) or
-``failures-<input>.csv`` (one per input), ``failures.xlsx``, ``summary.json`` and
-``summary.md``. Failure files are written even when nothing failed (header only), so a
-download always yields the same set. CSV is UTF-8 with a BOM and CRLF line ends: Excel on
-Windows then shows non-ASCII names correctly, and uniload's reader skips the BOM. Cells a
-spreadsheet would run as formulas get a leading "'" (the reader strips it again).
-``summary.json`` is written last: a run folder without it is incomplete and not listed.
-Local folders are created 0o700 and files 0o600: reports hold customers' personal data.
+One folder per run, ``<location>/<run id>/``, written by `flows.report.writer` (its
+docstring has the layout). A run folder without ``summary.json`` is incomplete and not
+listed. Local folders are created 0o700 and files 0o600: reports hold customers' personal
+data.
 """
 
 from __future__ import annotations
@@ -16,24 +12,18 @@ import json
 import os
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 import fsspec
-import pandas as pd
 from fsspec.implementations.local import LocalFileSystem
 
 from flows import settings
 from flows.exceptions import ConfigError
-from flows.report.failure_csv import build_failure_tables, csv_bytes, csv_names
 from flows.report.private_files import FOLDER_MODE, write_private
-from flows.report.xlsx import render_failures_xlsx
-from transforms.errors import ErrorTable, RowError
-from transforms.markdown import summary_markdown
-from transforms.reasons import ReasonCount, top_reasons
 
 DEFAULT_LOCATION: Final = settings.DEFAULT_REPORT_DIR
 FAILURES_XLSX: Final = "failures.xlsx"
@@ -42,17 +32,6 @@ SUMMARY_MD: Final = "summary.md"
 LATEST_SHOWN: Final = 5
 _RUN_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class ReportPaths:
-    """Where one run's report files were written (local paths or fsspec URLs)."""
-
-    folder: str
-    failures_csv: tuple[str, ...]
-    failures_xlsx: str
-    summary_json: str
-    summary_md: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,37 +64,24 @@ class ReportStore:
         """Create one run's folder (0o700 when local), emptied of an earlier try's files."""
         return self._display(self._make_folder(run_id))
 
-    def write_run_report(
-        self,
-        run_id: str,
-        files: Sequence[tuple[str, pd.DataFrame]],
-        errors: Sequence[RowError] | ErrorTable,
-        summary: Mapping[str, Any],
-        *,
-        tables: Sequence[tuple[str, pd.DataFrame]] | None = None,
-        reasons: Sequence[ReasonCount] | None = None,
-        extra: Mapping[str, bytes] | None = None,
-    ) -> ReportPaths:
-        """Write the failure report (CSV and XLSX) and the summary of one run.
+    def local_folder(self, run_id: str) -> Path | None:
+        """One run's folder as a local path; None when the location is not a local folder."""
+        return Path(self._folder(run_id)) if self._local else None
 
-        `tables` and `reasons` may be passed when the caller already built them
-        (`build_failure_tables`, `top_reasons`) for other uses, so they are built once.
-        """
-        folder = self._make_folder(run_id)
-        for name, content in (extra or {}).items():  # e.g. skipped.csv
-            self._write(folder, name, content)
-        tables = build_failure_tables(files, errors) if tables is None else tables
-        reasons = top_reasons(errors) if reasons is None else reasons
-        csv_paths = tuple(
-            self._write(folder, name, csv_bytes(table))
-            for name, (_, table) in zip(csv_names([n for n, _ in tables]), tables, strict=True)
-        )
-        xlsx = self._write(folder, FAILURES_XLSX, render_failures_xlsx(tables, errors))
-        text = summary_markdown(summary, reasons)
-        markdown = self._write(folder, SUMMARY_MD, text.encode())
-        data = json.dumps(dict(summary), indent=2, ensure_ascii=False, default=str)
-        summary_json = self._write(folder, SUMMARY_JSON, data.encode())
-        return ReportPaths(self._display(folder), csv_paths, xlsx, summary_json, markdown)
+    def write_file(self, run_id: str, name: str, data: bytes) -> str:
+        """Write one file into a run's folder (0o600 when local); its path or URL."""
+        path = posixpath.join(self._folder(run_id), name)
+        if self._local:
+            write_private(Path(path), data)
+        else:
+            self._fs.pipe_file(path, data)
+        return self._display(path)
+
+    def upload(self, run_id: str, source: Path) -> str:
+        """Copy a local file into a run's folder under its own name; its path or URL."""
+        path = posixpath.join(self._folder(run_id), source.name)
+        self._fs.put_file(str(source), path)
+        return self._display(path)
 
     def list_runs(self) -> list[RunInfo]:
         """Every complete run report under the location, newest (by finished_at) first."""
@@ -145,9 +111,8 @@ class ReportStore:
     def probe_run_folder(self, run_id: str, size: int) -> None:
         """Create one run's folder and write then remove a ``size``-byte probe file in it."""
         folder = self._make_folder(run_id)
-        probe = posixpath.join(folder, ".write-probe")
-        self._write(folder, ".write-probe", b"\0" * size)
-        self._fs.rm_file(probe)
+        self.write_file(run_id, ".write-probe", b"\0" * size)
+        self._fs.rm_file(posixpath.join(folder, ".write-probe"))
 
     def download(self, run_id: str | None, to: Path) -> list[Path]:
         """Copy one run's report files (the latest run's when None) into the folder `to`."""
@@ -190,14 +155,6 @@ class ReportStore:
             if entry["type"] == "file":
                 self._fs.rm_file(entry["name"])
         return folder
-
-    def _write(self, folder: str, name: str, data: bytes) -> str:
-        path = posixpath.join(folder, name)
-        if self._local:
-            write_private(Path(path), data)
-        else:
-            self._fs.pipe_file(path, data)
-        return self._display(path)
 
     def _read_summary(self, folder: str) -> dict[str, Any] | None:
         try:

@@ -16,7 +16,7 @@ from bench.exports import write_oker_export
 from flows import settings
 from flows.config import RunOptions
 from flows.exceptions import ConfigError
-from flows.report.streamed import StreamedReport
+from flows.report.writer import ReportWriter
 from flows.settings import OKER_FACILITY_MAP
 from flows.upload import upload_orders
 from tests.flows.sandboxes import point_at
@@ -188,7 +188,7 @@ def test_a_streamed_report_has_one_header_and_private_files(tmp_path: Path, wher
 
     location = str(tmp_path / "reports") if where == "folder" else f"memory://s-{tmp_path.name}"
     part = pd.DataFrame({"Order ID": ["=A"], "error_row": [2]})
-    with StreamedReport(location, "run-1") as report:
+    with ReportWriter(location, "run-1") as report:
         report.start_file(FILE)
         report.append(part.iloc[:0])
         report.append(part)

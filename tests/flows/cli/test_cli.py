@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from flows import posting, settings
+from flows import settings
 from flows.cli.main import main
+from flows.post import posting
 from tests.flows.runs import (
     OKER_MAP,
     SAMPLE_ORDERS,

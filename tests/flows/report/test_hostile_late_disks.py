@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from flows import posting
+from flows.post import posting
 from flows.report.store import FAILURES_XLSX, ReportStore
-from flows.report.streamed import StreamedReport
+from flows.report.writer import ReportWriter
 from tests.flows.runs import OKER_MAP, Result, held, oker_export, uniload
 from uniware.sandbox import SandboxServer
 
@@ -48,14 +48,14 @@ def assert_each_order_sent_once(server: SandboxServer) -> None:
 
 def disk_full_at_xlsx(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """failures.csv is written, then the disk is full (the preflight's probe still passes)."""
-    write = ReportStore._write
+    write = ReportStore.write_file
 
-    def full(self: ReportStore, folder: str, name: str, data: bytes) -> str:
+    def full(self: ReportStore, run_id: str, name: str, data: bytes) -> str:
         if name == FAILURES_XLSX:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return write(self, folder, name, data)
+        return write(self, run_id, name, data)
 
-    monkeypatch.setattr(ReportStore, "_write", full)
+    monkeypatch.setattr(ReportStore, "write_file", full)
 
 
 def folder_becomes_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -128,16 +128,16 @@ def test_a_streamed_report_that_cannot_be_written_says_how_to_finish(
     at: str,
 ) -> None:
     calls = {"n": 0}
-    original = getattr(StreamedReport, at)
+    original = getattr(ReportWriter, at)
 
-    def full(self: StreamedReport, *args: Any) -> None:
+    def full(self: ReportWriter, *args: Any) -> None:
         calls["n"] += 1
         if calls["n"] == 2:  # append: the first block's failures; write: the summary
             raise OSError(errno.ENOSPC, "No space left on device")
         original(self, *args)
 
     with monkeypatch.context() as patch:
-        patch.setattr(StreamedReport, at, full)
+        patch.setattr(ReportWriter, at, full)
         broken = run(tmp_path, capsys, "--chunk-rows", "3")
     assert broken.code == 1 and "Traceback" not in broken.text, broken.text
     said = last_word(broken)

@@ -16,7 +16,7 @@ import pytest
 from openpyxl import load_workbook
 
 from flows.report.server import ReportServer, start_report_server
-from flows.report.store import ReportStore
+from flows.report.writer import write_report
 from transforms.errors import RowError
 
 FILE = "oker.csv"
@@ -44,12 +44,11 @@ def _summary(run_id: str, finished_at: str, failed: int) -> dict[str, Any]:
 def store(tmp_path: Path) -> Path:
     """A store with two complete runs, one broken summary, one stray file; a secret beside it."""
     root = tmp_path / "reports"
-    reports = ReportStore(str(root))
-    reports.write_run_report(
-        "older", [(FILE, RAW)], ERRORS, _summary("older", "2026-11-01T02:00:00+00:00", 1)
+    write_report(
+        str(root), "older", [(FILE, RAW)], ERRORS, _summary("older", "2026-11-01T02:00:00+00:00", 1)
     )
-    reports.write_run_report(
-        "newer", [(FILE, RAW)], ERRORS, _summary("newer", "2026-11-27T02:00:00+00:00", 1)
+    write_report(
+        str(root), "newer", [(FILE, RAW)], ERRORS, _summary("newer", "2026-11-27T02:00:00+00:00", 1)
     )
     broken = root / "broken"
     broken.mkdir()

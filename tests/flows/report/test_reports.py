@@ -20,6 +20,7 @@ from flows.exceptions import ConfigError
 from flows.report.failure_csv import build_failure_tables
 from flows.report.private_files import write_private
 from flows.report.store import ReportStore
+from flows.report.writer import write_report
 from transforms.errors import RowError
 from transforms.failure_table import ERROR_COLUMNS
 
@@ -61,7 +62,7 @@ def test_a_run_report_holds_csv_xlsx_and_summaries_readable_by_the_owner_only(
     tmp_path: Path,
 ) -> None:
     store = ReportStore(str(tmp_path / "reports"))
-    paths = store.write_run_report("run1", [(FILE, RAW)], ERRORS, _summary("run1"))
+    paths = write_report(store.location, "run1", [(FILE, RAW)], ERRORS, _summary("run1"))
     folder = Path(paths.folder)
     assert folder == tmp_path / "reports" / "run1"
     names = {"failures.csv", "failures.xlsx", "summary.json", "summary.md"}
@@ -73,7 +74,7 @@ def test_a_run_report_holds_csv_xlsx_and_summaries_readable_by_the_owner_only(
 
 
 def test_the_csv_has_a_bom_neutralised_formulas_and_round_trips(tmp_path: Path) -> None:
-    paths = ReportStore(str(tmp_path)).write_run_report("r", [(FILE, RAW)], ERRORS, _summary("r"))
+    paths = write_report(str(tmp_path), "r", [(FILE, RAW)], ERRORS, _summary("r"))
     (csv_path,) = paths.failures_csv
     assert Path(csv_path).read_bytes().startswith(b"\xef\xbb\xbfOrder ID,Pincode,Note,error_file")
     rows = _read_csv(csv_path)
@@ -86,7 +87,7 @@ def test_the_csv_has_a_bom_neutralised_formulas_and_round_trips(tmp_path: Path) 
 
 
 def test_the_xlsx_flags_each_offending_cell_with_its_reason(tmp_path: Path) -> None:
-    paths = ReportStore(str(tmp_path)).write_run_report("r", [(FILE, RAW)], ERRORS, _summary("r"))
+    paths = write_report(str(tmp_path), "r", [(FILE, RAW)], ERRORS, _summary("r"))
     sheet = load_workbook(paths.failures_xlsx)["failures"]
     header = [c.value for c in sheet[1]]
     pincode = sheet.cell(row=3, column=header.index("Pincode") + 1)
@@ -111,7 +112,7 @@ def test_several_inputs_get_one_csv_and_one_sheet_each_with_safe_names(tmp_path:
     long = "inbox/" + "x" * 40 + ".csv"
     files = [(FILE, RAW), ("a/oker.xlsx", RAW), ("../we:ird?[name].tsv", RAW), (long, RAW)]
     errors = [RowError(name, 3, "validate", "Pincode", "", "bad") for name, _ in files]
-    paths = ReportStore(str(tmp_path)).write_run_report("r", files, errors, _summary("r"))
+    paths = write_report(str(tmp_path), "r", files, errors, _summary("r"))
     names = [Path(p).name for p in paths.failures_csv]
     assert names == [
         "failures-oker-csv.csv",
@@ -126,7 +127,7 @@ def test_several_inputs_get_one_csv_and_one_sheet_each_with_safe_names(tmp_path:
 
 
 def test_header_only_failure_files_when_nothing_failed(tmp_path: Path) -> None:
-    paths = ReportStore(str(tmp_path)).write_run_report("r", [(FILE, RAW)], [], _summary("r"))
+    paths = write_report(str(tmp_path), "r", [(FILE, RAW)], [], _summary("r"))
     text = Path(paths.failures_csv[0]).read_text(encoding="utf-8-sig")
     assert text.strip().split(",")[:2] == ["Order ID", "Pincode"]
     assert len(text.strip().splitlines()) == 1
@@ -135,15 +136,15 @@ def test_header_only_failure_files_when_nothing_failed(tmp_path: Path) -> None:
 
 def test_rows_of_a_file_that_is_not_among_the_inputs_are_still_reported(tmp_path: Path) -> None:
     errors = [*ERRORS, RowError("lost.csv", 7, "read", "", "", "cannot decode line")]
-    paths = ReportStore(str(tmp_path)).write_run_report("r", [(FILE, RAW)], errors, _summary("r"))
+    paths = write_report(str(tmp_path), "r", [(FILE, RAW)], errors, _summary("r"))
     lost = _read_csv(paths.failures_csv[1])
     assert (lost[0]["error_file"], lost[0]["error_row"]) == ("lost.csv", "7")
 
 
 def test_writing_a_run_again_replaces_its_report(tmp_path: Path) -> None:
     store = ReportStore(str(tmp_path))
-    store.write_run_report("r", [(FILE, RAW), ("b.csv", RAW)], ERRORS, _summary("r"))
-    paths = store.write_run_report("r", [(FILE, RAW)], ERRORS, _summary("r"))
+    write_report(store.location, "r", [(FILE, RAW), ("b.csv", RAW)], ERRORS, _summary("r"))
+    paths = write_report(store.location, "r", [(FILE, RAW)], ERRORS, _summary("r"))
     assert {p.name for p in Path(paths.folder).iterdir()} == {
         "failures.csv",
         "failures.xlsx",
@@ -163,14 +164,14 @@ def test_rewriting_a_file_makes_it_private_again(tmp_path: Path) -> None:
 def test_runs_are_listed_newest_finished_first_not_by_name(tmp_path: Path) -> None:
     store = ReportStore(str(tmp_path / "reports"))
     assert store.list_runs() == []
-    store.write_run_report(
-        "zzz", [(FILE, RAW)], ERRORS, _summary("zzz", "2025-01-01T10:00:00+00:00")
+    write_report(
+        store.location, "zzz", [(FILE, RAW)], ERRORS, _summary("zzz", "2025-01-01T10:00:00+00:00")
     )
-    store.write_run_report(
-        "aaa", [(FILE, RAW)], ERRORS, _summary("aaa", "2025-01-02T09:00:00+05:30")
+    write_report(
+        store.location, "aaa", [(FILE, RAW)], ERRORS, _summary("aaa", "2025-01-02T09:00:00+05:30")
     )
-    store.write_run_report(
-        "mmm", [(FILE, RAW)], ERRORS, _summary("mmm", "2025-01-01T23:00:00+00:00")
+    write_report(
+        store.location, "mmm", [(FILE, RAW)], ERRORS, _summary("mmm", "2025-01-01T23:00:00+00:00")
     )
     (tmp_path / "reports" / "incomplete").mkdir()
     runs = store.list_runs()
@@ -181,8 +182,10 @@ def test_runs_are_listed_newest_finished_first_not_by_name(tmp_path: Path) -> No
 
 def test_download_copies_the_latest_run_or_a_named_one(tmp_path: Path) -> None:
     store = ReportStore(str(tmp_path / "reports"))
-    store.write_run_report("old", [(FILE, RAW)], ERRORS, _summary("old", "2025-01-01T00:00:00"))
-    store.write_run_report("new", [(FILE, RAW)], [], _summary("new", "2025-02-01T00:00:00"))
+    write_report(
+        store.location, "old", [(FILE, RAW)], ERRORS, _summary("old", "2025-01-01T00:00:00")
+    )
+    write_report(store.location, "new", [(FILE, RAW)], [], _summary("new", "2025-02-01T00:00:00"))
     latest = store.download(None, tmp_path / "latest")
     assert [p.name for p in latest] == [
         "failures.csv",
@@ -198,7 +201,7 @@ def test_download_copies_the_latest_run_or_a_named_one(tmp_path: Path) -> None:
 
 def test_an_unknown_run_id_names_the_latest_runs(tmp_path: Path) -> None:
     store = ReportStore(str(tmp_path))
-    store.write_run_report("run-a", [(FILE, RAW)], [], _summary("run-a"))
+    write_report(store.location, "run-a", [(FILE, RAW)], [], _summary("run-a"))
     with pytest.raises(ConfigError, match=r"No report for run 'nope'.*Latest runs: run-a"):
         store.download("nope", tmp_path / "out")
     with pytest.raises(ConfigError, match="Invalid run id"):
@@ -209,7 +212,7 @@ def test_an_unknown_run_id_names_the_latest_runs(tmp_path: Path) -> None:
 
 def test_any_fsspec_location_works(tmp_path: Path) -> None:
     store = ReportStore(f"memory://uniload-{tmp_path.name}")
-    paths = store.write_run_report("r1", [(FILE, RAW)], ERRORS, _summary("r1"))
+    paths = write_report(store.location, "r1", [(FILE, RAW)], ERRORS, _summary("r1"))
     assert paths.folder == f"memory:///uniload-{tmp_path.name}/r1"
     assert [r.run_id for r in store.list_runs()] == ["r1"]
     copied = store.download("r1", tmp_path / "out")
@@ -231,7 +234,7 @@ def test_cli_lists_runs_as_a_table(tmp_path: Path, capsys: pytest.CaptureFixture
     location = str(tmp_path / "reports")
     assert _cli("list", "--report-dir", location) == 0
     assert "No run reports" in capsys.readouterr().out
-    ReportStore(location).write_run_report("run1", [(FILE, RAW)], ERRORS, _summary("run1"))
+    write_report(location, "run1", [(FILE, RAW)], ERRORS, _summary("run1"))
     assert _cli("list", "--report-dir", location) == 0
     header, row = capsys.readouterr().out.splitlines()
     assert header.split() == ["run", "id", "finished", "rows", "read", "failed", "path"]
@@ -243,9 +246,7 @@ def test_cli_downloads_into_a_run_named_folder_by_default(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("UNILOAD_REPORT_DIR", str(tmp_path / "elsewhere"))
-    ReportStore(str(tmp_path / "elsewhere")).write_run_report(
-        "run1", [(FILE, RAW)], [], _summary("run1")
-    )
+    write_report(str(tmp_path / "elsewhere"), "run1", [(FILE, RAW)], [], _summary("run1"))
     assert _cli("download") == 0
     printed = capsys.readouterr().out.split()
     assert printed[0] == str(tmp_path / "uniload-report-run1" / "failures.csv")
@@ -263,7 +264,7 @@ def test_cli_fails_with_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_report_json_keeps_non_ascii_text(tmp_path: Path) -> None:
     summary = {**_summary("r"), "files": [{"name": "ऑर्डर.csv"}]}
-    paths = ReportStore(str(tmp_path)).write_run_report("r", [("ऑर्डर.csv", RAW)], [], summary)
+    paths = write_report(str(tmp_path), "r", [("ऑर्डर.csv", RAW)], [], summary)
     assert "ऑर्डर.csv" in Path(paths.summary_json).read_text(encoding="utf-8")
 
 

@@ -1,7 +1,7 @@
 """The throttle shared by workers: two processes under one Prefect global rate limit.
 
 A real ``prefect server start``, a real sandbox and two worker processes posting disjoint
-orders through ``flows.posting`` at once. Together they never start more requests in any
+orders through ``flows.post.posting`` at once. Together they never start more requests in any
 second than the limit's rate; every order reaches the sandbox once. The rate they achieve is
 measured by the bench (``python -m bench``: ``rate_vs_limit``), never asserted here.
 
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 RATE = 10  # requests per second, both workers together (the limit's slot decay)
 CAPACITY = 20  # slots one worker takes at once: 2 s of requests
 ORDERS = 60  # per worker: about 12 s of posting at the limit
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def create_limit(server: PrefectServer, name: str, *, limit: int, decay: float) -> None:
@@ -45,8 +45,8 @@ def create_limit(server: PrefectServer, name: str, *, limit: int, decay: float) 
 def start_worker(
     server: PrefectServer, base_url: str, name: str, first: int, tmp: Path
 ) -> subprocess.Popen[str]:
-    """One worker process (tests/flows/shared_limit_child.py); it says "ready" when built."""
-    command = [sys.executable, "-m", "tests.flows.shared_limit_child", base_url, name]
+    """One worker process (tests/flows/post/shared_limit_child.py); it says "ready" when built."""
+    command = [sys.executable, "-m", "tests.flows.post.shared_limit_child", base_url, name]
     command += [str(first), str(ORDERS), str(tmp / f"ledger-{first}.db")]
     command += [str(tmp / f"starts-{first}.json")]
     return subprocess.Popen(

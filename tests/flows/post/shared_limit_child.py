@@ -1,8 +1,8 @@
-"""A worker under a shared Prefect rate limit: ``python -m tests.flows.shared_limit_child``.
+"""A worker under a shared Prefect rate limit: ``python -m tests.flows.post.shared_limit_child``.
 
 Arguments: URL LIMIT FIRST COUNT LEDGER STARTS. Builds orders ``SHARED-FIRST`` .. and prints
 ``ready``; once a line arrives on stdin, posts them to the sandbox at URL through
-``flows.posting`` (the run's throttle with the shared limit LIMIT, from PREFECT_API_URL), then
+``flows.post.posting`` (the run's throttle with the shared limit LIMIT, from PREFECT_API_URL), then
 writes the start time (``time.time()``, when the throttle let it go) of every request as a JSON
 list to STARTS.
 """
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from flows.config import RunOptions
-from flows.posting import post_payloads
+from flows.post.posting import post_payloads
 from tests.uniware import make_item, make_order
 from uniware.batch_pacer import BatchPacer
 from uniware.config import UniwareConfig, demo_credentials

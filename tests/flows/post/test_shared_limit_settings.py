@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.shared_limit import advice, unusable
+from flows.post.shared_limit import advice, unusable
 from uniware.batch_pacer import LimitState
 
 

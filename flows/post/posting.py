@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 from prefect import task
@@ -41,13 +41,13 @@ def post_payloads(
 async def run_throttle(options: RunOptions) -> AsyncIterator[Throttle]:
     """The run's throttle: its rate and concurrency, and the shared limit when one is named.
 
-    The shared limit (flows.shared_limit) is spent in batches through one Prefect client, open
+    The shared limit (flows.post.shared_limit) is spent in batches through one Prefect client, open
     while the throttle is in use; it also keeps the run's own rate.
     """
     if not options.shared_limit:
         yield Throttle(rate=options.rate, concurrency=options.concurrency)
         return
-    from flows.shared_limit import shared_pacer
+    from flows.post.shared_limit import shared_pacer
 
     async with shared_pacer(options.shared_limit, local_rate=options.rate) as shared:
         yield Throttle(rate=options.rate, concurrency=options.concurrency, shared=shared)
@@ -89,12 +89,18 @@ async def sending_through(
         yield Sending(client, ledger, config.destination, run_id, throttle, RetryPolicy())
 
 
-@dataclass(frozen=True)
-class Posted:
-    """Each order's delivery; `stopped` says why posting stopped early (run-level failure)."""
+T = TypeVar("T")
 
-    deliveries: list[Delivery]
+
+@dataclass(frozen=True)
+class Sent(Generic[T]):
+    """What a sending step got back; `stopped` says why it stopped early (run-level failure)."""
+
+    answers: list[T]
     stopped: str | None = None
+
+
+Posted = Sent[Delivery]  # each order's delivery
 
 
 @task(name="post-orders", cache_policy=NO_CACHE, persist_result=False)

@@ -13,7 +13,6 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -23,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.cli.progress import StageProgress
 from flows.config import RunOptions
 from flows.pipeline import Validated
-from flows.posting import Posted, sending_through
+from flows.post.posting import Posted, Sent, sending_through
 from schemas.changes import Change, ChangeResult, PostedOrder
 from transforms.lifecycle import CHANGED, plan_changes, restore_posted
 from transforms.payloads import Built
@@ -111,12 +110,7 @@ def _other_changes(
     return found
 
 
-@dataclass(frozen=True)
-class Synced:
-    """What the sync step did; `stopped` says why it stopped early (credentials refused)."""
-
-    results: list[ChangeResult]
-    stopped: str | None = None
+Synced = Sent[ChangeResult]  # what the sync step did
 
 
 @task(name="sync-changes", cache_policy=NO_CACHE, persist_result=False)
@@ -135,7 +129,7 @@ def sync_task(
         results = sync_changes(
             validated.lines,
             built.payloads,
-            posted.deliveries,
+            posted.answers,
             config=config,
             options=options,
             run_id=run_id,
