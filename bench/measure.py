@@ -173,7 +173,7 @@ def _post(
 ) -> float:
     """Seconds to deliver `orders` through the run's own client, throttle and retry policy."""
     from flows.config import RunOptions
-    from flows.posting import sending_through
+    from flows.post.posting import sending_through
     from uniware.config import UniwareConfig, demo_credentials
     from uniware.delivery import deliver_orders
     from uniware.ledger import Ledger
