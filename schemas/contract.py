@@ -110,6 +110,16 @@ def _missing(path: str) -> Violation:
     return Violation(path, "MISSING_REQUIRED_PARAMETERS", f"{path} is required but missing")
 
 
+def _given(
+    obj: Mapping[str, Any], key: str, prefix: str, out: list[Violation], *, required: bool
+) -> Any:
+    """The value at ``key``, None when absent (then a violation if it is required)."""
+    value = obj.get(key)
+    if value is None and required:
+        out.append(_missing(_path(prefix, key)))
+    return value
+
+
 def _text(
     obj: Mapping[str, Any],
     key: str,
@@ -119,11 +129,10 @@ def _text(
     required: bool,
     max_length: int | None = None,
 ) -> None:
-    value = obj.get(key)
+    value = _given(obj, key, prefix, out, required=required)
     if value is None:
-        if required:
-            out.append(_missing(_path(prefix, key)))
-    elif type(value) is not str:
+        return
+    if type(value) is not str:
         out.append(
             _invalid(_path(prefix, key), f"{_path(prefix, key)} must be text, got {_show(value)}")
         )
@@ -146,11 +155,8 @@ def _choice(
     *,
     required: bool,
 ) -> None:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            out.append(_missing(_path(prefix, key)))
-    elif value not in allowed or type(value) is not str:
+    value = _given(obj, key, prefix, out, required=required)
+    if value is not None and (value not in allowed or type(value) is not str):
         path = _path(prefix, key)
         code: ViolationCode = "INVALID_PAYMENT_METHOD" if key == "paymentType" else "INVALID_FORMAT"
         message = f"{path} must be one of {', '.join(allowed)}, got {_show(value)}"
@@ -174,11 +180,8 @@ def _date(obj: Mapping[str, Any], key: str, out: list[Violation]) -> None:
 def _boolean(
     obj: Mapping[str, Any], key: str, prefix: str, out: list[Violation], *, required: bool
 ) -> None:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            out.append(_missing(_path(prefix, key)))
-    elif type(value) is not bool:
+    value = _given(obj, key, prefix, out, required=required)
+    if value is not None and type(value) is not bool:
         path = _path(prefix, key)
         out.append(_invalid(path, f"{path} must be true or false, got {_show(value)}"))
 
@@ -192,11 +195,10 @@ def _integer(
     required: bool,
     minimum: int | None,
 ) -> None:
-    value = obj.get(key)
+    value = _given(obj, key, prefix, out, required=required)
     if value is None:
-        if required:
-            out.append(_missing(_path(prefix, key)))
-    elif type(value) is not int or (minimum is not None and value < minimum):
+        return
+    if type(value) is not int or (minimum is not None and value < minimum):
         path = _path(prefix, key)
         least = "" if minimum is None else f" of at least {minimum}"
         out.append(_invalid(path, f"{path} must be a whole number{least}, got {_show(value)}"))
@@ -205,10 +207,8 @@ def _integer(
 def _number(
     obj: Mapping[str, Any], key: str, prefix: str, out: list[Violation], *, required: bool
 ) -> None:
-    value = obj.get(key)
+    value = _given(obj, key, prefix, out, required=required)
     if value is None:
-        if required:
-            out.append(_missing(_path(prefix, key)))
         return
     kind = type(value)
     if (kind is int or kind is float) and value >= 0 and math.isfinite(value):
