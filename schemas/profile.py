@@ -7,7 +7,15 @@ import tomllib
 from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from schemas import contract
@@ -102,10 +110,11 @@ class Profile(BaseModel):
     disposition: Disposition = Disposition()
     advice: dict[str, str] = Field(default_factory=dict)  # said when a field's column is missing
 
-    @field_validator("columns")
+    @field_validator("columns", "advice", "derive")
     @classmethod
-    def _known_columns(cls, value: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
-        _reject_unknown(value, FIELDS, "canonical field")
+    def _known_keys(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        known, what = _KEYED_BY[info.field_name or ""]
+        _reject_unknown(value, known, what)
         return value
 
     @field_validator("defaults")
@@ -119,18 +128,6 @@ class Profile(BaseModel):
                 _reject_target(f"defaults.{field}{UNMAPPED_SUFFIX}", field, target)
         return value
 
-    @field_validator("advice")
-    @classmethod
-    def _known_advice(cls, value: dict[str, str]) -> dict[str, str]:
-        _reject_unknown(value, FIELDS, "advised field")
-        return value
-
-    @field_validator("derive")
-    @classmethod
-    def _known_derive(cls, value: dict[str, str]) -> dict[str, str]:
-        _reject_unknown(value, DERIVABLE, "derived field")
-        return value
-
     @field_validator("values")
     @classmethod
     def _known_values(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -142,8 +139,7 @@ class Profile(BaseModel):
                     f"unknown values pass silently); list the values, add [patterns.{field}], "
                     f"or set [defaults] {field}{UNMAPPED_SUFFIX} on purpose"
                 )
-            for key, target in mapping.items() if field in CLOSED_VALUES else ():
-                _reject_target(f"values.{field}.{key!r}", field, target)
+        _reject_targets("values", value)
         return {
             field: {k.casefold(): v for k, v in mapping.items()} for field, mapping in value.items()
         }
@@ -160,8 +156,7 @@ class Profile(BaseModel):
                     raise ValueError(
                         f"patterns.{field}: {pattern!r} is not a regex: {err}"
                     ) from err
-                if field in CLOSED_VALUES:
-                    _reject_target(f"patterns.{field}.{pattern!r}", field, mapping[pattern])
+        _reject_targets("patterns", value)
         return value
 
     @model_validator(mode="after")
@@ -219,12 +214,27 @@ class Profile(BaseModel):
         return " ".join(dict.fromkeys(self.advice[f] for f in fields if f in self.advice))
 
 
+# Sections keyed by field name: the names each may use, and what the message calls them.
+_KEYED_BY: Final[dict[str, tuple[Any, str]]] = {
+    "columns": (FIELDS, "canonical field"),
+    "advice": (FIELDS, "advised field"),
+    "derive": (DERIVABLE, "derived field"),
+}
+
+
 def _reject_unknown(keys: Any, known: Any, what: str) -> None:
     unknown = sorted(set(keys) - set(known))
     if unknown:
         raise ValueError(
             f"unknown {what}(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
+
+
+def _reject_targets(section: str, maps: dict[str, dict[str, Any]]) -> None:
+    """Every target in a closed field's map (``values``, ``patterns``) is one Uniware takes."""
+    for field, mapping in maps.items():
+        for key, target in mapping.items() if field in CLOSED_VALUES else ():
+            _reject_target(f"{section}.{field}.{key!r}", field, target)
 
 
 def _reject_target(where: str, field: str, target: object) -> None:
