@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Final, Literal
 
 import numpy as np
@@ -142,28 +143,47 @@ UtcDateTime = Annotated[pd.DatetimeTZDtype, "ns", "UTC"]
 def text_length(
     texts: pd.Series, *, min_value: int | None = None, max_value: int | None = None
 ) -> pd.Series:
-    """pandera's `str_length`, measured once per distinct value (exports repeat themselves)."""
-    codes, uniques = pd.factorize(texts)
-    lengths = np.fromiter(map(len, uniques), np.int64, len(uniques))
-    ok = np.ones(len(uniques), dtype=bool)
-    if min_value is not None:
-        ok &= lengths >= min_value
-    if max_value is not None:
-        ok &= lengths <= max_value
-    return _per_row(ok, codes, texts)
+    """pandera's `str_length`, measured cell by cell on plain Python strings (a length costs
+    less than hashing the cell to measure each distinct value once)."""
+
+    def measure(cells: list[str]) -> npt.NDArray[np.bool_]:
+        lengths = np.fromiter(map(len, cells), np.int64, len(cells))
+        ok = np.ones(len(cells), dtype=bool)
+        if min_value is not None:
+            ok &= lengths >= min_value
+        if max_value is not None:
+            ok &= lengths <= max_value
+        return ok
+
+    return _per_cell(texts, measure)
 
 
 def text_matches(texts: pd.Series, *, pattern: str) -> pd.Series:
-    """pandera's `str_matches`, matched once per distinct value."""
-    codes, uniques = pd.factorize(texts)
+    """pandera's `str_matches`, matched once per distinct value (missing cells pass here:
+    `nullable` decides about them)."""
+    codes, uniques = pd.factorize(texts.to_numpy(dtype=object))  # a missing cell: code -1
     match = re.compile(pattern).match
-    ok = np.fromiter((match(u) is not None for u in uniques), bool, len(uniques))
-    return _per_row(ok, codes, texts)
-
-
-def _per_row(ok: npt.NDArray[np.bool_], codes: npt.NDArray[np.intp], texts: pd.Series) -> pd.Series:
-    # missing cells (code -1) pass here: `nullable` decides about them
+    distinct = uniques.tolist()  # plain strings: iterating the array itself is slow
+    ok = np.fromiter((match(u) is not None for u in distinct), bool, len(distinct))
     return pd.Series(np.append(ok, True)[codes], index=texts.index)
+
+
+def _per_cell(texts: pd.Series, check: Callable[[list[str]], npt.NDArray[np.bool_]]) -> pd.Series:
+    """`check` on the cells as plain strings; missing cells pass (`nullable` decides on them).
+
+    Most checked columns have no missing cell: the check runs on all of them at once, and
+    only a missing cell (which it cannot measure) makes it look for the missing ones.
+    """
+    values = texts.to_numpy(dtype=object)
+    try:
+        return pd.Series(check(values.tolist()), index=texts.index)
+    except TypeError:
+        given = ~pd.isna(values)
+        if given.all():
+            raise
+    ok = np.ones(len(values), dtype=bool)
+    ok[given] = check(values[given].tolist())
+    return pd.Series(ok, index=texts.index)
 
 
 # Registered as pandera checks, usable in Field(...) like the built-in ones they replace.

@@ -59,7 +59,7 @@ class ErrorTable(Sequence[RowError]):
 
     def __init__(self, frame: pd.DataFrame | None = None) -> None:
         if frame is None:
-            frame = pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in COLUMNS})
+            frame = _EMPTY  # shared: pandas copies on write, so no table changes another
         self.frame = frame.reset_index(drop=True)
 
     @classmethod
@@ -156,6 +156,9 @@ def _typed(columns: dict[str, Any]) -> dict[str, Any]:
 
 def _dtype(column: str) -> str:
     return "int64" if column == "row" else "object"
+
+
+_EMPTY: Final = pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in COLUMNS})
 
 
 def _view(values: list[Any]) -> RowError:

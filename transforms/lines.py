@@ -166,7 +166,7 @@ def _normalise(text: pd.DataFrame, columns: ColumnMap, warnings: Counter[str]) -
         else:
             fixed, stripped = normalize.strip_column(text[name])
             _count(warnings, columns, name, "surrounding spaces removed", stripped)
-            if name in IDS:
+            if name in IDS and not normalize.all_ascii(fixed):  # ASCII ids need no fixing
                 fixed, changed = normalize.per_unique(fixed, normalize.fix_id)
                 _count(
                     warnings,

@@ -188,6 +188,14 @@ def fix_phone(column: pd.Series) -> tuple[pd.Series, pd.Series]:
 INVISIBLE: Final = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
+def all_ascii(column: pd.Series) -> bool:
+    """True when every cell is ASCII text: `fix_id` would leave each as it is."""
+    try:
+        return "".join(column.tolist()).isascii()
+    except TypeError:  # a cell that is not text
+        return False
+
+
 def fix_id(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Ids as Uniware should see them: NFKC (full-width `ＯＤ１` -> `OD1`), invisible characters
     (zero-width spaces, soft hyphens, direction marks) dropped, so look-alikes are one id."""

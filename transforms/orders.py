@@ -46,7 +46,8 @@ def check_orders(
     facility_map: Mapping[str, str] | None,
 ) -> list[RowError]:
     """Cross-row and facility errors for lines that passed validation."""
-    ok = lines[~lines[FAILED] & lines["order_id"].notna() & to_post(lines)]
+    usable = ~lines[FAILED] & lines["order_id"].notna() & to_post(lines)
+    ok = lines if usable.all() else lines[usable]  # read only: no copy when every line is usable
     mapped = {f for columns in labels.values() for f in columns.sources}
     errors = _conflicts(ok, labels, mapped) + _repeated_items(ok, labels) + _too_many_items(ok)
     if facility_map is not None:

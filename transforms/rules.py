@@ -46,7 +46,8 @@ def _schema_errors(
     typed: pd.DataFrame, text: pd.DataFrame, columns: ColumnMap, file: str
 ) -> ErrorTable:
     try:
-        _SCHEMA.validate(_as_checked(typed), lazy=True)
+        # inplace: no copy of the lines (coerce is off: the schema changes nothing)
+        _SCHEMA.validate(_as_checked(typed), lazy=True, inplace=True)
     except pandera.errors.SchemaErrors as err:
         cases = err.failure_cases
     else:
@@ -95,7 +96,7 @@ def _as_checked(typed: pd.DataFrame) -> pd.DataFrame:
     stages rely on, so only this view is converted, once every cell is known to be text or
     missing: `astype("str")` would quietly turn anything else into text.
     """
-    view = typed.copy(deep=False)
+    view = typed[[name for name in typed.columns if name in _SCHEMA.columns]]
     for name in _TEXT_COLUMNS:
         column = typed[name]
         if column.dtype != object:

@@ -40,22 +40,22 @@ def parse_columns(
         if kind == "text":
             typed[name] = _as_text(column)
             continue
+        if normalize.empty_cells(column).all():  # a field the export lacks: no hashing
+            typed[name] = pd.Series(None, index=text.index, dtype=EMPTY_DTYPES[kind])
+            continue
         # Exports repeat dates, prices and flags a lot: parse each distinct cell once.
         codes, distinct = normalize.distinct(column)
         empty = distinct.eq("")  # cells were stripped when made canonical
-        if empty.all():
-            typed[name] = pd.Series(None, index=text.index, dtype=EMPTY_DTYPES[kind])
-            continue
         values, expected = _parse_kind(distinct, kind, profile)
         if kind == "number":
             empty |= parse.not_applicable(distinct)
         bad_distinct = values.isna() & ~empty
         wild = _out_of_range(distinct, bad_distinct, kind, profile)
-        bad = (bad_distinct & ~wild).to_numpy()[codes]
-        errors.append(_parse_errors(column[bad], columns.label(name), expected, kind, file=file))
-        errors.append(
-            _range_errors(column[wild.to_numpy()[codes]], columns.label(name), kind, file)
-        )
+        if bad_distinct.any():  # most columns have no bad cell: no error tables to make
+            bad = (bad_distinct & ~wild).to_numpy()[codes]
+            label = columns.label(name)
+            errors.append(_parse_errors(column[bad], label, expected, kind, file=file))
+            errors.append(_range_errors(column[wild.to_numpy()[codes]], label, kind, file))
         typed[name] = pd.Series(values.array.take(codes), index=text.index)
     return typed, concat(errors)
 

@@ -69,6 +69,29 @@ def run_upload(
     Only the options given explicitly travel as flow parameters; the flow run resolves the
     rest from the environment itself (flows.config.Settings), as a deployment run does.
     """
+    with _without_test_data_synthesis():
+        return _run_upload(paths, given, dry_run=dry_run, local=local)
+
+
+@contextmanager
+def _without_test_data_synthesis() -> Iterator[None]:
+    """Keep pandera from loading hypothesis (0.1 s of start-up, when it is installed at all):
+    pandera imports it only to synthesise test data, which no command does. A process that
+    has imported either already is left as it is; afterwards hypothesis imports as usual."""
+    if "hypothesis" in sys.modules or "pandera" in sys.modules:
+        yield
+        return
+    sys.modules["hypothesis"] = None  # type: ignore[assignment]  # import -> ImportError
+    try:
+        yield
+    finally:
+        if "hypothesis" in sys.modules and sys.modules["hypothesis"] is None:
+            del sys.modules["hypothesis"]
+
+
+def _run_upload(
+    paths: Sequence[str], given: Mapping[str, Any], *, dry_run: bool, local: bool
+) -> tuple[int, dict[str, Any] | None]:
     try:
         options = resolve_options(
             given, Settings.from_env(), dry_run=dry_run, read_secret=_no_secret

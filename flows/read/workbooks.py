@@ -31,11 +31,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-import xlrd
-from openpyxl.cell.read_only import ReadOnlyCell
-from openpyxl.worksheet._reader import WorkSheetParser
-
 from flows.read.raw_tables import unreadable
 
 GiB = 1 << 30
@@ -130,6 +125,8 @@ def check_xlsx_size(path: Path, name: str, max_bytes: int) -> None:
 
 def read_xlsx(path: Path, name: str, sheet: str | None, limit: int | None) -> Rows:
     """Rows of an XLSX sheet as text (row i is spreadsheet row i + 1); ``limit`` rows."""
+    import openpyxl  # here, not at the top: checking a CSV need not load it (0.3 s)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions
         with path.open("rb") as stream:  # a file object: openpyxl checks no file extension
@@ -143,6 +140,9 @@ def read_xlsx(path: Path, name: str, sheet: str | None, limit: int | None) -> Ro
 
 def xlsx_rows(worksheet: Any, limit: int | None) -> Iterator[list[str]]:
     """Text rows of an openpyxl read-only worksheet, every row its XML holds (see above)."""
+    from openpyxl.cell.read_only import ReadOnlyCell
+    from openpyxl.worksheet._reader import WorkSheetParser
+
     book = worksheet.parent
     with worksheet._get_source() as source:  # the sheet XML, without trusting <dimension>
         parser = WorkSheetParser(
@@ -161,18 +161,18 @@ def xlsx_rows(worksheet: Any, limit: int | None) -> Iterator[list[str]]:
                 raise ValueError(f"sheet row {number} is listed out of order or twice")
             for _ in range(expected, number):
                 yield []  # rows the XML leaves out are empty
-            yield row_text(worksheet, number, cells)
+            yield row_text(worksheet, number, cells, ReadOnlyCell)
             expected = number + 1
 
 
-def row_text(worksheet: Any, number: int, cells: list[dict[str, Any]]) -> list[str]:
+def row_text(worksheet: Any, number: int, cells: list[dict[str, Any]], cell_type: Any) -> list[str]:
     """The text of one sheet row's cells, placed by column; a doubled cell is refused."""
     texts: dict[int, str] = {}
     for cell in cells:
         column = cell["column"]
         if column < 1 or column in texts:
             raise ValueError(f"sheet row {number} holds column {column} twice or out of range")
-        read = ReadOnlyCell(worksheet, **cell)
+        read = cell_type(worksheet, **cell)  # openpyxl's ReadOnlyCell
         texts[column] = cell_text(read.value, read.number_format)
     width = max(texts, default=0)
     return [texts.get(column, "") for column in range(1, width + 1)]
@@ -180,6 +180,8 @@ def row_text(worksheet: Any, number: int, cells: list[dict[str, Any]]) -> list[s
 
 def read_xls(path: Path, name: str, sheet: str | None, limit: int | None) -> Rows:
     """Rows of an XLS sheet as text (row i is spreadsheet row i + 1); ``limit`` rows."""
+    import xlrd  # here, not at the top, as openpyxl in `read_xlsx`
+
     book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
     try:
         index = pick_sheet(book.sheet_names(), sheet, name)
@@ -192,6 +194,8 @@ def read_xls(path: Path, name: str, sheet: str | None, limit: int | None) -> Row
 
 def xls_cell_text(book: Any, cell: Any) -> str:
     """The text of one xlrd cell (dates decoded with the workbook's date mode)."""
+    import xlrd
+
     kind = cell.ctype
     if kind == xlrd.XL_CELL_DATE:
         number_format = book.format_map[book.xf_list[cell.xf_index].format_key].format_str
