@@ -9,13 +9,15 @@ import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from uniware import settings
 from uniware.config import Credentials, read_facility_map
 from uniware.exceptions import ConfigurationError
 from uniware.sandbox.faults import DEFAULT_HANG_SECONDS, DEFAULT_RETRY_AFTER, Faults
-from uniware.sandbox.server import SandboxServer, serve_sandbox
+
+if TYPE_CHECKING:  # the server (http.server, email) loads only when the sandbox runs
+    from uniware.sandbox.server import SandboxServer
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 DEFAULT_FACILITY_MAP: Final = REPO_ROOT / settings.SANDBOX_FACILITY_MAP
@@ -96,6 +98,8 @@ def _build(args: argparse.Namespace) -> SandboxServer:
         p_drop_after_commit=args.p_drop_after_commit,
     )
     facility_map = None if args.no_facility_map else read_facility_map(args.facility_map)
+    from uniware.sandbox.server import serve_sandbox
+
     server = serve_sandbox(
         host=args.host,
         port=args.port,
