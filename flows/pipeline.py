@@ -70,23 +70,27 @@ def expand_paths(paths: Sequence[str]) -> list[Path]:
     return files
 
 
+@dataclass(frozen=True)
+class Read:
+    """The inputs read, and those left out (only when the run is not strict)."""
+
+    exports: list[RawExport]
+    unread: list[Unread]
+
+
 def read_exports(
-    paths: Sequence[str],
-    profiles: Mapping[str, Profile],
-    *,
-    sheet: str | None,
-    unread: list[Unread] | None = None,
-) -> list[RawExport]:
-    """Read every input. An unreadable file fails the run (strict), or, given an `unread`
-    list, is added to it and the other files go on; when none is readable the run fails."""
+    paths: Sequence[str], profiles: Mapping[str, Profile], *, sheet: str | None, strict: bool = True
+) -> Read:
+    """Read every input. An unreadable file fails the run when `strict`; otherwise it is
+    left out (listed in `unread`) and the other files go on; when none is readable, it fails."""
     hint = known_headers(dict(profiles))
-    exports = []
+    exports, unread = [], []
     for path in expand_paths(paths):
         try:
             with stage("read"):
                 exports.append(read_export(path, sheet=sheet, header_hint=hint))
         except UnreadableExport as err:
-            if unread is None:
+            if strict:
                 raise
             unread.append(Unread(path.name, str(err)))
     if unread and not exports:
@@ -95,7 +99,7 @@ def read_exports(
     twice = [n for n, count in names.items() if count > 1]
     if twice:
         raise ConfigError(f"the same file name is given twice: {', '.join(twice)}")
-    return exports
+    return Read(exports, unread)
 
 
 def validate_exports(
@@ -104,14 +108,16 @@ def validate_exports(
     *,
     profile_name: str | None,
     now: datetime | None = None,
-    unread: list[Unread] | None = None,
+    unread: Sequence[Unread] | None = None,
 ) -> Validated:
     """Each export through its profile into canonical lines; bad cells become row errors.
 
-    A file no profile fits, or missing required columns, fails the run; given an `unread`
-    list it is added there instead and the other files go on (not when none is left).
+    A file no profile fits, or missing required columns, fails the run; given the files
+    already left out (`unread`, maybe none), it is left out too and the other files go on
+    (not when none is left). `Validated.unread` lists them all.
     """
     now = now or datetime.now(UTC)
+    left_out = None if unread is None else list(unread)
     frames, labels, chosen, warnings = [], {}, {}, Counter[str]()
     errors: list[ErrorTable] = []
     used = []
@@ -119,9 +125,9 @@ def validate_exports(
         try:
             profile, result = _export_lines(export, profiles, profile_name, now)
         except (UnreadableExport, ProfileNotDetected) as err:
-            if unread is None or (len(exports) == 1 and not unread):
+            if left_out is None or (len(exports) == 1 and not left_out):
                 raise
-            unread.append(Unread(export.name, str(err)))
+            left_out.append(Unread(export.name, str(err)))
             continue
         used.append(export)
         if export.cleaned_rows:
@@ -133,10 +139,10 @@ def validate_exports(
         chosen[export.name] = profile.name
         errors.append(result.errors)
         warnings.update(result.warnings)
-    if unread and not used:
-        raise UnreadableExport("\n".join(u.error for u in unread))
+    if left_out and not used:
+        raise UnreadableExport("\n".join(u.error for u in left_out))
     lines = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return Validated(used, chosen, lines, labels, concat(errors), warnings, list(unread or []))
+    return Validated(used, chosen, lines, labels, concat(errors), warnings, left_out or [])
 
 
 def _export_lines(

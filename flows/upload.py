@@ -49,10 +49,9 @@ def read_task(
 ) -> tuple[list[RawExport], list[Unread]]:
     """Read every export as text (rows keep their numbers); unreadable ones unless strict."""
     progress.start("read")
-    unread: list[Unread] | None = None if options.strict else []
-    exports = read_exports(paths, load_profiles(), sheet=options.sheet, unread=unread)
+    read = read_exports(paths, load_profiles(), sheet=options.sheet, strict=options.strict)
     progress.finish("read")
-    return exports, unread or []
+    return read.exports, read.unread
 
 
 @task(name="validate-lines", cache_policy=NO_CACHE, persist_result=False)
@@ -67,7 +66,7 @@ def validate_task(
     `unread` (files left out while reading) None: a file no profile fits fails the run.
     """
     progress.start("validate", total=sum(len(e.table) for e in exports) or 1)
-    kept = None if options.strict or unread is None else list(unread)
+    kept = None if options.strict else unread
     profiles = load_profiles()
     validated = validate_exports(exports, profiles, profile_name=options.profile, unread=kept)
     progress.finish("validate")

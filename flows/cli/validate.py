@@ -26,7 +26,7 @@ def check_files(
     facility_map = load_facility_map(options.facility_map)
     profiles = load_profiles()
     progress.start("read")
-    exports = read_exports(list(paths), profiles, sheet=options.sheet)
+    exports = read_exports(list(paths), profiles, sheet=options.sheet).exports
     progress.finish("read")
     progress.start("validate")
     validated = validate_exports(exports, profiles, profile_name=options.profile)

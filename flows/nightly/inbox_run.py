@@ -69,7 +69,7 @@ def read_inbox_task(
     exports, unread = [], []
     for path in claimed:
         try:
-            exports += read_exports([str(path)], profiles, sheet=options.sheet)
+            exports += read_exports([str(path)], profiles, sheet=options.sheet).exports
         except UniloadError as err:
             moved = file_away(path, inbox=inbox, run_id=run_id, to="failed", note=str(err))
             get_run_logger().warning("%s: unreadable, moved to %s", path.name, moved)

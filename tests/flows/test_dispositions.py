@@ -112,7 +112,7 @@ def test_stray_nul_bytes_are_removed_from_their_cells_and_named_as_a_warning() -
     from flows.read.profiles import load_profiles
 
     profiles = load_profiles()
-    exports = read_exports([str(EXPORTS / "shopify-damaged.csv")], profiles, sheet=None)
+    exports = read_exports([str(EXPORTS / "shopify-damaged.csv")], profiles, sheet=None).exports
     validated = validate_exports(exports, profiles, profile_name=None)
     grouped = group_and_build(validated, facility_map=None, target_zone="UTC")
     assert grouped.validated.errors == []
@@ -127,7 +127,8 @@ def test_an_unknown_woocommerce_status_lists_the_shops_values_only() -> None:
     from flows.read.profiles import load_profiles
 
     profiles = load_profiles()
-    exports = read_exports([str(EXPORTS / "woocommerce-statuses.csv")], profiles, sheet=None)
+    path = str(EXPORTS / "woocommerce-statuses.csv")
+    exports = read_exports([path], profiles, sheet=None).exports
     validated = validate_exports(exports, profiles, profile_name=None)
     [error] = [e for e in validated.errors if e.field == "Order Status"]
     assert error.value == "shipped" and error.code == "value.unmapped"

@@ -23,7 +23,7 @@ SAMPLE = SAMPLES_DIR / "oker-orders.csv"  # bad cells, conflicting orders, an un
 def validated() -> Validated:
     """The Oker sample, read and validated (grouping not done yet)."""
     profiles = load_profiles()
-    exports = read_exports([str(SAMPLE)], profiles, sheet=None)
+    exports = read_exports([str(SAMPLE)], profiles, sheet=None).exports
     return validate_exports(exports, profiles, profile_name=None)
 
 
@@ -51,7 +51,7 @@ def test_grouping_returns_the_marks_and_errors_and_leaves_its_input_as_it_was(
 
 def test_finishing_a_run_leaves_the_lines_and_errors_it_was_given(tmp_path: Path) -> None:
     profiles = load_profiles()
-    exports = read_exports([str(SAMPLE)], profiles, sheet=None)
+    exports = read_exports([str(SAMPLE)], profiles, sheet=None).exports
     grouped = _group(validate_exports(exports, profiles, profile_name=None))
     first, second = list(grouped.built.payloads.order_ids)[:2]
     run = RunReport(
