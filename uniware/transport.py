@@ -3,12 +3,12 @@
 httpcore's connection pool looks at every connection it holds each time a request enters or
 leaves (and counts its idle connections inside that loop), asking each socket whether it is
 readable through anyio's attribute lookup. The work per request grows with the square of the
-pool: at 32 connections it was most of a posting run's CPU. Posting 400 orders with 32 in
-flight to the sandbox at 50 ms (``bench.measure._post``, the two set-ups alternated in one
-process) took 3.5 s of CPU through one pool of 32 and 1.7 s through four of 8, and ran 1.5-3x
-faster on a loaded machine. ``ShardedTransport`` keeps one client and one
-limit on connections, and spreads the requests over pools of at most ``SHARD_CONNECTIONS``,
-each request to the pool with the fewest in flight.
+pool: at 32 connections it was most of a posting run's CPU. Posting 800 orders with 32 in
+flight to the sandbox at 50 ms (``bench.measure._post``; set-ups alternated in one process,
+twice) cost 10-11 ms of CPU per order through one pool of 32, 4.4-4.7 through pools of 8,
+3.8-4.2 through pools of 4 and 3.7-4.1 through pools of 2. ``ShardedTransport`` keeps one
+client and one limit on connections, and spreads the requests over pools of at most
+``SHARD_CONNECTIONS``, each request to the pool with the fewest in flight.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Final
 
 import httpx
 
-SHARD_CONNECTIONS: Final = 8  # the largest pool; httpcore's cost per request grows with it
+SHARD_CONNECTIONS: Final = 4  # the largest pool; httpcore's cost per request grows with it
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):

@@ -15,7 +15,7 @@ from uniware.transport import ShardedTransport
 
 @pytest.mark.parametrize(
     ("connections", "sizes"),
-    [(1, [1]), (8, [8]), (9, [5, 4]), (10, [5, 5]), (32, [8, 8, 8, 8]), (33, [7, 7, 7, 6, 6])],
+    [(1, [1]), (4, [4]), (5, [3, 2]), (10, [4, 3, 3]), (32, [4] * 8), (33, [4] * 6 + [3] * 3)],
 )
 def test_the_pools_hold_exactly_the_connections_asked_for(
     connections: int, sizes: list[int]
@@ -31,7 +31,7 @@ def test_no_connections_is_refused() -> None:
 
 
 def test_requests_in_flight_are_spread_over_the_pools_and_released() -> None:
-    transport = ShardedTransport(16)
+    transport = ShardedTransport(16, shard_connections=8)
     seen: list[tuple[int, ...]] = []
 
     async def go(base_url: str) -> list[int]:
