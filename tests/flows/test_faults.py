@@ -1,4 +1,9 @@
-"""The fault suite at the seller's level: `uniload run` killed mid-posting, faults on, run again."""
+"""The fault suite at the seller's level: `uniload run` killed mid-posting, faults on, run again.
+
+The three killed runs report to the session's real `prefect server start` (a temporary server
+takes 10-30 s to start, three times over); the final run is the seller's default, with its own
+temporary Prefect server.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import pytest
 
 from bench.exports import write_oker_export
 from flows.settings import OKER_FACILITY_MAP
+from tests.prefect_server import PrefectServer
 from uniware.config import demo_credentials, uniware_env
 from uniware.sandbox import Faults, SandboxProcess
 
@@ -24,9 +30,9 @@ KILL_AT = (0.25, 0.5, 0.75)
 UNILOAD = Path(sys.executable).with_name("uniload")
 
 
-def _env(base_url: str) -> dict[str, str]:
+def _env(base_url: str, base: dict[str, str] | None = None) -> dict[str, str]:
     return {
-        **os.environ,
+        **(os.environ if base is None else base),
         **uniware_env(base_url, demo_credentials()),
         "UNIWARE_TIMEOUT_SECONDS": "1",
     }
@@ -47,8 +53,8 @@ def _command(export: Path, tmp: Path) -> list[str]:
 def _run_and_kill(command: list[str], env: dict[str, str], base_url: str, at: int) -> None:
     """Start a run and SIGKILL it once the sandbox holds `at` orders (or when it ends).
 
-    The run is killed with its whole process group (its temporary Prefect server included),
-    as a crashed machine would lose them, and so that no orphan outlives the test.
+    The run is killed with its whole process group (a temporary Prefect server included, if
+    it has one), as a crashed machine would lose them, and so that no orphan outlives the test.
     """
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -69,7 +75,7 @@ def _run_and_kill(command: list[str], env: dict[str, str], base_url: str, at: in
 @pytest.mark.faults
 @pytest.mark.slow
 def test_killed_three_times_under_faults_every_valid_order_lands_exactly_once(
-    tmp_path: Path,
+    prefect_server: PrefectServer, tmp_path: Path
 ) -> None:
     export = tmp_path / "orders.csv"
     facts = write_oker_export(export, rows=ROWS, seed=23, bad_share=0.03)
@@ -81,10 +87,11 @@ def test_killed_three_times_under_faults_every_valid_order_lands_exactly_once(
     map_file.write_text(OKER_FACILITY_MAP.read_text())
     valid_orders = facts.posted_orders
     with SandboxProcess(faults=faults, facility_map=map_file) as sandbox:
-        env = _env(sandbox.base_url)
+        killed_env = _env(sandbox.base_url, prefect_server.env())
         command = _command(export, tmp_path)
         for share in KILL_AT:
-            _run_and_kill(command, env, sandbox.base_url, at=int(valid_orders * share))
+            _run_and_kill(command, killed_env, sandbox.base_url, at=int(valid_orders * share))
+        env = _env(sandbox.base_url)  # no PREFECT_API_URL: a temporary server, as a seller's
         final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
         assert final.returncode in (0, 2), final.stderr
         held = httpx.get(f"{sandbox.base_url}/_sandbox/orders", timeout=10).json()

@@ -4,9 +4,12 @@ Against a real `prefect server start`: (a) a deployment run on a process worker,
 process killed — the worker sees the exit and reports Crashed; (b) a `uniload run` killed —
 nothing is left to report, so the bundled recipe data/automations/crash-silent-runs.json (run
 heartbeats every 30 s, Crashed after 90 s of silence), installed by `uniload automations
-install`, marks it. Then `uniload ledger pending` lists the orders the dead run left
-`sending`, and the next run resolves them: every order once in the sandbox, no row failed,
-nothing pending.
+install`, marks it. To spare the suite a minute, the test then reinstalls the same recipe with
+only its silence window shortened (SILENCE_SECONDS), through the same install code path; the run
+is killed right after its first beat, well inside that window. Prefect will not beat faster
+than every 30 s (its floor), so the run's own interval stays the shipped one. Then `uniload
+ledger pending` lists the orders the dead run left `sending`, and the next run resolves them:
+every order once in the sandbox, no row failed, nothing pending.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import httpx
 import pytest
 
 from bench.exports import ExportFacts, write_oker_export
+from flows.cli.automations import install
 from flows.settings import DATA, OKER_FACILITY_MAP
 from tests.flows.work_pools import (
     FINAL,
@@ -45,28 +49,48 @@ POOL = "uniload-crash-test"
 RECIPE = DATA / "automations" / "crash-silent-runs.json"
 ROWS = 80  # about 40 orders: 10 s of posting at 2 in flight, 0.5 s each
 SLOW = Faults(latency_ms=500)
-CRASH_SECONDS = 90 + 60  # the recipe's window, then the server's evaluation and some slack
+SHIPPED_SILENCE_SECONDS = 90
+# The test's window: the run is killed a few seconds after its first beat, well inside it.
+SILENCE_SECONDS = 30
+CRASH_SECONDS = SILENCE_SECONDS + 60  # the window, then the server's evaluation and some slack
 
 
 @pytest.fixture
-def crash_automation(prefect_server: PrefectServer) -> Iterator[str]:
-    """The bundled recipe, installed by `uniload automations install` (twice: still one).
+def crash_automation(prefect_server: PrefectServer, tmp_path: Path) -> Iterator[str]:
+    """The bundled recipe, installed by `uniload automations install`; then its window shortened.
 
-    Removed afterwards: later tests' runs on this server are not watched by it.
+    The shipped file is what the command installs. The same recipe with only `within` changed
+    is then installed by the code the command runs (flows.cli.automations.install): it updates
+    the same automation, so the server still holds one. Removed afterwards: later tests' runs
+    on this server are not watched by it.
     """
     api = prefect_server.api_url
     command = [str(UNILOAD), "automations", "install", "crash-silent-runs"]
-    for verb in ("installed", "updated"):
-        done = subprocess.run(
-            command, env=prefect_server.env(), capture_output=True, text=True, timeout=120
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert done.stdout.startswith(f"{verb} crash-silent-runs: "), done.stdout
-    name = json.loads(RECIPE.read_text())["name"]
+    done = subprocess.run(
+        command, env=prefect_server.env(), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("installed crash-silent-runs: "), done.stdout
+    shipped = json.loads(RECIPE.read_text())
+    assert shipped["trigger"]["within"] == SHIPPED_SILENCE_SECONDS
+    assert _installed(api, shipped["name"])["trigger"]["within"] == SHIPPED_SILENCE_SECONDS
+    shorter = tmp_path / "automations" / RECIPE.name
+    shorter.parent.mkdir()
+    shorter.write_text(
+        json.dumps({**shipped, "trigger": {**shipped["trigger"], "within": SILENCE_SECONDS}})
+    )
+    assert install(api, [shorter]) == [f"updated crash-silent-runs: {shipped['name']}"]
+    automation = _installed(api, shipped["name"])
+    assert automation["trigger"]["within"] == SILENCE_SECONDS
+    yield str(automation["id"])
+    httpx.delete(f"{api}/automations/{automation['id']}", timeout=10)
+
+
+def _installed(api: str, name: str) -> dict[str, Any]:
+    """The one automation of this name on the server."""
     listed = httpx.post(f"{api}/automations/filter", json={}, timeout=10).json()
-    (automation_id,) = [a["id"] for a in listed if a["name"] == name]
-    yield automation_id
-    httpx.delete(f"{api}/automations/{automation_id}", timeout=10)
+    (automation,) = [a for a in listed if a["name"] == name]
+    return dict(automation)
 
 
 def uniload_env(server: PrefectServer, sandbox_url: str, home: Path) -> dict[str, str]:
