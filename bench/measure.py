@@ -42,7 +42,7 @@ profiles = load_profiles()
 facility_map = load_facility_map(str(OKER_FACILITY_MAP))
 with recording() as stages:
     start = time.perf_counter()
-    exports = read_exports([sys.argv[1]], profiles, sheet=None)
+    exports = read_exports([sys.argv[1]], profiles, sheet=None).exports
     validated = validate_exports(exports, profiles, profile_name="oker")
     built = group_and_build(validated, facility_map=facility_map, target_zone="UTC").built
     orders = sum(1 for payload in built.payloads)  # built as posting reads them, a chunk at a time

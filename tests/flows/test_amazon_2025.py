@@ -15,7 +15,7 @@ EXPORTS = Path(__file__).parents[1] / "fixtures" / "statuses"
 
 def test_the_layout_with_prices_reads_buyer_phone_number_as_the_phone() -> None:
     profiles = load_profiles()
-    exports = read_exports([str(EXPORTS / "amazon-2025-priced.txt")], profiles, sheet=None)
+    exports = read_exports([str(EXPORTS / "amazon-2025-priced.txt")], profiles, sheet=None).exports
     validated = validate_exports(exports, profiles, profile_name=None)
     grouped = group_and_build(validated, facility_map=None, target_zone="UTC")
     assert grouped.validated.profiles == {"amazon-2025-priced.txt": "amazon"}
@@ -31,7 +31,9 @@ def test_the_layout_without_prices_is_refused_naming_the_report_to_download(
     profile: str | None,
 ) -> None:
     profiles = load_profiles()
-    exports = read_exports([str(EXPORTS / "amazon-2025-unshipped.txt")], profiles, sheet=None)
+    exports = read_exports(
+        [str(EXPORTS / "amazon-2025-unshipped.txt")], profiles, sheet=None
+    ).exports
     with pytest.raises((ProfileNotDetected, UnreadableExport)) as caught:
         validate_exports(exports, profiles, profile_name=profile)
     message = str(caught.value)

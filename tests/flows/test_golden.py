@@ -24,7 +24,7 @@ GOLDEN = sorted((Path(__file__).parents[1] / "fixtures" / "golden").glob("*.json
 def test_payloads_match_the_reviewed_json_exactly(golden: Path) -> None:
     expected = json.loads(golden.read_text(encoding="utf-8"))
     profiles = load_profiles()
-    exports = read_exports([str(SAMPLES_DIR / expected["file"])], profiles, sheet=None)
+    exports = read_exports([str(SAMPLES_DIR / expected["file"])], profiles, sheet=None).exports
     validated = validate_exports(exports, profiles, profile_name=None)
     grouped = group_and_build(
         validated, facility_map=load_facility_map(str(OKER_FACILITY_MAP)), target_zone="UTC"

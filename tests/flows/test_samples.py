@@ -32,7 +32,7 @@ def _exports_of(expected: Path) -> list[Path]:
 )
 def test_every_injected_bad_cell_is_reported_and_no_other_row(expected: Path) -> None:
     profiles = load_profiles()
-    exports = read_exports([str(p) for p in _exports_of(expected)], profiles, sheet=None)
+    exports = read_exports([str(p) for p in _exports_of(expected)], profiles, sheet=None).exports
     grouped = group_and_build(
         validate_exports(exports, profiles, profile_name=None),
         facility_map=load_facility_map(str(OKER_FACILITY_MAP)),

@@ -1,0 +1,24 @@
+"""The bench's measures run against today's code (a renamed function fails here, not in a
+bench run): each on a small input, checked for what it reports, never for how fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.exports import write_oker_export
+from bench.measure import measure_dry_run, measure_posting, measure_read
+
+
+def test_the_dry_run_and_read_measures_run_on_a_small_export(tmp_path: Path) -> None:
+    export = tmp_path / "orders.csv"
+    facts = write_oker_export(export, rows=400)
+    dry = measure_dry_run(export)
+    assert dry["orders"] == facts.orders - facts.skipped_orders
+    assert {"read", "validate", "payloads"} <= set(dry["stages"])
+    assert measure_read(export)["seconds"] > 0
+
+
+def test_the_posting_measure_posts_through_the_runs_own_client(tmp_path: Path) -> None:
+    posted = measure_posting(tmp_path, orders=20, latency_ms=10, concurrency=4)
+    assert posted["bound"] == 400.0
+    assert posted["orders_per_second"] > 0
