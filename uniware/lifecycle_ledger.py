@@ -17,11 +17,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -90,23 +88,24 @@ def remember_many_in(
 ) -> None:
     """`remember_items` of several orders in one open transaction (one statement on SQLite
     and PostgreSQL: items recorded before are left as they are)."""
-    insert = _insert_or_keep(conn.dialect.name)
-    if insert is None:
+    if conn.dialect.name not in ("sqlite", "postgresql"):
         for order in orders:
             remember_items_in(conn, *order)
         return
     rows = [row for order in orders for row in _item_rows(*order)]
     if rows:
-        conn.execute(insert, rows)
+        conn.execute(_INSERT_OR_KEEP, rows)
 
 
-def _insert_or_keep(dialect: str) -> sa.Insert | None:
-    """An insert of item rows that leaves rows already there alone (None: not on `dialect`)."""
-    if dialect == "sqlite":
-        return sqlite_insert(items_table).on_conflict_do_nothing()
-    if dialect == "postgresql":
-        return postgresql_insert(items_table).on_conflict_do_nothing()
-    return None
+_ITEM_COLUMNS: Final = tuple(column.name for column in items_table.columns)
+# An insert of item rows that leaves rows already there alone, in the syntax SQLite (3.24+)
+# and PostgreSQL share. Text, because SQLAlchemy 2.0.58 gives its dialects'
+# `insert().on_conflict_do_nothing()` no cache key and compiles it again on every call:
+# 0.75 ms of CPU per posted order, about a sixth of posting's.
+_INSERT_OR_KEEP: Final = sa.text(
+    f"INSERT INTO {items_table.name} ({', '.join(_ITEM_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + name for name in _ITEM_COLUMNS)}) ON CONFLICT DO NOTHING"
+)
 
 
 def _item_rows(

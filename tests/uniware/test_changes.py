@@ -231,11 +231,11 @@ def test_a_refusal_after_a_lost_answer_says_the_first_may_have_been_applied(
 
 
 def test_items_of_several_orders_are_kept_in_one_go_and_a_repeat_changes_nothing(
-    tmp_path: Path,
+    ledger_url: str,
 ) -> None:
     here = Destination(base_url="http://127.0.0.1:8765", merchant_id="demo-seller")
     two = make_order("OKR-2", orderItems=[make_item(1)])
-    with Ledger.open(str(tmp_path / "ledger.db")) as ledger:
+    with Ledger.open(ledger_url) as ledger:
         remember_items(ledger, here, "OKR-1", ORDER)
         with ledger.engine.begin() as conn:  # OKR-1 again, beside a new order
             remember_many_in(conn, [(here, "OKR-1", ORDER), (here, "OKR-2", two)])
