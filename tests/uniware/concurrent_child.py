@@ -15,13 +15,10 @@ from typing import Any
 import httpx
 
 from tests.uniware import make_item, make_order
-from uniware.client import UniwareClient
-from uniware.config import Destination, demo_credentials
+from tests.uniware.deliveries import destination, sending
 from uniware.delivery import Delivery, deliver_orders
 from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
-from uniware.sending import Sending
-from uniware.throttle import Throttle
 
 CONCURRENCY = 6
 
@@ -33,16 +30,15 @@ def concurrent_order(n: int) -> dict[str, Any]:
 
 async def run(base_url: str, ledger: Ledger, run_id: str, numbers: range) -> list[Delivery]:
     """Deliver the orders of ``numbers``."""
-    credentials = demo_credentials()
     async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as http:
         return await deliver_orders(
             (concurrent_order(n) for n in numbers),
-            Sending(
-                client=UniwareClient(http, credentials=credentials),
-                ledger=ledger,
-                destination=Destination(base_url=base_url, merchant_id=credentials.merchant_id),
+            sending(
+                http,
+                ledger,
+                destination(base_url),
                 run_id=run_id,
-                throttle=Throttle(rate=None, concurrency=CONCURRENCY),
+                concurrency=CONCURRENCY,
                 retry=RetryPolicy(attempts=8, base_delay=0.02, max_delay=0.3),
             ),
         )

@@ -14,13 +14,10 @@ from typing import Any
 import httpx
 
 from tests.uniware import make_item, make_order
-from uniware.client import UniwareClient
-from uniware.config import Destination, demo_credentials
+from tests.uniware.deliveries import destination, sending
 from uniware.delivery import deliver_orders
 from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
-from uniware.sending import Sending
-from uniware.throttle import Throttle
 
 CONCURRENCY = 8
 DONE = {"accepted", "already_accepted"}
@@ -33,16 +30,15 @@ def crash_order(n: int) -> dict[str, Any]:
 
 async def run(base_url: str, ledger: Ledger, orders: int, run_id: str) -> bool:
     """Deliver every crash order once; True when all are accepted."""
-    credentials = demo_credentials()
     async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as http:
         deliveries = await deliver_orders(
             (crash_order(n) for n in range(orders)),
-            Sending(
-                client=UniwareClient(http, credentials=credentials),
-                ledger=ledger,
-                destination=Destination(base_url=base_url, merchant_id=credentials.merchant_id),
+            sending(
+                http,
+                ledger,
+                destination(base_url),
                 run_id=run_id,
-                throttle=Throttle(rate=None, concurrency=CONCURRENCY),
+                concurrency=CONCURRENCY,
                 retry=RetryPolicy(base_delay=0.01, max_delay=0.2),
             ),
         )

@@ -35,6 +35,28 @@ def destination(base_url: str) -> Destination:
     return Destination(base_url=base_url, merchant_id=demo_credentials().merchant_id)
 
 
+def sending(
+    http: httpx.AsyncClient,
+    ledger: Ledger,
+    destination: Destination,
+    *,
+    run_id: str,
+    concurrency: int,
+    retry: RetryPolicy,
+    rate: float | None = None,
+    credentials: Credentials | None = None,
+) -> Sending:
+    """A test run's ``Sending`` through ``http``, with the demo credentials unless given."""
+    return Sending(
+        client=UniwareClient(http, credentials=credentials or demo_credentials()),
+        ledger=ledger,
+        destination=destination,
+        run_id=run_id,
+        throttle=Throttle(rate=rate, concurrency=concurrency),
+        retry=retry,
+    )
+
+
 def deliver(
     base_url: str,
     payloads: Sequence[dict[str, Any]],
@@ -53,13 +75,15 @@ def deliver(
         async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as http:
             return await deliver_orders(
                 payloads,
-                Sending(
-                    client=UniwareClient(http, credentials=credentials or demo_credentials()),
-                    ledger=ledger,
-                    destination=destination(base_url),
+                sending(
+                    http,
+                    ledger,
+                    destination(base_url),
                     run_id="run-test",
-                    throttle=Throttle(rate=rate, concurrency=concurrency),
+                    concurrency=concurrency,
                     retry=retry,
+                    rate=rate,
+                    credentials=credentials,
                 ),
                 on_delivery=None if seen is None else seen.append,
             )
@@ -85,12 +109,12 @@ def deliver_to_mock(
         async with httpx.AsyncClient(base_url=MOCK_URL, transport=transport) as http:
             return await deliver_orders(
                 payloads,
-                Sending(
-                    client=UniwareClient(http, credentials=demo_credentials()),
-                    ledger=ledger,
-                    destination=destination(MOCK_URL),
+                sending(
+                    http,
+                    ledger,
+                    destination(MOCK_URL),
                     run_id="run-mock",
-                    throttle=Throttle(rate=None, concurrency=1),
+                    concurrency=1,
                     retry=RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0),
                 ),
             )

@@ -13,8 +13,8 @@ import pytest
 from schemas.changes import Change, ChangeResult, PostedItem
 from tests.old_ledgers import write_v1_ledger
 from tests.uniware import make_item, make_order
+from tests.uniware.deliveries import sending
 from uniware.changes import send_changes
-from uniware.client import UniwareClient
 from uniware.config import Destination, demo_credentials
 from uniware.delivery import deliver_orders
 from uniware.ledger import Ledger
@@ -28,8 +28,6 @@ from uniware.lifecycle_ledger import (
 )
 from uniware.retry import RetryPolicy
 from uniware.sandbox import Faults, SandboxServer, running_sandbox
-from uniware.sending import Sending
-from uniware.throttle import Throttle
 
 BLUE = {"productId": "SKU-BLUE-L", "variantId": "SKU-BLUE-L", "sku": "SKU-BLUE-L"}
 ORDER = make_order("OKR-1", orderItems=[make_item(1), make_item(2, **BLUE, quantity=1)])
@@ -58,12 +56,12 @@ def run(
         async with httpx.AsyncClient(base_url=server.base_url, timeout=5) as http:
             return await send_changes(
                 list(changes),
-                Sending(
-                    client=UniwareClient(http, credentials=demo_credentials()),
-                    ledger=ledger,
-                    destination=shop(server),
+                sending(
+                    http,
+                    ledger,
+                    shop(server),
                     run_id="run-1",
-                    throttle=Throttle(rate=None, concurrency=2),
+                    concurrency=2,
                     retry=RetryPolicy(attempts=attempts, base_delay=0.01, jitter=False),
                 ),
             )
@@ -76,12 +74,12 @@ def deliver(server: SandboxServer, ledger: Ledger) -> None:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=5) as http:
             await deliver_orders(
                 [ORDER],
-                Sending(
-                    client=UniwareClient(http, credentials=demo_credentials()),
-                    ledger=ledger,
-                    destination=shop(server),
+                sending(
+                    http,
+                    ledger,
+                    shop(server),
                     run_id="run-0",
-                    throttle=Throttle(rate=None, concurrency=1),
+                    concurrency=1,
                     retry=RetryPolicy(attempts=1),
                 ),
             )
@@ -188,12 +186,12 @@ def run_at(
         async with httpx.AsyncClient(base_url=server.base_url, timeout=5) as http:
             return await send_changes(
                 [change],
-                Sending(
-                    client=UniwareClient(http, credentials=demo_credentials()),
-                    ledger=ledger,
-                    destination=destination,
+                sending(
+                    http,
+                    ledger,
+                    destination,
                     run_id="run-2",
-                    throttle=Throttle(rate=None, concurrency=1),
+                    concurrency=1,
                     retry=RetryPolicy(attempts=attempts, base_delay=0.01, jitter=False),
                 ),
             )
