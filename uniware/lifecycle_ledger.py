@@ -69,13 +69,14 @@ def remember_items(
 ) -> None:
     """Keep the items of an order Uniware accepted (a second call changes nothing)."""
     with _engine(ledger).begin() as conn:
-        remember_items_in(conn, destination, order_id, payload)
+        remember_many_in(conn, [(destination, order_id, payload)])
 
 
-def remember_items_in(
+def _remember_one_in(
     conn: Connection, destination: Destination, order_id: str, payload: Mapping[str, Any]
 ) -> None:
-    """`remember_items` inside an open transaction (a savepoint: a repeat leaves it usable)."""
+    """One order's items on a database without ON CONFLICT (a savepoint: a repeat leaves the
+    transaction usable)."""
     try:
         with conn.begin_nested():
             conn.execute(sa.insert(items_table), _item_rows(destination, order_id, payload))
@@ -90,7 +91,7 @@ def remember_many_in(
     and PostgreSQL: items recorded before are left as they are)."""
     if conn.dialect.name not in ("sqlite", "postgresql"):
         for order in orders:
-            remember_items_in(conn, *order)
+            _remember_one_in(conn, *order)
         return
     rows = [row for order in orders for row in _item_rows(*order)]
     if rows:
