@@ -93,9 +93,8 @@ def _run_upload(
     paths: Sequence[str], given: Mapping[str, Any], *, dry_run: bool, local: bool
 ) -> tuple[int, dict[str, Any] | None]:
     try:
-        options = resolve_options(
-            given, Settings.from_env(), dry_run=dry_run, read_secret=_no_secret
-        )
+        env = Settings.from_env()  # a bad UNILOAD_* value fails here, with its message
+        options = resolve_options(given, env, dry_run=dry_run, read_secret=_no_secret)
         if not options.dry_run:
             from uniware.config import UniwareConfig
 
@@ -112,7 +111,7 @@ def _run_upload(
         return fail(str(err)), None
     inputs = [str(Path(p).absolute()) for p in paths]
     try:
-        if local and not _large(inputs, options):
+        if local and not _large(inputs, options, above_bytes=env.stream_above_bytes):
             summary = _check_locally(inputs, options)
         else:
             summary = _run_flow(inputs, given, dry_run=dry_run)
@@ -123,13 +122,13 @@ def _run_upload(
     return (EXIT_ROWS_FAILED if failed else EXIT_OK), summary
 
 
-def _large(inputs: Sequence[str], options: RunOptions) -> bool:
+def _large(inputs: Sequence[str], options: RunOptions, *, above_bytes: int) -> bool:
     """True when the run goes block by block (a large file, or --chunk-rows): a flow run."""
     from flows.pipeline import expand_paths
     from flows.read.sources import block_rows_for
 
-    above = Settings.from_env().stream_above_bytes
-    return block_rows_for(expand_paths(inputs), options.chunk_rows, above_bytes=above) is not None
+    rows = block_rows_for(expand_paths(inputs), options.chunk_rows, above_bytes=above_bytes)
+    return rows is not None
 
 
 def _check_locally(inputs: Sequence[str], options: RunOptions) -> dict[str, Any]:
