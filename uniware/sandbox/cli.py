@@ -43,7 +43,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     add("--db", type=Path, default=Path(settings.SANDBOX_DB_PATH), help="SQLite file")
     add("--facility-map", type=Path, default=DEFAULT_FACILITY_MAP, help="warehouse→facility JSON")
     add("--no-facility-map", action="store_true", help="accept any facilityCode")
-    add("--latency-ms", type=float, default=0.0, help="delay before every order answer")
+    add("--latency-ms", type=float, default=0.0, help="arrival to answer of each order request")
     add("--p429", type=share, default=0.0, help="share of requests answered 429")
     add("--p5xx", type=share, default=0.0, help="share of requests answered 503/500")
     add("--phang", type=share, default=0.0, help="share of requests that hang, then drop")

@@ -18,6 +18,8 @@ SERVER_ERROR_STATUSES: Final = (503, 500)
 class Faults:
     """Shares (0..1) of order requests that meet each fault, decided before anything is stored.
 
+    ``latency_ms``: each order, cancel or return request is answered (or dropped) no sooner than
+    this after it arrived, the sandbox's own work included, as a remote server's latency is.
     ``phang``: wait ``hang_seconds`` then close without answering; ``pdrop``: close at once;
     ``p429``: 429 with ``Retry-After: retry_after``; ``p5xx``: 503 or 500. The four shares
     add up to at most 1. ``p_drop_after_commit``: share of created orders whose answer is

@@ -45,6 +45,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes
     server: SandboxServer
+    answer_due = 0.0  # monotonic time before which an order or change request gets no answer
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the request log lives in the store."""
@@ -53,6 +54,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         """Order requests and the reset endpoint."""
         body = self._read_body()
         path = urlsplit(self.path).path
+        if path == settings.ORDER_PATH or path in CHANGE_PATHS:  # latency: arrival to answer
+            self.answer_due = time.monotonic() + self.server.dice.faults.latency_ms / 1000
         if path == settings.ORDER_PATH:
             self._post_order(body, time.time())
         elif path in CHANGE_PATHS:
@@ -211,8 +214,6 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _inject_fault(self) -> tuple[int, Outcome] | None:
         dice = self.server.dice
         faults = dice.faults
-        if faults.latency_ms > 0:
-            self.server.stopping.wait(faults.latency_ms / 1000)
         fault = dice.draw()
         if fault == "hang":
             self.server.stopping.wait(faults.hang_seconds)
@@ -236,8 +237,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send_bytes(status, b"Internal Server Error", "text/plain", {})
         return status
 
+    def _await_due(self) -> None:
+        """Hold the answer (or the drop) until the latency has passed since the request came."""
+        left = self.answer_due - time.monotonic()
+        if left > 0:
+            self.server.stopping.wait(left)
+
     def _drop(self) -> None:
         """Close the connection without sending a byte."""
+        self._await_due()
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -259,6 +267,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _send_bytes(
         self, status: int, data: bytes, content_type: str, headers: dict[str, str]
     ) -> None:
+        self._await_due()
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
