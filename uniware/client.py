@@ -86,6 +86,7 @@ class UniwareClient:
         self, http: httpx.AsyncClient, *, credentials: Credentials, deadline: float | None = None
     ) -> None:
         self._http = http
+        self._urls: dict[str, httpx.URL] = {}  # path -> absolute URL, joined once
         self._deadline = deadline if deadline is not None else _timeout_of(http)
         self._headers = {
             **credentials.as_headers(),
@@ -103,8 +104,9 @@ class UniwareClient:
     async def _post(self, path: str, payload: Mapping[str, Any], code: Any) -> PostResponse:
         """One request within the deadline; an answer neither success nor failure is unknown."""
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        url = self._urls.get(path) or self._urls.setdefault(path, self._url(path))
         request = self._http.build_request(
-            "POST", path, content=body.encode("utf-8"), headers=self._headers
+            "POST", url, content=body.encode("utf-8"), headers=self._headers
         )
         try:
             async with asyncio.timeout(self._deadline):
@@ -121,6 +123,10 @@ class UniwareClient:
             )
         logger.debug("%s %s: HTTP %d %s", path, code, answer.http_status, answer.status)
         return answer
+
+    def _url(self, path: str) -> httpx.URL:
+        """``path`` under the client's base URL, as httpx joins them."""
+        return self._http.build_request("POST", path).url
 
     async def post_cancel(self, body: Mapping[str, Any]) -> PostResponse:
         """POST one cancellation (Post Cancel to UC); answered, bounded and read like an order."""

@@ -8,6 +8,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
@@ -119,7 +120,7 @@ class Destination:
     base_url: str
     merchant_id: str
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Stable text key, e.g. ``demo-seller@http://127.0.0.1:8765``."""
         return f"{self.merchant_id}@{normalise_base_url(self.base_url)}"
