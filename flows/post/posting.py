@@ -22,7 +22,7 @@ from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
 from uniware.sending import Sending
 from uniware.throttle import Throttle
-from uniware.transport import ShardedTransport
+from uniware.wire import WireTransport
 
 
 def post_payloads(
@@ -58,7 +58,7 @@ async def uniware_client(
     config: UniwareConfig, options: RunOptions
 ) -> AsyncIterator[UniwareClient]:
     """One Uniware client for the run: as many connections as requests in flight."""
-    transport = ShardedTransport(options.concurrency)
+    transport = WireTransport(options.concurrency)
     async with httpx.AsyncClient(
         base_url=config.base_url, timeout=config.timeout_seconds, transport=transport
     ) as http:

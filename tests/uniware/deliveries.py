@@ -21,6 +21,7 @@ from uniware.ledger import Ledger
 from uniware.retry import RetryPolicy
 from uniware.sending import Sending
 from uniware.throttle import Throttle
+from uniware.wire import WireTransport
 
 FAST_RETRY = RetryPolicy(attempts=8, base_delay=0.01, max_delay=0.1, total_timeout=60.0)
 
@@ -72,7 +73,10 @@ def deliver(
     """Run ``deliver_orders`` once over a fresh HTTP client."""
 
     async def go() -> list[Delivery]:
-        async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as http:
+        transport = WireTransport(concurrency)  # the run's own transport (flows.post.posting)
+        async with httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, transport=transport
+        ) as http:
             return await deliver_orders(
                 payloads,
                 sending(
