@@ -46,16 +46,22 @@ class SandboxHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out in two writes
     server: SandboxServer
     answer_due = 0.0  # monotonic time before which an order or change request gets no answer
+    arrived = 0.0  # monotonic time the current request's first line was read
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the request log lives in the store."""
+
+    def parse_request(self) -> bool:
+        """Note when the request arrived (its first line was just read), then parse it."""
+        self.arrived = time.monotonic()
+        return super().parse_request()
 
     def do_POST(self) -> None:
         """Order requests and the reset endpoint."""
         body = self._read_body()
         path = urlsplit(self.path).path
         if path == settings.ORDER_PATH or path in CHANGE_PATHS:  # latency: arrival to answer
-            self.answer_due = time.monotonic() + self.server.dice.faults.latency_ms / 1000
+            self.answer_due = self.arrived + self.server.dice.faults.latency_ms / 1000
         if path == settings.ORDER_PATH:
             self._post_order(body, time.time())
         elif path in CHANGE_PATHS:
