@@ -96,6 +96,15 @@ _THIS_ROW = (
 )
 _NOW = sa.bindparam("now", type_=sa.DateTime(timezone=True))
 _SELECT_ROW = sa.select(ledger_table).where(*_THIS_ROW).with_for_update()
+_SELECT_ROWS = (
+    sa.select(ledger_table)
+    .where(
+        ledger_table.c.destination == sa.bindparam("key"),
+        ledger_table.c.order_id.in_(sa.bindparam("oids", expanding=True)),
+    )
+    .order_by(ledger_table.c.order_id)
+    .with_for_update()
+)
 _INSERT_ROW = sa.insert(ledger_table)
 _LEASE = sa.bindparam("lease", type_=sa.DateTime(timezone=True))
 _CLAIM_ROW = (
@@ -210,6 +219,21 @@ def settle_in(conn: Connection, settled: Settled) -> bool:
     kept = {"kept": settled.payload_hash, "token": settled.token}
     done = conn.execute(_SETTLE_HELD, {**outcome, **kept})
     return bool(done.rowcount == 1)
+
+
+def settle_many_in(conn: Connection, settled: Sequence[Settled]) -> list[bool]:
+    """``settle_in`` of several outcomes (in lock order) by one statement; each: claim held?"""
+    if len(settled) == 1:
+        return [settle_in(conn, settled[0])]
+    params = [{**_outcome(s), "kept": s.payload_hash, "token": s.token} for s in settled]
+    if conn.execute(_SETTLE_HELD, params).rowcount == len(params):
+        return [True] * len(params)
+    # some claim was taken over: its row holds another run's token, which the update left alone
+    found = _rows_for_update(conn, [row_key(s) for s in settled])
+    return [
+        (entry := found.get(row_key(s))) is not None and entry.claim_token == s.token
+        for s in settled
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,41 +368,78 @@ class Ledger:
         wanted = ClaimWanted(destination, order_id, payload_hash, run_id, owner)
         return self.claim_many([wanted], lease=lease)[0]
 
-    def claim_many(self, wanted: Sequence[ClaimWanted], *, lease: bool = True) -> list[Claim]:
+    def claim_many(
+        self, wanted: Sequence[ClaimWanted], *, lease: bool = True, conn: Connection | None = None
+    ) -> list[Claim]:
         """Several claims in one transaction (one commit), each answered as ``claim`` would.
 
-        Rows are locked in (destination, order id) order, so two runs claiming overlapping
-        batches wait for each other instead of deadlocking.
+        Their rows are read and locked by one query, in (destination, order id) order, so two
+        runs claiming overlapping batches wait for each other instead of deadlocking; the new
+        rows are inserted by one statement. ``conn``: an open connection to use, outside any
+        transaction (a run's writer keeps one), instead of one from the pool.
         """
-        turn = sorted(range(len(wanted)), key=lambda k: row_key(wanted[k]))
-        claims: dict[int, Claim] = {}
-        try:
-            with self._engine.begin() as conn:
-                for k in turn:
-                    claims[k] = self._claim_in(conn, wanted[k], lease)
-        except IntegrityError:  # another process inserted one of the orders meanwhile
-            return self.claim_many(wanted, lease=lease)
-        except sa.exc.DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) != DEADLOCK_SQLSTATE:
-                raise
-            return self.claim_many(wanted, lease=lease)  # chosen to give way: nothing was kept
-        return [claims[k] for k in range(len(wanted))]
+        if conn is None:
+            with self._engine.connect() as fresh:
+                return self.claim_many(wanted, lease=lease, conn=fresh)
+        while True:
+            try:
+                with conn.begin():
+                    return self._claims_in(conn, wanted, lease)
+            except IntegrityError:  # another process inserted one of the orders meanwhile
+                continue
+            except sa.exc.DBAPIError as error:
+                if getattr(error.orig, "sqlstate", None) != DEADLOCK_SQLSTATE:
+                    raise
+                continue  # chosen to give way: nothing was kept
 
-    def _claim_in(self, conn: Connection, wanted: ClaimWanted, lease: bool) -> Claim:
-        """One claim inside an open transaction."""
+    def _claims_in(
+        self, conn: Connection, wanted: Sequence[ClaimWanted], lease: bool
+    ) -> list[Claim]:
+        """The claims of ``claim_many`` inside its open transaction."""
+        keys = [row_key(w) for w in wanted]
+        if len(set(keys)) < len(keys):  # one order twice: each claim must see the one before
+            turn = sorted(range(len(wanted)), key=keys.__getitem__)
+            done = {k: self._claim_in(conn, wanted[k], lease) for k in turn}
+            return [done[k] for k in range(len(wanted))]
+        found = _rows_for_update(conn, keys)
         now = datetime.now(UTC)
-        token = secrets.token_hex(16)
-        claim = {
+        claims: list[Claim] = []
+        fresh: list[dict[str, Any]] = []
+        again: list[dict[str, Any]] = []
+        for one, key in zip(wanted, keys, strict=True):
+            prior = found.get(key)
+            if prior is not None and prior.state == "accepted":
+                claims.append(Claim("accepted", None, prior))
+            elif lease and prior is not None and prior.lease_live(now):
+                claims.append(Claim("busy", None, prior))
+            else:
+                claim = self._claim_params(one, lease, now)
+                (fresh if prior is None else again).append(claim)
+                claims.append(Claim("granted", claim["token"], prior))
+        if fresh:
+            conn.execute(_INSERT_ROW, [_new_row(claim) for claim in fresh])
+        for claim in again:
+            conn.execute(_CLAIM_ROW, claim)
+        return claims
+
+    def _claim_params(self, wanted: ClaimWanted, lease: bool, now: datetime) -> dict[str, Any]:
+        """The parameters of one granted claim, with a fresh token."""
+        return {
             "key": wanted.destination.key,
             "oid": wanted.order_id,
             "new_hash": wanted.payload_hash,
             "new_run": wanted.run_id,
             "new_owner": wanted.owner,
             "space": OWNER_SPACE,
-            "token": token,
+            "token": secrets.token_hex(16),
             "lease": now + timedelta(seconds=self.lease_seconds) if lease else None,
             "now": now,
         }
+
+    def _claim_in(self, conn: Connection, wanted: ClaimWanted, lease: bool) -> Claim:
+        """One claim inside an open transaction."""
+        now = datetime.now(UTC)
+        claim = self._claim_params(wanted, lease, now)
         found = conn.execute(_SELECT_ROW, claim).first()
         prior = None if found is None else _to_entry(found)
         if prior is not None and prior.state == "accepted":
@@ -389,7 +450,7 @@ class Ledger:
             conn.execute(_INSERT_ROW, _new_row(claim))
         else:
             conn.execute(_CLAIM_ROW, claim)
-        return Claim("granted", token, prior)
+        return Claim("granted", claim["token"], prior)
 
     def renew(self, tokens: Iterable[str]) -> int:
         """Extend the leases of these claims by ``lease_seconds``; how many were still held."""
@@ -496,6 +557,21 @@ def _location(engine: Engine) -> str:
     if engine.dialect.name == "sqlite" and engine.url.database:
         return engine.url.database
     return engine.url.render_as_string(hide_password=True)
+
+
+def _rows_for_update(
+    conn: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], LedgerEntry]:
+    """The rows of these (destination key, order id) pairs that exist, locked, in key order."""
+    found: dict[tuple[str, str], LedgerEntry] = {}
+    by_destination: dict[str, list[str]] = {}
+    for destination, order_id in sorted(keys):
+        by_destination.setdefault(destination, []).append(order_id)
+    for destination, order_ids in by_destination.items():
+        for chunk in _chunks(order_ids, LOOKUP_CHUNK):
+            rows = conn.execute(_SELECT_ROWS, {"key": destination, "oids": list(chunk)})
+            found.update(((row.destination, row.order_id), _to_entry(row)) for row in rows)
+    return found
 
 
 def _file_id(engine: Engine) -> tuple[int, int] | None:

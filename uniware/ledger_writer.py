@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from uniware.ledger import Claim, ClaimWanted, Ledger, Settled, row_key, settle_in
+from sqlalchemy.engine import Connection
+
+from uniware.ledger import Claim, ClaimWanted, Ledger, Settled, row_key, settle_many_in
 from uniware.lifecycle_ledger import remember_many_in
 
 Written = Callable[[bool | BaseException], None]  # claim still held, or the ledger's error
@@ -37,6 +39,7 @@ class LedgerWriter:
         self._claims: list[tuple[ClaimWanted, asyncio.Future[Claim]]] = []
         self._outcomes: list[_Outcome] = []
         self._flush: asyncio.Handle | None = None
+        self._conn: Connection | None = None  # one connection for the run's writes
 
     async def claim(self, wanted: ClaimWanted) -> Claim:
         """Claim one order; returns once the claim is committed (or raises the ledger's error)."""
@@ -53,10 +56,20 @@ class LedgerWriter:
         self._schedule()
 
     def close(self) -> None:
-        """Write everything still queued now."""
+        """Write everything still queued now, then give the connection back."""
         if self._flush is not None:
             self._flush.cancel()
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _connection(self) -> Connection:
+        if self._conn is None or self._conn.invalidated:
+            self._conn = self._ledger.engine.connect()
+        return self._conn
 
     def flush(self) -> None:
         """Write the queued outcomes, report them, then make the queued claims."""
@@ -84,7 +97,7 @@ class LedgerWriter:
     def _write_claims(self, claims: list[tuple[ClaimWanted, asyncio.Future[Claim]]]) -> None:
         try:
             self._ledger.check_in_place()
-            granted = self._ledger.claim_many([w for w, _ in claims])
+            granted = self._ledger.claim_many([w for w, _ in claims], conn=self._connection())
         except Exception as error:
             for _, answer in claims:
                 answer.set_exception(error)
@@ -94,9 +107,12 @@ class LedgerWriter:
 
     def _settle(self, outcomes: Sequence[_Outcome]) -> list[bool]:
         turn = sorted(range(len(outcomes)), key=lambda k: row_key(outcomes[k].settled))
-        with self._ledger.engine.begin() as conn:  # rows locked in one order (no deadlocks)
-            done = {k: settle_in(conn, outcomes[k].settled) for k in turn}
-            held = [done[k] for k in range(len(outcomes))]
+        conn = self._connection()
+        with conn.begin():  # rows locked in one order (no deadlocks)
+            done = settle_many_in(conn, [outcomes[k].settled for k in turn])
+            held = [False] * len(outcomes)
+            for k, kept in zip(turn, done, strict=True):
+                held[k] = kept
             accepted = [
                 (outcome.settled.destination, outcome.settled.order_id, outcome.items)
                 for outcome, kept in zip(outcomes, held, strict=True)

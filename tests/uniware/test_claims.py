@@ -13,12 +13,13 @@ import pytest
 
 from tests.old_ledgers import write_v1_ledger
 from uniware.config import Destination
-from uniware.ledger import Ledger
+from uniware.ledger import ClaimWanted, Ledger, Settled, settle_many_in
 from uniware.ledger_schema import SCHEMA_VERSION, schema_version
 
 SHOP = Destination(base_url="http://127.0.0.1:8765", merchant_id="demo-seller")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OPENERS = 3
+OUTCOME = {"message": "Order created", "attempts": 1, "http_status": 200}
 ROUNDS = 5
 
 
@@ -63,6 +64,55 @@ def test_only_the_current_owner_writes_the_outcome(ledger_url: str) -> None:
     )
     assert entry.first_claimed_at is not None
     assert entry.first_claimed_at <= entry.updated_at
+
+
+def test_a_batch_of_claims_and_outcomes_answers_each_order_as_one_at_a_time_would(
+    ledger_url: str,
+) -> None:
+    def wanted(order_id: str, run: str) -> ClaimWanted:
+        return ClaimWanted(SHOP, order_id, "h1", run, f"{run}:1")
+
+    with Ledger.open(ledger_url, lease_seconds=0.2) as ledger:
+        accepted = ledger.claim(SHOP, "OKR-1", payload_hash="h1", run_id="run-0", owner="z:1")
+        assert accepted.token is not None
+        ledger.settle(SHOP, "OKR-1", token=accepted.token, state="accepted", **OUTCOME)
+        [lapsing] = ledger.claim_many([wanted("OKR-3", "run-A")])
+        time.sleep(0.3)  # run-A stopped renewing OKR-3
+        held = ledger.claim(SHOP, "OKR-4", payload_hash="h1", run_id="run-C", owner="c:3")
+        ids = ["OKR-5", "OKR-1", "OKR-3", "OKR-4", "OKR-2"]  # new, accepted, lapsed, held, new
+        batch = ledger.claim_many([wanted(order_id, "run-B") for order_id in ids])
+        assert [c.status for c in batch] == ["granted", "accepted", "granted", "busy", "granted"]
+        assert [c.prior and c.prior.run_id for c in batch] == [
+            None,
+            "run-0",
+            "run-A",
+            "run-C",
+            None,
+        ]
+        assert len({c.token for c in batch if c.token}) == 3
+        assert lapsing.token is not None and held.token is not None
+        settles = [  # in lock order, OKR-3 twice: run-A's late outcome and run-B's
+            Settled(SHOP, order_id, token, "accepted", "Order created", 1, 200)
+            for order_id, token in [
+                ("OKR-2", batch[4].token),
+                ("OKR-3", lapsing.token),
+                ("OKR-3", batch[2].token),
+                ("OKR-5", batch[0].token),
+            ]
+            if token is not None
+        ]
+        with ledger.engine.begin() as conn:
+            kept = settle_many_in(conn, settles)
+        entries = {o: ledger.get(SHOP, o)[0] for o in ids}
+    assert kept == [True, False, True, True]  # run-A's claim was taken over: not written
+    assert {o: (e.state, e.run_id) for o, e in entries.items()} == {
+        "OKR-1": ("accepted", "run-0"),
+        "OKR-2": ("accepted", "run-B"),
+        "OKR-3": ("accepted", "run-B"),
+        "OKR-4": ("sending", "run-C"),
+        "OKR-5": ("accepted", "run-B"),
+    }
+    assert entries["OKR-3"].claims == 2
 
 
 def test_renewing_keeps_a_lease_alive(ledger_url: str) -> None:
