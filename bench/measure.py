@@ -199,16 +199,22 @@ def _post(
 def measure_posting(
     tmp: Path, *, orders: int, latency_ms: float, concurrency: int
 ) -> dict[str, float]:
-    """Achieved orders/s against a sandbox answering after `latency_ms`, and the bound C/latency."""
+    """Achieved orders/s against a sandbox answering after `latency_ms`, the bound C/latency,
+    and what a bare raw-socket client reaches against the same sandbox (bench/floor.py)."""
+    from bench.floor import post_floor
     from uniware.sandbox import Faults, SandboxProcess
 
     with SandboxProcess(faults=Faults(latency_ms=latency_ms)) as sandbox:
         seconds = _post(sandbox.base_url, tmp, orders, rate=None, concurrency=concurrency)
         one_by_one = _post(sandbox.base_url, tmp, 40, rate=None, concurrency=1, first=orders)
+        floor = post_floor(
+            sandbox.base_url, first=orders + 40, orders=orders, concurrency=concurrency
+        )
     return {
         "orders_per_second": round(orders / seconds, 1),
         "bound": round(concurrency / (latency_ms / 1000), 1),
         "single_request_ms": round(one_by_one / 40 * 1000, 1),  # latency + everything else
+        "floor_orders_per_second": round(floor, 1),
     }
 
 

@@ -22,3 +22,4 @@ def test_the_posting_measure_posts_through_the_runs_own_client(tmp_path: Path) -
     posted = measure_posting(tmp_path, orders=20, latency_ms=10, concurrency=4)
     assert posted["bound"] == 400.0
     assert posted["orders_per_second"] > 0
+    assert posted["floor_orders_per_second"] > 0  # the bare client's 20 orders were all created
