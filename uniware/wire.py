@@ -165,6 +165,7 @@ class _Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
         self._eof = False
+        self._eof_given = False  # the end of the stream was passed to h11
         self._lost = False
         self._paused = False
         self._data: asyncio.Future[None] | None = None
@@ -276,6 +277,9 @@ class _Connection(asyncio.Protocol):
             elif self._eof:
                 if self._h11.their_state is h11.SEND_RESPONSE:
                     raise httpx.RemoteProtocolError(DISCONNECTED)
+                if self._eof_given:  # h11 wants more after the end: the answer is cut off
+                    raise httpx.RemoteProtocolError("the server closed the connection mid-answer")
+                self._eof_given = True
                 self._h11.receive_data(b"")
             else:
                 await self._wait_data(timeout)
