@@ -17,6 +17,7 @@ closed is noticed by asyncio (``connection_lost``) and never reused.
 from __future__ import annotations
 
 import asyncio
+import select
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -205,8 +206,12 @@ class _Connection(asyncio.Protocol):
     # the transport's side
     @property
     def usable(self) -> bool:
-        """Idle, open, and nothing unexpected arrived since the last answer."""
-        return not self._lost and not self._eof and not self._buffer
+        """Idle, open, and nothing arrived since the last answer: not even an end of stream the
+        loop has yet to read (a server that closed right after answering), as httpcore checks."""
+        if self._lost or self._eof or self._buffer or self._transport is None:
+            return False
+        sock = self._transport.get_extra_info("socket")
+        return sock is None or not _readable(sock.fileno())
 
     def ready_for_next(self) -> bool:
         """After a whole answer: True (and reset for the next request) when it may be reused."""
@@ -303,6 +308,13 @@ class _Connection(asyncio.Protocol):
     def _wake_reader(self) -> None:
         if self._data is not None and not self._data.done():
             self._data.set_result(None)
+
+
+def _readable(fd: int) -> bool:
+    """Whether bytes (or the end of the stream) wait on the socket now."""
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
 
 
 def _expire(waiter: asyncio.Future[None]) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import shutil
+import socket
 import ssl
 import subprocess
 import threading
@@ -22,7 +24,7 @@ from tests.uniware.hostile_server import CREATED, hostile_server
 from uniware import settings
 from uniware.config import demo_credentials
 from uniware.sandbox import Faults, running_sandbox
-from uniware.wire import WireTransport
+from uniware.wire import WireTransport, _Connection
 
 T = TypeVar("T")
 
@@ -81,6 +83,41 @@ def test_a_connection_the_server_closes_is_not_reused() -> None:
     with hostile_server(CREATED) as server:  # "Connection: close" on every answer
         assert run_with(transport, server.base_url, go) == [200, 200]
     assert transport.opened == 2
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    def gzipped(conn: Any, request: bytes) -> None:  # keep-alive by default, then it closes
+        body = gzip.compress(b'{"status": "success", "message": "zipped"}')
+        head = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n"
+        conn.sendall(head % len(body) + body)
+
+    transport = WireTransport(4)
+
+    async def go(http: httpx.AsyncClient) -> list[str]:
+        answers = []
+        for n in range(3):
+            answers.append((await http.post(settings.ORDER_PATH, json=order(n))).json()["message"])
+            await asyncio.sleep(0.05)  # the server's close reaches the socket, unread by the loop
+        return answers
+
+    with hostile_server(gzipped) as server:
+        assert run_with(transport, server.base_url, go) == ["zipped"] * 3
+    assert transport.opened == 3  # each closed connection was noticed at reuse, not sent on
+
+
+def test_a_close_waiting_on_the_socket_makes_an_idle_connection_unusable_at_once() -> None:
+    async def go() -> tuple[bool, bool]:
+        ours, theirs = socket.socketpair()
+        loop = asyncio.get_running_loop()
+        origin = ("http", "127.0.0.1", 80)
+        transport, connection = await loop.create_connection(lambda: _Connection(origin), sock=ours)
+        before = connection.usable
+        theirs.close()  # no await from here on: the loop has not read the end of the stream
+        after = connection.usable
+        transport.close()
+        return before, after
+
+    assert asyncio.run(go()) == (True, False)
 
 
 def test_an_answer_not_read_to_its_end_closes_its_connection() -> None:
