@@ -51,6 +51,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_SYNCHRONOUS = "NORMAL"
 LOOKUP_CHUNK = 500
 LEASE_SECONDS = 60.0
+CLAIM_ATTEMPTS = 10  # a batch of claims that meets another run's insert or a lock cycle
 DEADLOCK_SQLSTATE = "40P01"  # PostgreSQL broke a lock cycle (a lease renewal met a claim)
 
 metadata = sa.MetaData()
@@ -381,16 +382,19 @@ class Ledger:
         if conn is None:
             with self._engine.connect() as fresh:
                 return self.claim_many(wanted, lease=lease, conn=fresh)
-        while True:
+        for attempt in range(1, CLAIM_ATTEMPTS + 1):
             try:
                 with conn.begin():
                     return self._claims_in(conn, wanted, lease)
-            except IntegrityError:  # another process inserted one of the orders meanwhile
-                continue
             except sa.exc.DBAPIError as error:
-                if getattr(error.orig, "sqlstate", None) != DEADLOCK_SQLSTATE:
+                # another process inserted one of the orders meanwhile, or PostgreSQL chose this
+                # transaction to give way in a lock cycle: nothing was kept, try again
+                raced = isinstance(error, IntegrityError)
+                if attempt == CLAIM_ATTEMPTS or not (
+                    raced or getattr(error.orig, "sqlstate", None) == DEADLOCK_SQLSTATE
+                ):
                     raise
-                continue  # chosen to give way: nothing was kept
+        raise AssertionError("unreachable")
 
     def _claims_in(
         self, conn: Connection, wanted: Sequence[ClaimWanted], lease: bool

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from tests.old_ledgers import write_v1_ledger
 from uniware.config import Destination
@@ -113,6 +114,14 @@ def test_a_batch_of_claims_and_outcomes_answers_each_order_as_one_at_a_time_woul
         "OKR-5": ("accepted", "run-B"),
     }
     assert entries["OKR-3"].claims == 2
+
+
+def test_a_claim_the_database_always_refuses_is_raised_not_retried_forever(
+    ledger_url: str,
+) -> None:
+    refused = ClaimWanted(SHOP, "OKR-1", "h1", None, "a:1")  # type: ignore[arg-type]
+    with Ledger.open(ledger_url) as ledger, pytest.raises(IntegrityError):
+        ledger.claim_many([refused])  # run_id is NOT NULL: no race, no retry makes it fit
 
 
 def test_renewing_keeps_a_lease_alive(ledger_url: str) -> None:
