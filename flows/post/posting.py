@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import httpx
 from prefect import task
@@ -57,12 +59,32 @@ async def run_throttle(options: RunOptions) -> AsyncIterator[Throttle]:
 async def uniware_client(
     config: UniwareConfig, options: RunOptions
 ) -> AsyncIterator[UniwareClient]:
-    """One Uniware client for the run: as many connections as requests in flight."""
-    transport = WireTransport(options.concurrency)
+    """One Uniware client for the run: as many connections as requests in flight.
+
+    Direct connections go through uniware/wire.py; when the environment names a proxy for
+    Uniware (HTTPS_PROXY, ALL_PROXY, not excluded by NO_PROXY), httpx's own transport takes
+    the run's requests through it (httpx reads no proxy settings once given a transport).
+    """
+    size = options.concurrency
+    transport = None if proxy_for(config.base_url) else WireTransport(size)
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
     async with httpx.AsyncClient(
-        base_url=config.base_url, timeout=config.timeout_seconds, transport=transport
+        base_url=config.base_url,
+        timeout=config.timeout_seconds,
+        transport=transport,
+        limits=limits,
     ) as http:
         yield UniwareClient(http, credentials=config.credentials)
+
+
+def proxy_for(base_url: str) -> str | None:
+    """The proxy the environment names for ``base_url``, if any (as curl and httpx read it)."""
+    parts = urlsplit(base_url)
+    proxies = getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or proxy_bypass(parts.netloc):
+        return None
+    return proxy
 
 
 async def _post(
