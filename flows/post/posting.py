@@ -74,7 +74,7 @@ async def uniware_client(
         transport=transport,
         limits=limits,
     ) as http:
-        yield UniwareClient(http, credentials=config.credentials)
+        yield UniwareClient(http, credentials=config.credentials, direct=transport)
 
 
 def proxy_for(base_url: str) -> str | None:

@@ -46,10 +46,13 @@ def sending(
     retry: RetryPolicy,
     rate: float | None = None,
     credentials: Credentials | None = None,
+    direct: httpx.AsyncBaseTransport | None = None,
 ) -> Sending:
-    """A test run's ``Sending`` through ``http``, with the demo credentials unless given."""
+    """A test run's ``Sending`` through ``http`` (straight to ``direct`` when given, as a run's
+    client does), with the demo credentials unless given."""
+    client = UniwareClient(http, credentials=credentials or demo_credentials(), direct=direct)
     return Sending(
-        client=UniwareClient(http, credentials=credentials or demo_credentials()),
+        client=client,
         ledger=ledger,
         destination=destination,
         run_id=run_id,
@@ -88,6 +91,7 @@ def deliver(
                     retry=retry,
                     rate=rate,
                     credentials=credentials,
+                    direct=transport,
                 ),
                 on_delivery=None if seen is None else seen.append,
             )
