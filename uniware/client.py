@@ -123,12 +123,12 @@ class UniwareClient:
         )
         try:
             async with asyncio.timeout(self._deadline):
-                response = await self._read(request)
+                response, content = await self._read(request)
         except TimeoutError:
             raise RequestDeadline(
                 f"no complete answer within {self._deadline:g} s", request=request
             ) from None
-        answer = read_response(response)
+        answer = read_response(response, content)
         if 200 <= response.status_code < 300 and answer.status == "failure" and not answer.readable:
             raise AnswerUnknown(
                 f"HTTP {response.status_code} with an unreadable answer: {answer.message}",
@@ -149,8 +149,9 @@ class UniwareClient:
         """POST one return (Post Return to UC); answered, bounded and read like an order."""
         return await self._post(settings.RETURN_PATH, body, body.get("saleOrderCode"))
 
-    async def _read(self, request: httpx.Request) -> httpx.Response:
-        """Send ``request`` and read its answer, refusing one past ``MAX_ANSWER_BYTES``."""
+    async def _read(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+        """Send ``request`` and read its answer (closed; and its body, decoded), refusing one
+        past ``MAX_ANSWER_BYTES``."""
         if self._direct is not None:  # the client's auth, redirect and cookie layers: unused
             response = await self._direct.handle_async_request(request)
         else:
@@ -167,14 +168,7 @@ class UniwareClient:
                     )
         finally:
             await response.aclose()
-        headers = [
-            (name, value)
-            for name, value in response.headers.multi_items()
-            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-        ]
-        return httpx.Response(
-            response.status_code, headers=headers, content=bytes(content), request=request
-        )
+        return response, bytes(content)
 
 
 def _timeout_of(http: httpx.AsyncClient) -> float:
@@ -185,9 +179,12 @@ def _timeout_of(http: httpx.AsyncClient) -> float:
     return 2 * (max(known) if known else settings.DEFAULT_TIMEOUT_SECONDS)
 
 
-def read_response(response: httpx.Response) -> PostResponse:
-    """Turn any HTTP response into a ``PostResponse`` (odd bodies become unreadable failures)."""
-    status, message, readable = _read_body(response)
+def read_response(response: httpx.Response, content: bytes | None = None) -> PostResponse:
+    """Turn any HTTP response into a ``PostResponse`` (odd bodies become unreadable failures);
+    ``content``: its body, already read from a streamed response."""
+    body = response.content if content is None else content
+    text = body.decode(response.encoding or "utf-8", errors="replace")
+    status, message, readable = _read_body(response.status_code, body, text)
     if not response.is_success:
         status = "failure"
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -195,17 +192,16 @@ def read_response(response: httpx.Response) -> PostResponse:
     return PostResponse(response.status_code, status, message, retry_after, readable)
 
 
-def _read_body(response: httpx.Response) -> tuple[ResponseStatus, str, bool]:
+def _read_body(http_status: int, content: bytes, text: str) -> tuple[ResponseStatus, str, bool]:
     try:
-        body = response.json()
+        body = json.loads(content)
     except (ValueError, UnicodeDecodeError):
-        text = _preview(response.text) or f"HTTP {response.status_code} with no body"
-        return "failure", text, False
+        return "failure", _preview(text) or f"HTTP {http_status} with no body", False
     if not isinstance(body, dict) or body.get("status") not in ("success", "failure"):
-        return "failure", _preview(response.text), False
+        return "failure", _preview(text), False
     message = body.get("message")
     if not isinstance(message, str) or not message:
-        message = _preview(response.text)
+        message = _preview(text)
     status: ResponseStatus = "success" if body["status"] == "success" else "failure"
     return status, cut_message(message), True
 
