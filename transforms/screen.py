@@ -120,7 +120,7 @@ def _charges_at_both_levels(
 def _per_unique(values: pd.Series, ok: Ok) -> Mask:
     """`ok` on each distinct value once (exports repeat themselves), taken back to the rows."""
     codes, uniques = pd.factorize(values)  # a missing value gets code -1:
-    good = np.fromiter(map(ok, uniques), bool, len(uniques))
+    good = np.fromiter(map(ok, uniques.tolist()), bool, len(uniques))  # plain Python values
     return ~np.append(good, ok(None))[codes]  # ... and -1 picks ok(None), the last
 
 
