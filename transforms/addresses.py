@@ -56,5 +56,4 @@ def _lengths(column: pd.Series) -> npt.NDArray[np.float64]:
     try:
         return np.fromiter(map(len, values), np.float64, len(values))
     except TypeError:  # a cell that is not text
-        lengths: npt.NDArray[np.float64] = column.str.len().to_numpy(np.float64, na_value=np.nan)
-        return lengths
+        return np.asarray(column.str.len().astype("float64"), dtype=np.float64)
