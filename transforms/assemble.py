@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.lines import BILL_KEYS, ITEM_CHARGES, ORDER_CHARGES, SHIP_KEYS
+from transforms.date_text import date_texts
 
 
 def payload_dicts(
@@ -192,12 +193,8 @@ def _flags(column: pd.Series) -> list[bool]:
 def _dates(column: pd.Series, target_zone: str) -> list[str | None]:
     """`yyyy-MM-dd HH:mm:ss` in the target zone, written by numpy (strftime per cell is slow)."""
     local = column.dt.tz_convert(target_zone).dt.tz_localize(None).to_numpy()
-    text = np.datetime_as_string(local.astype("datetime64[s]"), unit="s")
-    if len(text) and np.strings.str_len(text).max() > 19:  # a year beyond 9999: one at a time
-        return [None if t == "NaT" else f"{t[:10]} {t[11:]}" for t in text.tolist()]
-    text = text.astype("U19")
-    text.view("U1").reshape(len(text), 19)[:, 10] = " "  # the "T" between date and time
-    dates: list[str | None] = text.tolist()
-    for at in np.flatnonzero(np.isnat(local)).tolist():
-        dates[at] = None
-    return dates
+    fast = date_texts(local)
+    if fast is not None:
+        return fast
+    text = np.datetime_as_string(local.astype("datetime64[s]"), unit="s").tolist()
+    return [None if t == "NaT" else f"{t[:10]} {t[11:]}" for t in text]
