@@ -90,6 +90,13 @@ def empty_cells(column: pd.Series) -> npt.NDArray[np.bool_]:
     return empty
 
 
+def all_empty(column: pd.Series) -> bool:
+    """True when every cell is "": a column with a value in its first cell is not looked at."""
+    values = column.to_numpy(dtype=object)
+    first = values[0] if len(values) else ""
+    return isinstance(first, str) and first == "" and bool((values == "").all())
+
+
 def distinct(column: pd.Series) -> tuple[npt.NDArray[np.intp], pd.Series]:
     """The column's distinct values (missing ones too) and, per cell, which one it holds."""
     if column.dtype == object:
