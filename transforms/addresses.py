@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from schemas.contract import MAX_ADDRESS_LINE
@@ -33,7 +35,7 @@ def continue_long_lines(text: pd.DataFrame) -> dict[str, pd.Series]:
     """Split every too-long address line 1 that fits in two lines (in place); changed rows."""
     changed: dict[str, pd.Series] = {}
     for one, two in PAIRS:
-        long_ = text[one].str.len() > MAX_ADDRESS_LINE
+        long_ = pd.Series(_lengths(text[one]) > MAX_ADDRESS_LINE, index=text.index)
         if not long_.any():
             continue
         firsts, seconds = text.loc[long_, one], text.loc[long_, two]
@@ -46,3 +48,12 @@ def continue_long_lines(text: pd.DataFrame) -> dict[str, pd.Series]:
             text.at[row, one], text.at[row, two] = head, tail
         changed[one] = pd.Series(text.index.isin(list(done)), index=text.index)
     return changed
+
+
+def _lengths(column: pd.Series) -> npt.NDArray[np.float64]:
+    """Each cell's length, NaN for a missing one: `str.len`, without pandas' cell-by-cell map."""
+    values = column.tolist()
+    try:
+        return np.fromiter(map(len, values), np.float64, len(values))
+    except TypeError:  # a cell that is not text
+        return np.asarray(column.str.len().astype("float64"), dtype=np.float64)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.lines import BILL_KEYS, ITEM_CHARGES, ORDER_CHARGES, SHIP_KEYS
+from transforms.date_text import date_texts
 
 
 def payload_dicts(
@@ -174,7 +175,10 @@ def _given(column: pd.Series | list[Any], *, blank_too: bool) -> tuple[list[Any]
         return column.to_numpy(dtype=bool, na_value=False).tolist(), given
     # text: numpy compares an object array with "" faster than `Series.ne`
     values = column.to_numpy(dtype=object)
-    given = ~pd.isna(values)
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":  # all text: none missing
+        given = np.ones(len(values), dtype=bool)
+    else:
+        given = ~pd.isna(values)
     if blank_too:
         given &= values != ""
     return values.tolist(), given
@@ -188,6 +192,9 @@ def _flags(column: pd.Series) -> list[bool]:
 
 def _dates(column: pd.Series, target_zone: str) -> list[str | None]:
     """`yyyy-MM-dd HH:mm:ss` in the target zone, written by numpy (strftime per cell is slow)."""
-    local = column.dt.tz_convert(target_zone).dt.tz_localize(None)
-    text = np.datetime_as_string(local.to_numpy().astype("datetime64[s]"), unit="s").tolist()
+    local = column.dt.tz_convert(target_zone).dt.tz_localize(None).to_numpy()
+    fast = date_texts(local)
+    if fast is not None:
+        return fast
+    text = np.datetime_as_string(local.astype("datetime64[s]"), unit="s").tolist()
     return [None if t == "NaT" else f"{t[:10]} {t[11:]}" for t in text]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -90,6 +90,13 @@ def empty_cells(column: pd.Series) -> npt.NDArray[np.bool_]:
     return empty
 
 
+def all_empty(column: pd.Series) -> bool:
+    """True when every cell is "": a column with a value in its first cell is not looked at."""
+    values = column.to_numpy(dtype=object)
+    first = values[0] if len(values) else ""
+    return isinstance(first, str) and first == "" and bool((values == "").all())
+
+
 def distinct(column: pd.Series) -> tuple[npt.NDArray[np.intp], pd.Series]:
     """The column's distinct values (missing ones too) and, per cell, which one it holds."""
     if column.dtype == object:
@@ -151,21 +158,51 @@ def strip_column(column: pd.Series) -> tuple[pd.Series, pd.Series]:
 def _end_characters(
     values: npt.NDArray[np.object_],
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
-    """Each cell's first and last character as an index into `_SPACE` (NUL for an empty cell),
-    read off all cells joined by NUL. None if a cell is not text or holds a NUL itself."""
+    """Each cell's first and last character as an index into `_SPACE` (NUL for an empty cell).
+    None if a cell is not text or holds a NUL itself."""
+    shape = text_shape(values.tolist())
+    return None if shape is None else (shape.first, shape.last)
+
+
+class TextShape(NamedTuple):
+    """Per cell: its length, and its first and last character as an index into `_SPACE`."""
+
+    lengths: npt.NDArray[np.intp]
+    first: npt.NDArray[np.intp]
+    last: npt.NDArray[np.intp]
+
+    def spaced(self) -> npt.NDArray[np.bool_]:
+        """True where a cell begins with white space."""
+        starts: npt.NDArray[np.bool_] = _SPACE[self.first]
+        return starts
+
+
+def text_shape(cells: list[str]) -> TextShape | None:
+    """Lengths and end characters of text cells, read off all of them joined by NUL (no
+    Python call per cell). None if a cell is not text or holds a NUL itself."""
+    if not cells:  # "\0\0" would read as one empty cell
+        nothing = np.zeros(0, dtype=np.intp)
+        return TextShape(nothing, nothing, nothing)
     try:
-        joined = "\0" + "\0".join(values.tolist()) + "\0"
+        joined = "\0" + "\0".join(cells) + "\0"
     except TypeError:
         return None
     wide = not joined.isascii()
-    encoded = joined.encode("utf-32-le" if wide else "ascii")
+    try:
+        encoded = joined.encode("utf-32-le" if wide else "ascii")
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
     codes = np.frombuffer(encoded, dtype=np.uint32 if wide else np.uint8)
     cuts = np.flatnonzero(codes == 0)
-    if len(cuts) != len(values) + 1:
+    if len(cuts) != len(cells) + 1:
         return None
     first, last = codes[cuts[:-1] + 1], codes[cuts[1:] - 1]
     top = len(_SPACE) - 1
-    return np.minimum(first, top, dtype=np.intp), np.minimum(last, top, dtype=np.intp)
+    return TextShape(
+        np.diff(cuts) - 1,
+        np.minimum(first, top, dtype=np.intp),
+        np.minimum(last, top, dtype=np.intp),
+    )
 
 
 def strip_spaces(column: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -23,6 +23,8 @@ import pandas as pd
 from schemas import contract
 from schemas.lines import ORDER_FIELDS
 from transforms.columns import ColumnMap
+from transforms.conflicts import conflicts
+from transforms.conflicts import label as _label
 from transforms.disposition import to_post
 from transforms.errors import ErrorTable, RowError, Stage
 from transforms.lines import FAILED, FILE, ROW
@@ -30,12 +32,6 @@ from transforms.lines import FAILED, FILE, ROW
 MAX_ROWS_NAMED = 5
 
 
-def _label(labels: Mapping[str, ColumnMap], file: str, field: str) -> str:
-    columns = labels.get(file)
-    return columns.label(field) if columns else field
-
-
-CONFLICT: Final = "order.conflict"  # an order's rows disagree on an order-level field
 SIBLING: Final = "order.row_failed"  # a sound row of an order another row of which failed
 
 
@@ -47,76 +43,29 @@ def check_orders(
 ) -> list[RowError]:
     """Cross-row and facility errors for lines that passed validation."""
     usable = ~lines[FAILED] & lines["order_id"].notna() & to_post(lines)
-    ok = lines if usable.all() else lines[usable]  # read only: no copy when every line is usable
     mapped = {f for columns in labels.values() for f in columns.sources}
-    errors = _conflicts(ok, labels, mapped) + _repeated_items(ok, labels) + _too_many_items(ok)
+    ok = lines if usable.all() else lines.loc[usable, _read_here(lines, mapped)]  # read only
+    codes, order_ids = pd.factorize(ok["order_id"])
+    errors = conflicts(ok, codes, order_ids, labels, mapped)
+    errors += _repeated_items(ok, codes, labels) + _too_many_items(ok, codes)
     if facility_map is not None:
         errors += _unmapped_facilities(ok, labels, facility_map)
     return errors
 
 
-def _conflicts(
-    ok: pd.DataFrame, labels: Mapping[str, ColumnMap], mapped: set[str]
+def _read_here(lines: pd.DataFrame, mapped: set[str]) -> list[str]:
+    """The columns the checks below read: copying the others would be waste."""
+    fields = [f for f in ORDER_FIELDS if f in mapped]
+    wanted = {*fields, *(f"_text_{f}" for f in fields), "order_id", "order_item_id"}
+    wanted |= {"facility_code", FILE, ROW}
+    return [c for c in lines.columns if c in wanted]
+
+
+def _repeated_items(
+    ok: pd.DataFrame, codes: np.ndarray, labels: Mapping[str, ColumnMap]
 ) -> list[RowError]:
-    codes, order_ids = pd.factorize(ok["order_id"])
-    clashes: dict[int, list[str]] = {}
-    for field in (f for f in ORDER_FIELDS if f != "order_id" and f in mapped):
-        for code in _orders_with_two_values(codes, ok[field]).tolist():
-            clashes.setdefault(code, []).append(field)
-    errors: list[RowError] = []
-    for code in sorted(clashes):  # orders in file order, fields in schema order
-        rows = ok[codes == code]
-        for field in clashes[code]:
-            errors += _conflict_errors(rows, str(order_ids[code]), field, labels)
-    return errors
-
-
-def _orders_with_two_values(codes: np.ndarray, column: pd.Series) -> np.ndarray:
-    """Codes of the orders whose rows hold two or more different (non-blank) values.
-
-    Each given cell is compared with one given cell of its order (no hashing of the column).
-    """
-    rows = np.flatnonzero(column.notna().to_numpy(dtype=bool))
-    if not len(rows):
-        return np.empty(0, dtype=codes.dtype)
-    values = _comparable(column)
-    some = np.full(int(codes.max()) + 1, -1)
-    some[codes[rows]] = rows  # one of each order's given rows, whichever
-    differ = np.asarray(values[rows] != values[some[codes[rows]]], dtype=bool)
-    return np.unique(codes[rows[differ]])
-
-
-def _comparable(column: pd.Series) -> np.ndarray:
-    """The column's values as numpy compares them: dates as UTC datetime64, others as stored."""
-    dtype = column.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        values: np.ndarray = column.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
-    elif isinstance(dtype, np.dtype):
-        values = column.to_numpy()
-    else:  # nullable integers, booleans, strings: their Python values
-        values = column.to_numpy(dtype=object)
-    return values
-
-
-def _conflict_errors(
-    rows: pd.DataFrame, order_id: str, field: str, labels: Mapping[str, ColumnMap]
-) -> list[RowError]:
-    shown = rows[f"_text_{field}"] if f"_text_{field}" in rows else rows[field].astype("str")
-    firsts = rows.loc[rows[field].drop_duplicates().index]
-    seen = ", ".join(
-        f"{shown[i]!r} (row {r})" for i, r in zip(firsts.index, firsts[ROW], strict=True)
-    )
-    reason = f"order {order_id} has different values on its rows: {seen}"
-    return [
-        RowError(
-            f, int(r), "group", _label(labels, f, field), str(v), reason, order_id, str(i), CONFLICT
-        )
-        for f, r, v, i in zip(rows[FILE], rows[ROW], shown, rows["order_item_id"], strict=True)
-    ]
-
-
-def _repeated_items(ok: pd.DataFrame, labels: Mapping[str, ColumnMap]) -> list[RowError]:
-    repeated = ok[ok.duplicated(["order_id", "order_item_id"], keep=False)]
+    pairs = pd.DataFrame({"order": codes, "item": ok["order_item_id"].to_numpy()})
+    repeated = ok[pairs.duplicated(keep=False).to_numpy()]
     errors = []
     for (order_id, item_id), rows in repeated.groupby(["order_id", "order_item_id"], sort=False):
         where = ", ".join(str(r) for r in rows[ROW])
@@ -141,10 +90,12 @@ def _repeated_items(ok: pd.DataFrame, labels: Mapping[str, ColumnMap]) -> list[R
     return errors
 
 
-def _too_many_items(ok: pd.DataFrame) -> list[RowError]:
-    sizes = ok.groupby("order_id", sort=False).size()
-    big = set(sizes.index[sizes > contract.MAX_ITEMS])
-    rows = ok[ok["order_id"].isin(big)]
+def _too_many_items(ok: pd.DataFrame, codes: np.ndarray) -> list[RowError]:
+    sizes = np.bincount(codes)[codes]  # each row's order's size
+    big = sizes > contract.MAX_ITEMS
+    if not big.any():
+        return []
+    rows = ok[big]
     return [
         RowError(
             f,
@@ -152,14 +103,13 @@ def _too_many_items(ok: pd.DataFrame) -> list[RowError]:
             "group",
             "",
             "",
-            f"order {o} has {sizes[o]} items; Uniware takes at "
-            f"most {contract.MAX_ITEMS}: split the order",
+            f"order {o} has {n} items; Uniware takes at most {contract.MAX_ITEMS}: split the order",
             str(o),
             str(i),
             "order.too_many_items",
         )
-        for f, r, o, i in zip(
-            rows[FILE], rows[ROW], rows["order_id"], rows["order_item_id"], strict=True
+        for f, r, o, i, n in zip(
+            rows[FILE], rows[ROW], rows["order_id"], rows["order_item_id"], sizes[big], strict=True
         )
     ]
 

@@ -28,6 +28,7 @@ from transforms.stages import stage
 _HEAD_COLUMNS: Final = list(ORDER_FIELDS)
 _ITEM_COLUMNS: Final = [*LINE_FIELDS, "currency", "order_id", FILE, ROW]
 CHUNK_ORDERS: Final = 50_000  # orders built at a time
+Chunk = tuple[pd.DataFrame, pd.DataFrame, np.ndarray]  # (first lines, lines, order ends)
 
 
 class Payloads(Sequence[dict[str, Any]]):
@@ -53,11 +54,14 @@ class Payloads(Sequence[dict[str, Any]]):
         self._target_zone = target_zone
         self._send_facility = send_facility
         self._rejected = np.zeros(len(stops), dtype=bool)
+        self._held: Chunk | None = None  # a one-chunk build's chunk, from check to first read
 
     def check(self, *, check_all: bool) -> list[RowError]:
         """Hold every order to the contract (screened; see the module doc); reject the bad."""
         errors: list[RowError] = []
-        for first, (heads, items, stops) in self._chunks():
+        for first, chunk in self._chunks():
+            self._hold(chunk)
+            heads, items, stops = chunk
             counts = np.diff(stops, prepend=0)
             if check_all:
                 suspect = np.ones(len(heads), dtype=bool)
@@ -114,13 +118,16 @@ class Payloads(Sequence[dict[str, Any]]):
     def __repr__(self) -> str:
         return f"Payloads({len(self)} orders)"
 
-    def _chunks(self) -> Iterator[tuple[int, tuple[pd.DataFrame, pd.DataFrame, np.ndarray]]]:
+    def _chunks(self) -> Iterator[tuple[int, Chunk]]:
         """(first order number, (its first lines, its lines, where each order ends))."""
         for first in range(0, len(self._stops), CHUNK_ORDERS):
             yield first, self._chunk(first)
 
-    def _chunk(self, first: int) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    def _chunk(self, first: int) -> Chunk:
         """The chunk of orders from order number `first` (see `_chunks`)."""
+        if self._held is not None:  # the only chunk: taken once for the check and a read
+            held, self._held = self._held, None
+            return held
         stops = self._stops[first : first + CHUNK_ORDERS]
         begin = int(self._stops[first - 1]) if first else 0
         rows = self._positions[begin : int(stops[-1])]
@@ -129,6 +136,10 @@ class Payloads(Sequence[dict[str, Any]]):
         items = self._lines[_ITEM_COLUMNS].iloc[rows]  # only the columns each level needs
         heads = self._lines[_HEAD_COLUMNS].iloc[firsts]
         return heads, items, local
+
+    def _hold(self, chunk: Chunk) -> None:
+        """Keep the chunk just checked for the first read, when it is the only one."""
+        self._held = chunk if len(self._stops) <= CHUNK_ORDERS else None
 
     def _payloads(
         self, heads: pd.DataFrame, items: pd.DataFrame, stops: np.ndarray

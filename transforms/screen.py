@@ -15,13 +15,14 @@ sends them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Final
+from typing import Final, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
 
 from schemas import contract
 from schemas.lines import ITEM_CHARGES, ORDER_CHARGES
+from transforms import normalize
 
 Mask = np.ndarray
 Ok = Callable[[object], bool]
@@ -65,9 +66,9 @@ def suspect_orders(
 
 
 def _order_fields(heads: pd.DataFrame) -> Mask:
-    bad = _per_unique(heads["order_id"].astype("str"), _text_ok(required=True))
+    bad = _texts(heads["order_id"].astype("str"), required=True, sent_if_given=False)
     for name in ("display_order_number", "additional_info"):
-        bad |= _per_unique(heads[name], _sent_if_given(_text_ok(required=False)))
+        bad |= _texts(heads[name], required=False)
     bad |= heads["order_date"].isna().to_numpy() | heads["sla"].isna().to_numpy()
     bad |= _choice(heads["order_status"], contract.ORDER_STATUSES, required=True)
     bad |= _per_unique(heads["payment_type"], _sent_if_given(_is_in(contract.PAYMENT_TYPES)))
@@ -75,8 +76,7 @@ def _order_fields(heads: pd.DataFrame) -> Mask:
     bad |= _numbers(heads, _ORDER_TOTALS, required=False)
     for side in ("ship", "bill"):
         for part, required, longest in _ADDRESS:
-            ok = _text_ok(required=required, max_length=longest)
-            bad |= _per_unique(heads[f"{side}_{part}"], _sent_if_given(ok, required=required))
+            bad |= _texts(heads[f"{side}_{part}"], required=required, max_length=longest)
         bad |= _per_unique(heads[f"{side}_pincode"], _pincode_ok)
     return bad
 
@@ -84,7 +84,7 @@ def _order_fields(heads: pd.DataFrame) -> Mask:
 def _item_fields(items: pd.DataFrame, send_facility: bool) -> Mask:
     bad = np.zeros(len(items), dtype=bool)
     for name, required, longest in _ITEM_TEXTS:
-        bad |= _per_unique(items[name], _text_ok(required=required, max_length=longest))
+        bad |= _texts(items[name], required=required, max_length=longest, sent_if_given=False)
     bad |= _choice(items["item_status"], contract.ITEM_STATUSES, required=True)
     bad |= _per_unique(items["shipping_method"], _sent_if_given(_is_in(contract.SHIPPING_METHODS)))
     quantity = items["quantity"]
@@ -92,11 +92,11 @@ def _item_fields(items: pd.DataFrame, send_facility: bool) -> Mask:
     packets = items["packet_number"]
     bad |= (packets.notna() & (packets.fillna(1) < 1)).to_numpy(dtype=bool)
     if send_facility:
-        bad |= _per_unique(items["facility_code"], _sent_if_given(_text_ok(required=False)))
+        bad |= _texts(items["facility_code"], required=False)
     bad |= _numbers(items, ("selling_price", "total_price"), required=True)
     bad |= _numbers(items, (*_ITEM_CHARGES, "gift_wrap_charges"), required=False)
     bad |= _per_unique(items["currency"], _currency_ok)
-    bad |= _per_unique(items["gift_wrap_message"], _sent_if_given(_text_ok(required=False)))
+    bad |= _texts(items["gift_wrap_message"], required=False)
     return bad
 
 
@@ -117,11 +117,56 @@ def _charges_at_both_levels(
     return suspect
 
 
-def _per_unique(values: pd.Series, ok: Ok) -> Mask:
-    """`ok` on each distinct value once (exports repeat themselves), taken back to the rows."""
+def _per_unique(values: pd.Series, ok: Ok, texts: TextRule | None = None) -> Mask:
+    """`ok` on each distinct value once (exports repeat themselves), taken back to the rows.
+
+    Given the `texts` rule `ok` stands for, distinct values that are all `str` are held to it
+    as a whole (`_texts_ok`) instead of one call of `ok` each.
+    """
     codes, uniques = pd.factorize(values)  # a missing value gets code -1:
-    good = np.fromiter(map(ok, uniques), bool, len(uniques))
+    cells = uniques.tolist()  # plain Python values
+    good = _texts_ok(cells, texts) if texts is not None else None
+    if good is None:
+        good = np.fromiter(map(ok, cells), bool, len(cells))
     return ~np.append(good, ok(None))[codes]  # ... and -1 picks ok(None), the last
+
+
+def _texts(
+    values: pd.Series, *, required: bool, max_length: int | None = None, sent_if_given: bool = True
+) -> Mask:
+    """Cells breaking `_text_ok` (as the builder sends them when `sent_if_given`)."""
+    ok = _text_ok(required=required, max_length=max_length)
+    if sent_if_given:
+        ok = _sent_if_given(ok, required=required)
+    return _per_unique(values, ok, TextRule(required, max_length))
+
+
+class TextRule(NamedTuple):
+    """What `_text_ok` asks of a text: not blank (when required), at most so many characters."""
+
+    required: bool
+    max_length: int | None
+
+
+def _texts_ok(cells: list[object], rule: TextRule) -> Mask | None:
+    """`_text_ok` on cells all of type `str`, measured at once; None for any other cells.
+
+    For a `str`, `_sent_if_given` changes nothing: "" passes exactly when not required. A
+    cell beginning with white space is marked when required (it might be all white space).
+    """
+    if set(map(type, cells)) - {str}:
+        return None
+    good = np.ones(len(cells), dtype=bool)
+    if not rule.required and rule.max_length is None:
+        return good
+    shape = normalize.text_shape(cast(list[str], cells))
+    if shape is None:
+        return None
+    if rule.required:
+        good &= (shape.lengths > 0) & ~shape.spaced()
+    if rule.max_length is not None:
+        good &= shape.lengths <= rule.max_length
+    return good
 
 
 def _text_ok(*, required: bool, max_length: int | None = None) -> Ok:

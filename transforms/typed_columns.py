@@ -40,7 +40,7 @@ def parse_columns(
         if kind == "text":
             typed[name] = _as_text(column)
             continue
-        if normalize.empty_cells(column).all():  # a field the export lacks: no hashing
+        if normalize.all_empty(column):  # a field the export lacks: no hashing
             typed[name] = pd.Series(None, index=text.index, dtype=EMPTY_DTYPES[kind])
             continue
         # Exports repeat dates, prices and flags a lot: parse each distinct cell once.

@@ -12,14 +12,10 @@ from hypothesis import strategies as st
 
 from schemas import contract
 from tests.transforms.toy import NOW, export, row, toy_profile
+from transforms.conflicts import orders_with_two_values
 from transforms.errors import RowError
 from transforms.lines import FAILED, ROW, to_lines
-from transforms.orders import (
-    _orders_with_two_values,
-    check_orders,
-    fail_whole_orders,
-    mark_failed,
-)
+from transforms.orders import check_orders, fail_whole_orders, mark_failed
 from transforms.payloads import build_payloads
 
 FACILITIES = {"OKR-BLR-01": "BLR_FC1"}
@@ -159,4 +155,27 @@ def test_every_row_lands_in_exactly_one_payload_or_the_failure_report(rows: list
 )
 def test_orders_whose_rows_disagree_are_found_and_blanks_never_disagree(column: pd.Series) -> None:
     codes = np.array([0, 0, 0, 1, 2, 2, 3, 4])  # order 2 disagrees; order 0 has a blank row
-    assert _orders_with_two_values(codes, column).tolist() == [2]
+    assert orders_with_two_values(codes, column).tolist() == [2]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series(["a", "a", None, None, "c", "c", "d"], dtype="object"),
+        pd.Series([1.0, 1.0, np.nan, np.nan, 3.0, 3.0, 5.0]),
+        pd.Series([1, 1, None, None, 3, 3, 5], dtype="Int64"),
+        pd.Series([True, True, None, None, False, False, True], dtype="boolean"),
+        pd.to_datetime(
+            pd.Series(["2026-11-20", "2026-11-20", None, None, "2026-11-21", "2026-11-21", None]),
+            utc=True,
+        ),
+    ],
+    ids=["text", "number", "integer", "boolean", "date"],
+)
+def test_orders_whose_rows_repeat_one_value_or_blank_agree(column: pd.Series) -> None:
+    codes = np.array([0, 0, 1, 1, 2, 2, 3])  # each order's rows alike; order 1 all blank
+    assert orders_with_two_values(codes, column).tolist() == []
+    column.iloc[5] = column.iloc[3]  # a blank row in order 2: still no disagreement
+    assert orders_with_two_values(codes, column).tolist() == []
+    column.iloc[1] = column.iloc[4]  # order 0 now holds two values
+    assert orders_with_two_values(codes, column).tolist() == [0]

@@ -185,3 +185,25 @@ def test_only_the_marked_orders_are_built_for_the_full_check() -> None:
     screened, checked = _both(lines)
     assert screened == checked and [p["id"] for p in screened.payloads] == ["O1"]
     assert [(e.row, e.order_id) for e in screened.errors] == [(4, "O2")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cells=st.lists(st.text(alphabet=" \t\u00a0\u3000ab\u00e9\U0001f600\0", max_size=6)),
+    required=st.booleans(),
+    max_length=st.one_of(st.none(), st.integers(0, 5)),
+)
+def test_text_cells_measured_at_once_pass_only_what_the_check_passes(
+    cells: list[str], required: bool, max_length: int | None
+) -> None:
+    from transforms.screen import TextRule, _sent_if_given, _text_ok, _texts_ok
+
+    ok = _sent_if_given(_text_ok(required=required, max_length=max_length), required=required)
+    good = _texts_ok(list(cells), TextRule(required, max_length))
+    expected = [ok(cell) for cell in cells]
+    if good is None:  # a cell holding NUL: measured one at a time instead
+        assert any("\0" in cell for cell in cells)
+        return
+    for cell, passed, wanted in zip(cells, good.tolist(), expected, strict=True):
+        assert wanted or not passed  # never passes a cell the check fails
+        assert passed == wanted or (required and cell[:1].isspace())  # marks no more than that
