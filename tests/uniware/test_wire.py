@@ -24,7 +24,8 @@ from tests.uniware.hostile_server import CREATED, hostile_server
 from uniware import settings
 from uniware.config import demo_credentials
 from uniware.sandbox import Faults, running_sandbox
-from uniware.wire import WireTransport, _Connection
+from uniware.wire import WireTransport
+from uniware.wire_connection import Connection
 
 T = TypeVar("T")
 
@@ -110,7 +111,7 @@ def test_a_close_waiting_on_the_socket_makes_an_idle_connection_unusable_at_once
         ours, theirs = socket.socketpair()
         loop = asyncio.get_running_loop()
         origin = ("http", "127.0.0.1", 80)
-        transport, connection = await loop.create_connection(lambda: _Connection(origin), sock=ours)
+        transport, connection = await loop.create_connection(lambda: Connection(origin), sock=ours)
         before = connection.usable
         theirs.close()  # no await from here on: the loop has not read the end of the stream
         after = connection.usable
