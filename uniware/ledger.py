@@ -96,7 +96,6 @@ _THIS_ROW = (
     ledger_table.c.order_id == sa.bindparam("oid"),
 )
 _NOW = sa.bindparam("now", type_=sa.DateTime(timezone=True))
-_SELECT_ROW = sa.select(ledger_table).where(*_THIS_ROW).with_for_update()
 _SELECT_ROWS = (
     sa.select(ledger_table)
     .where(
@@ -216,16 +215,12 @@ def row_key(order: ClaimWanted | Settled) -> tuple[str, str]:
 
 def settle_in(conn: Connection, settled: Settled) -> bool:
     """``Ledger.settle`` inside an open transaction: True if the claim still held."""
-    outcome = _outcome(settled)
-    kept = {"kept": settled.payload_hash, "token": settled.token}
-    done = conn.execute(_SETTLE_HELD, {**outcome, **kept})
-    return bool(done.rowcount == 1)
+    return settle_many_in(conn, [settled])[0]
 
 
 def settle_many_in(conn: Connection, settled: Sequence[Settled]) -> list[bool]:
-    """``settle_in`` of several outcomes (in lock order) by one statement; each: claim held?"""
-    if len(settled) == 1:
-        return [settle_in(conn, settled[0])]
+    """Outcomes (in lock order) written by one statement while their claims hold; for each,
+    whether its claim still held."""
     params = [{**_outcome(s), "kept": s.payload_hash, "token": s.token} for s in settled]
     if conn.execute(_SETTLE_HELD, params).rowcount == len(params):
         return [True] * len(params)
@@ -403,7 +398,7 @@ class Ledger:
         keys = [row_key(w) for w in wanted]
         if len(set(keys)) < len(keys):  # one order twice: each claim must see the one before
             turn = sorted(range(len(wanted)), key=keys.__getitem__)
-            done = {k: self._claim_in(conn, wanted[k], lease) for k in turn}
+            done = {k: self._claims_in(conn, [wanted[k]], lease)[0] for k in turn}
             return [done[k] for k in range(len(wanted))]
         found = _rows_for_update(conn, keys)
         now = datetime.now(UTC)
@@ -439,22 +434,6 @@ class Ledger:
             "lease": now + timedelta(seconds=self.lease_seconds) if lease else None,
             "now": now,
         }
-
-    def _claim_in(self, conn: Connection, wanted: ClaimWanted, lease: bool) -> Claim:
-        """One claim inside an open transaction."""
-        now = datetime.now(UTC)
-        claim = self._claim_params(wanted, lease, now)
-        found = conn.execute(_SELECT_ROW, claim).first()
-        prior = None if found is None else _to_entry(found)
-        if prior is not None and prior.state == "accepted":
-            return Claim("accepted", None, prior)
-        if lease and prior is not None and prior.lease_live(now):
-            return Claim("busy", None, prior)
-        if prior is None:
-            conn.execute(_INSERT_ROW, _new_row(claim))
-        else:
-            conn.execute(_CLAIM_ROW, claim)
-        return Claim("granted", claim["token"], prior)
 
     def renew(self, tokens: Iterable[str]) -> int:
         """Extend the leases of these claims by ``lease_seconds``; how many were still held."""

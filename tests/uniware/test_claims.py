@@ -116,6 +116,15 @@ def test_a_batch_of_claims_and_outcomes_answers_each_order_as_one_at_a_time_woul
     assert entries["OKR-3"].claims == 2
 
 
+def test_one_order_twice_in_a_batch_is_granted_once(ledger_url: str) -> None:
+    twice = [ClaimWanted(SHOP, "OKR-1", "h1", f"run-{n}", f"{n}:1") for n in "AB"]
+    with Ledger.open(ledger_url) as ledger:
+        first, second = ledger.claim_many(twice)
+    assert (first.status, first.prior) == ("granted", None)
+    assert second.status == "busy"  # it saw the first claim's live lease
+    assert second.prior is not None and second.prior.claim_token == first.token
+
+
 def test_a_claim_the_database_always_refuses_is_raised_not_retried_forever(
     ledger_url: str,
 ) -> None:
