@@ -183,8 +183,7 @@ def read_response(response: httpx.Response, content: bytes | None = None) -> Pos
     """Turn any HTTP response into a ``PostResponse`` (odd bodies become unreadable failures);
     ``content``: its body, already read from a streamed response."""
     body = response.content if content is None else content
-    text = body.decode(response.encoding or "utf-8", errors="replace")
-    status, message, readable = _read_body(response.status_code, body, text)
+    status, message, readable = _read_body(response, body)
     if not response.is_success:
         status = "failure"
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -192,16 +191,19 @@ def read_response(response: httpx.Response, content: bytes | None = None) -> Pos
     return PostResponse(response.status_code, status, message, retry_after, readable)
 
 
-def _read_body(http_status: int, content: bytes, text: str) -> tuple[ResponseStatus, str, bool]:
+def _read_body(response: httpx.Response, content: bytes) -> tuple[ResponseStatus, str, bool]:
+    def preview() -> str:  # only an odd answer is decoded as text
+        return _preview(content.decode(response.encoding or "utf-8", errors="replace"))
+
     try:
         body = json.loads(content)
     except (ValueError, UnicodeDecodeError):
-        return "failure", _preview(text) or f"HTTP {http_status} with no body", False
+        return "failure", preview() or f"HTTP {response.status_code} with no body", False
     if not isinstance(body, dict) or body.get("status") not in ("success", "failure"):
-        return "failure", _preview(text), False
+        return "failure", preview(), False
     message = body.get("message")
     if not isinstance(message, str) or not message:
-        message = _preview(text)
+        message = preview()
     status: ResponseStatus = "success" if body["status"] == "success" else "failure"
     return status, cut_message(message), True
 
