@@ -92,9 +92,8 @@ def empty_cells(column: pd.Series) -> npt.NDArray[np.bool_]:
 
 def all_empty(column: pd.Series) -> bool:
     """True when every cell is "": a column with a value in its first cell is not looked at."""
-    values = column.to_numpy(dtype=object)
-    first = values[0] if len(values) else ""
-    return isinstance(first, str) and first == "" and bool((values == "").all())
+    first = column.iloc[0] if len(column) else ""
+    return isinstance(first, str) and first == "" and bool(empty_cells(column).all())
 
 
 def distinct(column: pd.Series) -> tuple[npt.NDArray[np.intp], pd.Series]:
