@@ -36,8 +36,21 @@ empty too (a/R after the read). A refused take changes nothing on the bank (anot
 first): read again. Takes are never used to poll: each is a write attempt on the Prefect
 server's database, and two workers taking every 20 ms near the boundary slowed some takes to
 1-2 s (SQLite, measured), a whole batch lost to the round trip. A worker that runs out of
-requests leaves the rest of its batch unused: at most C/R seconds of the shared rate, once
-at the end of its run.
+requests gives back, when its posting ends, the slots of its batch it will not use
+(``finish``), keeping the bucket occupied until a whole window after its last start.
+
+Why giving back keeps the bound: the worker took all C slots at ``T >= S`` and its last start
+was at ``L``. It releases ``r = floor((S + C/R - L - W) * R)`` slots, ``W`` its pace's window
+(at least 1 s + guard). The server's decay only rounds down, and a release restarts its clock,
+so the bucket is empty no sooner than ``T + (C - r)/R >= L + W``: the next grant, and every start
+of its batch, comes a whole window after this worker's last start, and no 1-second window holds
+starts of both. This needs the release to reach the server before the bucket drains
+(``T + C/R``): had it drained, the release would shorten the next holder's batch, and a third
+worker could take the bucket while that holder still starts requests. So a worker gives slots
+back only while its batch has ``RELEASE_MARGIN_SECONDS`` left to run; with two workers a late
+release is harmless (the next holder waits out its own batch before taking again). A worker
+waiting for the bucket reads it again every ``REREAD_SECONDS`` (reads write nothing on the
+server), so it sees slots given back instead of sleeping out the whole batch.
 """
 
 from __future__ import annotations
@@ -60,6 +73,12 @@ GUARD_SECONDS: Final = RATE_GUARD_SECONDS
 # orders), a batch lost about 0.45 s (the take's round trip, the refusal's Retry-After sleep,
 # the decay's whole slots): 2.5 s batches reached 17.2/s (86 %), 5 s batches 18.3/s (91 %).
 ADVISED_BATCH_SECONDS: Final = 5.0
+# A worker waiting for another's batch to drain reads the bucket again this often, to see slots
+# given back early (``BatchPacer.finish``); a read is one GET, which writes nothing on the server.
+REREAD_SECONDS: Final = 1.0
+# Slots are given back only while the batch has at least this long to run: a release reaching
+# the server after the bucket drained would take slots from the next holder's batch instead.
+RELEASE_MARGIN_SECONDS: Final = 1.0
 logger = logging.getLogger(__name__)
 
 
@@ -80,6 +99,9 @@ class SlotBank(Protocol):
 
     async def take(self, slots: int) -> bool:
         """Take ``slots`` at once if the bucket has room now; False if it has not yet."""
+
+    async def release(self, slots: int, *, held_seconds: float) -> None:
+        """Give back ``slots`` taken ``held_seconds`` ago (the bucket never goes below empty)."""
 
 
 def shared_interval(rate: float) -> float:
@@ -145,6 +167,7 @@ class _Batch:
     first: float
     deadline: float
     capacity: int
+    rate: float  # the limit's, when granted
     started: int = 0
 
 
@@ -184,6 +207,32 @@ class BatchPacer:
                 else:
                     self._batch = await self._take_batch(loop)
 
+    async def finish(self) -> None:
+        """Give back the slots of the batch in hand this worker will not use (module doc):
+        called once its posting is over. A release that fails costs the other workers time
+        only (the slots drain on their own), so it is logged, not raised."""
+        batch, loop = self._batch, self._loop
+        if batch is None or loop is None:
+            return
+        async with self._turn:
+            self._batch = None
+            end = batch.deadline + self._pace.interval  # S + C/R, on this worker's clock
+            if end - loop.time() < RELEASE_MARGIN_SECONDS:
+                return
+            slots = batch.capacity  # nothing started yet: nothing of ours to keep apart
+            if self._starts:
+                spare = end - (self._starts[-1] + self._pace.window)
+                slots = min(slots, math.floor(spare * batch.rate)) if spare > 0 else 0
+            if slots < 1:
+                return
+            try:
+                await self._bank.release(slots, held_seconds=loop.time() - batch.first)
+            except Exception as err:  # any: see the docstring
+                logger.warning("could not give back %d unused slots of the shared limit: %s",
+                               slots, err)  # fmt: skip
+            else:
+                logger.debug("gave back %d unused slots at %.3f", slots, loop.time())
+
     def _due(self, batch: _Batch, now: float) -> float:
         """The earliest start the rules allow (module doc, rule 3)."""
         pace = self._pace
@@ -209,8 +258,11 @@ class BatchPacer:
             state = await self._bank.read()
             heard = loop.time()
             logger.debug("read at %.3f: %d slots taken", heard, state.occupied)
-            empty = max(heard + state.occupied / state.rate, self._empty_by)
-            if (wait := empty - loop.time()) > 0:
+            others = heard + state.occupied / state.rate
+            if (wait := max(others, self._empty_by) - loop.time()) > 0:
+                if others > self._empty_by and wait > REREAD_SECONDS:
+                    await asyncio.sleep(REREAD_SECONDS)  # another's batch: it may give some back
+                    continue
                 await asyncio.sleep(wait)
             sent = loop.time()
             if await self._bank.take(state.capacity):
@@ -236,4 +288,4 @@ class BatchPacer:
                 "the shared limit's capacity is too small for this round trip",
                 state.capacity, period, heard - sent,
             )  # fmt: skip
-        return _Batch(first=heard, deadline=deadline, capacity=state.capacity)
+        return _Batch(first=heard, deadline=deadline, capacity=state.capacity, rate=state.rate)

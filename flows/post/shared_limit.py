@@ -8,12 +8,13 @@ and names it with ``--shared-limit uniware-posts`` (or ``UNILOAD_SHARED_LIMIT``)
 ``slot_decay_per_second`` is the rate R of requests per second all workers together may send;
 its ``limit`` is the capacity C that one worker takes at once (a batch: one API call per C/R
 seconds, spent at an even pace; see ``uniware.batch_pacer`` for why the workers together stay
-within R in every second). A batch spends a round trip and a rounding, so C should hold a few
-seconds of requests: ``recommended_capacity`` (5 s at 20/s; why: ``ADVISED_BATCH_SECONDS``).
-The limit is refused when it does not exist, is disabled, has no decay (a concurrency limit,
-not a rate limit) or is too small for one request per batch; a run warns when its batches
-would keep under 90 % of the pace.
-Give the limit to uniload workers alone: a client taking single slots is not paced here.
+within R in every second). A worker whose posting ends mid-batch gives back the slots it will
+not use (``POST /v2/concurrency_limits/decrement``), so the others need not wait them out. A
+batch spends a round trip and a rounding, so C should hold a few seconds of requests:
+``recommended_capacity`` (5 s at 20/s; why: ``ADVISED_BATCH_SECONDS``). The limit is refused
+when it does not exist, is disabled, has no decay (a concurrency limit, not a rate limit) or is
+too small for one request per batch; a run warns when its batches would keep under 90 % of the
+pace. Give the limit to uniload workers alone: a client taking single slots is not paced here.
 
 Prefect server side (3.8): a take is ``POST /v2/concurrency_limits/increment`` with
 ``mode=rate_limit``; it succeeds when the occupied slots after decay (``active_slots -
@@ -96,6 +97,14 @@ class PrefectSlotBank:
             raise SharedLimitFailed(missing(self.name, self._client.api_url))
         return True
 
+    async def release(self, slots: int, *, held_seconds: float) -> None:
+        """Give back ``slots`` (``POST /v2/concurrency_limits/decrement``; the server never
+        takes the bucket below empty). Raises httpx's error when the server refuses."""
+        answer = await self._client.release_concurrency_slots(
+            names=[self.name], slots=slots, occupancy_seconds=max(held_seconds, 0.001)
+        )
+        answer.raise_for_status()
+
 
 def missing(name: str, api_url: object) -> str:
     """The refusal of a limit that does not exist, with the command that creates it."""
@@ -167,4 +176,8 @@ async def shared_pacer(name: str, *, local_rate: float | None) -> AsyncIterator[
     from prefect.client.orchestration import get_client
 
     async with get_client() as client:
-        yield BatchPacer(PrefectSlotBank(name, client), local_rate=local_rate)
+        pacer = BatchPacer(PrefectSlotBank(name, client), local_rate=local_rate)
+        try:
+            yield pacer
+        finally:  # the posting is over: slots of the batch in hand it will not use go back
+            await pacer.finish()

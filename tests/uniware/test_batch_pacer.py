@@ -9,6 +9,7 @@ import random
 import pytest
 
 from uniware.batch_pacer import (
+    REREAD_SECONDS,
     BatchPacer,
     LimitState,
     batch_efficiency,
@@ -30,6 +31,7 @@ class BucketBank:
         self.capacity, self.rate, self.latency = capacity, rate, latency
         self.stored, self.updated = 0, -math.inf
         self.grants: list[float] = []
+        self.releases: list[tuple[float, int]] = []
         self._random = random.Random(seed)
 
     def _occupied(self, now: float) -> int:
@@ -56,6 +58,12 @@ class BucketBank:
             self.grants.append(now)
         await self._trip()
         return granted
+
+    async def release(self, slots: int, *, held_seconds: float) -> None:
+        now = await self._trip()
+        self.stored, self.updated = max(0, self._occupied(now) - slots), now
+        self.releases.append((now, slots))
+        await self._trip()
 
 
 async def post_through(throttle: Throttle, requests: int, starts: list[float]) -> None:
@@ -158,3 +166,65 @@ def test_the_recommended_capacity_keeps_the_efficiency_it_promises(rate: float) 
     capacity = recommended_capacity(rate, round_trip=0.05, efficiency=0.95)
     assert batch_efficiency(capacity, rate, round_trip=0.05) >= 0.95
     assert capacity >= 5 * rate
+
+
+def run_in_turn(bank: BucketBank, requests: list[int], *, lag: float) -> list[list[float]]:
+    """Workers posting ``requests[k]`` each, the k-th starting ``k * lag`` s after the first;
+    each gives back its unused slots when done, as a run does (flows.post.shared_limit)."""
+    starts: list[list[float]] = [[] for _ in requests]
+
+    async def worker(k: int) -> None:
+        await asyncio.sleep(k * lag)
+        pacer = BatchPacer(bank)
+        await post_through(Throttle(rate=None, concurrency=8, shared=pacer), requests[k], starts[k])
+        await pacer.finish()
+
+    async def main() -> None:
+        await asyncio.gather(*(worker(k) for k in range(len(requests))))
+
+    asyncio.run(main())
+    return starts
+
+
+def test_a_worker_done_mid_batch_gives_back_its_slots_and_the_next_starts_a_window_later() -> None:
+    bank = BucketBank(capacity=100, rate=20.0, latency=0.005)  # 5 s batches
+    done_early, waiting = run_in_turn(bank, [10, 30], lag=0.1)
+    assert len(bank.releases) >= 1
+    slots = bank.releases[0][1]
+    assert slots >= 60  # of the 100 taken at once, 10 used in 0.5 s
+    gap = waiting[0] - done_early[-1]
+    assert gap >= 1.0  # a whole window after the last start (1 s + guard) ...
+    assert gap < 1.04 + REREAD_SECONDS + 0.5  # ... not the 4.5 s left of the batch
+    assert busiest_second(done_early + waiting) <= 20
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_workers_giving_back_slots_never_start_more_than_the_rate_in_a_second(seed: int) -> None:
+    sizes = random.Random(seed)
+    bank = BucketBank(capacity=80, rate=40.0, latency=0.02, seed=seed)  # 2 s batches
+    # short runs ending early in their batch, and a long one that fills a second after a release
+    requests = [sizes.randint(5, 20), sizes.randint(50, 75), sizes.randint(5, 20)]
+    starts = run_in_turn(bank, requests, lag=0.15)
+    assert [len(s) for s in starts] == requests
+    assert len(bank.releases) >= 2  # most end early in their batch
+    assert busiest_second([t for s in starts for t in s]) <= 40
+
+
+def test_no_slots_go_back_when_the_batch_is_nearly_spent() -> None:
+    bank = BucketBank(capacity=30, rate=20.0, latency=0.0)  # 1.5 s batches, 0.05 s apart
+    run_in_turn(bank, [25], lag=0.0)  # the last start 1.25 s in: under 1 s of the batch left
+    assert bank.releases == []
+
+
+class FailingReleaseBank(BucketBank):
+    """A server that refuses the release (the slots then drain on their own)."""
+
+    async def release(self, slots: int, *, held_seconds: float) -> None:
+        raise ConnectionError("server gone")
+
+
+def test_a_release_that_fails_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    bank = FailingReleaseBank(capacity=100, rate=20.0, latency=0.0)
+    (starts,) = run_in_turn(bank, [3], lag=0.0)
+    assert len(starts) == 3
+    assert "could not give back" in caplog.text and "server gone" in caplog.text

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,3 +132,41 @@ def test_a_limit_that_cannot_pace_is_refused_with_its_fix(
     with pytest.raises(ConfigError) as refused:
         check_shared_limit(name)
     assert fix in str(refused.value)
+
+
+def test_a_run_ending_mid_batch_gives_back_its_slots_to_the_next_run(
+    prefect_api: PrefectServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two short runs in turn under a limit of 4 s batches: the second starts about a window
+    (1 s + guard) after the first's last request, not when the first's batch would have run out."""
+    from flows.config import RunOptions
+    from flows.post.posting import post_payloads
+    from tests.uniware import make_item, make_order
+    from uniware.batch_pacer import BatchPacer
+    from uniware.config import UniwareConfig, demo_credentials
+
+    create_limit(prefect_api, "uniware-posts-back", limit=40, decay=10)
+    starts: list[float] = []
+    acquire = BatchPacer.acquire
+
+    async def recorded(pacer: BatchPacer) -> None:
+        await acquire(pacer)
+        starts.append(time.monotonic())
+
+    monkeypatch.setattr(BatchPacer, "acquire", recorded)
+    with SandboxProcess() as sandbox:
+        config = UniwareConfig(base_url=sandbox.base_url, credentials=demo_credentials())
+        for run in ("first", "second"):
+            orders = [
+                make_order(f"BACK-{run}-{n}", orderItems=[make_item(orderItemId=f"{run}-{n}")])
+                for n in range(3)
+            ]
+            options = RunOptions(
+                rate=None, concurrency=4, shared_limit="uniware-posts-back",
+                ledger=str(tmp_path / f"{run}.db"),
+            )  # fmt: skip
+            done = post_payloads(orders, config=config, options=options, run_id=run)
+            assert [d.outcome for d in done] == ["accepted"] * 3
+    assert len(starts) == 6
+    gap = starts[3] - starts[2]
+    assert 1.0 <= gap < 3.0, f"the second run started {gap:.2f} s after the first's last request"
