@@ -23,3 +23,27 @@ def test_the_posting_measure_posts_through_the_runs_own_client(tmp_path: Path) -
     assert posted["bound"] == 400.0
     assert posted["orders_per_second"] > 0
     assert posted["floor_orders_per_second"] > 0  # the bare client's 20 orders were all created
+
+
+def test_the_posting_parts_measure_each_part_and_the_free_ledger_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from bench.posting_parts import free_ledger, posting_parts
+    from uniware.config import Destination
+    from uniware.ledger import ClaimWanted, Ledger
+    from uniware.ledger_writer import LedgerWriter
+
+    shares = posting_parts(tmp_path, concurrency=4, orders=12, rounds=1)
+    assert set(shares) == {"full", "free_ledger", "floor"}
+    assert all(len(got) == 1 and got[0] > 0 for got in shares.values())
+
+    real_claim = LedgerWriter.claim
+    with Ledger.open(str(tmp_path / "free.db")) as ledger:
+        wanted = ClaimWanted(Destination("http://u.example", "seller"), "O-1", "hash", "run", "me")
+        with free_ledger():
+            claim = asyncio.run(LedgerWriter(ledger).claim(wanted))
+        assert claim.status == "granted"
+        assert ledger.summary() == []  # nothing was written
+    assert LedgerWriter.claim is real_claim  # put back
