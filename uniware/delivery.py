@@ -17,8 +17,9 @@ Per order:
 - a ``DUPLICATE_SALE_ORDER`` answer counts as accepted when an earlier request for the same
   contents got no definitive answer (the ledger said ``sending``, or this run's earlier try timed
   out, dropped or met a 5xx, which a gateway may send after Uniware committed); when only other
-  contents were in doubt it is ``changed_since_accepted``; for an order no run of this tool ever
-  claimed at this destination it is a failure (someone else created that id); for one claimed
+  contents were in doubt it is ``changed_since_accepted``; for an order the ledger has no record
+  of at this destination it is a failure (someone else created that id, or this tool did with
+  another ledger: the message names both); for one claimed
   before whose requests all ended definitively, a failure that says so.
 - a failure whose contents may still have reached Uniware stays ``sending`` in the ledger, so a
   rerun resolves it safely; a definitive one is ``failed``.
@@ -401,9 +402,10 @@ def _duplicate(
     prior = hold.prior
     if prior is None:
         message = (
-            f"{said}: no run of this tool ever sent order {order.id} to {run.destination.key}, "
-            "so someone else created it in Uniware; check that order in Uniware (this version "
-            "was not posted)"
+            f"{said}: the ledger at {run.ledger.location} has no record of order {order.id} "
+            f"sent to {run.destination.key}, so someone else created it in Uniware, or this "
+            "tool did with another ledger (deleted, moved, or another --ledger / "
+            "UNILOAD_LEDGER); check that order in Uniware (this version was not posted)"
         )
     else:
         message = (

@@ -171,6 +171,9 @@ def test_a_duplicate_of_an_order_never_sent_is_a_failure(
     assert delivery.outcome == "failed"
     assert delivery.message.startswith("DUPLICATE_SALE_ORDER")
     assert "someone else created it" in delivery.message
+    # the tool cannot tell it from a deleted or other ledger: it says which ledger it asked
+    assert f"the ledger at {ledger.location} has no record" in delivery.message
+    assert "another ledger (deleted, moved" in delivery.message
     assert [entry.state for entry in ledger.get(None, "ORD-1")] == ["failed"]
 
 
