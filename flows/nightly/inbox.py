@@ -1,9 +1,11 @@
 """The nightly inbox: which files are ready, who claimed them, and where each goes once done.
 
 A run claims a settled file by renaming it into ``processing/<run id>/`` (atomic on one
-file system: of two runs, exactly one wins, the other finds the file gone). The claiming
-run renews a heartbeat while it works; a claim whose heartbeat is older than the timeout
-(its run died) is released back into the inbox and taken by the next run.
+file system: of two runs, exactly one wins, the other finds the file gone). The claim's
+heartbeat file names the claiming process (``host:pid``, uniware.owners). A claim is released
+back into the inbox, and taken by the next run, once its heartbeat is older than the timeout
+(its run died anywhere), or at once when its process is known to be gone (it ran on this
+machine, and that pid is no longer alive: a killed run's files need not wait out the timeout).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from flows.read.files import SUPPORTED_SUFFIXES
+from uniware.owners import OWNER_SPACE, owner_gone, this_owner
 
 SETTLE_SECONDS: Final = 60.0  # a file modified more recently may still be being written
 ARCHIVE: Final = "archive"
@@ -74,10 +77,10 @@ def claim_files(
 
 
 def renew_claim(inbox: Path, *, run_id: str) -> None:
-    """The claiming run is alive: refresh its heartbeat (call at every stage)."""
+    """The claiming run is alive: refresh its heartbeat, which names this process."""
     folder = inbox / PROCESSING / run_id
     if folder.is_dir():
-        (folder / HEARTBEAT).touch()
+        (folder / HEARTBEAT).write_text(f"{this_owner()}\n{OWNER_SPACE}\n")
 
 
 def release_claim(inbox: Path, *, run_id: str) -> list[Path]:
@@ -98,7 +101,8 @@ def release_claim(inbox: Path, *, run_id: str) -> list[Path]:
 def release_stale_claims(
     inbox: Path, *, timeout_seconds: float, now: float | None = None
 ) -> list[Path]:
-    """Release the claims whose heartbeat is older than the timeout (their run died)."""
+    """Release the claims whose heartbeat is older than the timeout, or whose process is
+    gone (their run died)."""
     root = inbox / PROCESSING
     if not root.is_dir():
         return []
@@ -110,9 +114,18 @@ def release_stale_claims(
             seen = (beat if beat.exists() else folder).stat().st_mtime
         except FileNotFoundError:
             continue  # released by another run just now
-        if now - seen >= timeout_seconds:
+        if now - seen >= timeout_seconds or _claimer_gone(beat):
             released += release_claim(inbox, run_id=folder.name)
     return released
+
+
+def _claimer_gone(beat: Path) -> bool:
+    """The heartbeat names a process of this machine that is no longer alive."""
+    try:
+        owner, space = [*beat.read_text().splitlines(), "", ""][:2]
+    except OSError:  # missing (released just now, or from before owners were written)
+        return False
+    return owner_gone(owner or None, space or None)
 
 
 def finish_claim(inbox: Path, *, run_id: str) -> None:

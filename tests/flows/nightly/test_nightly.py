@@ -6,6 +6,8 @@ import asyncio
 import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -156,3 +158,30 @@ def test_a_run_stopped_by_uniware_puts_its_claimed_files_back(
     assert state.is_failed()
     assert (inbox / EXPORT.name).is_file(), "the next run takes the file again"
     assert not list((inbox / "processing").glob("*/*"))
+
+
+def test_a_killed_runs_claim_is_released_at_once_on_its_machine(tmp_path: Path) -> None:
+    _touch(tmp_path / "a.csv", age=600)
+    _touch(tmp_path / "b.csv", age=600)
+    claimer = subprocess.run(  # a run that claimed a.csv, then died (here: exited)
+        [sys.executable, "-c", "import sys; from pathlib import Path; "
+         "from flows.nightly.inbox import claim_files; "
+         "claim_files(Path(sys.argv[1]), run_id='killed', settle_seconds=0, limit=1)",
+         str(tmp_path)],
+        cwd=Path(__file__).resolve().parents[3], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert claimer.returncode == 0
+    claim_files(tmp_path, run_id="alive", settle_seconds=0)  # this process: still running
+    assert release_stale_claims(tmp_path, timeout_seconds=3600) == [tmp_path / "a.csv"]
+    assert not (tmp_path / "processing" / "killed").exists()
+    assert (tmp_path / "processing" / "alive" / "b.csv").exists()  # its run lives: kept
+
+
+def test_a_claim_from_another_machine_waits_for_the_timeout(tmp_path: Path) -> None:
+    _touch(tmp_path / "a.csv", age=600)
+    claim_files(tmp_path, run_id="elsewhere", settle_seconds=0)
+    beat = tmp_path / "processing" / "elsewhere" / ".heartbeat"
+    beat.write_text("other-host:999999\nother-host/boot/ns\n")  # a pid this machine cannot check
+    assert release_stale_claims(tmp_path, timeout_seconds=3600) == []
+    later = time.time() + 3601
+    assert release_stale_claims(tmp_path, timeout_seconds=3600, now=later) == [tmp_path / "a.csv"]
