@@ -27,7 +27,7 @@ from typing import Any
 
 from bench.floor import post_floor
 from bench.measure import _post
-from uniware.ledger import Claim, ClaimWanted, Settled
+from uniware.ledger_entries import Claim, ClaimWanted, Settled
 from uniware.ledger_writer import LedgerWriter, Written
 
 LATENCY_MS = 50.0

@@ -51,15 +51,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from uniware.client import PostResponse
 from uniware.exceptions import CredentialsRefused, LedgerFailed, UniwareError, UniwareUnreachable
-from uniware.ledger import (
-    LOOKUP_CHUNK,
-    ClaimWanted,
-    LedgerEntry,
-    LedgerState,
-    Settled,
-    hash_payload,
-)
+from uniware.ledger_entries import ClaimWanted, LedgerEntry, LedgerState, Settled, hash_payload
 from uniware.ledger_writer import LedgerWriter
+from uniware.ledger_writes import LOOKUP_CHUNK
 from uniware.owners import this_owner
 from uniware.redact import redact
 from uniware.retry import Attempts

@@ -25,228 +25,47 @@ The security key is never stored: only the payload's hash, never the payload or 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self, cast
+from typing import Any, Self, cast
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from uniware.config import Destination
+from uniware.ledger_entries import (
+    Claim,
+    ClaimWanted,
+    LedgerCount,
+    LedgerEntry,
+    LedgerState,
+    Settled,
+    row_key,
+    to_entry,
+)
 from uniware.ledger_schema import ensure_schema
-from uniware.owners import OWNER_SPACE, owner_gone, this_owner
-
-LedgerState = Literal["sending", "accepted", "failed"]
-ClaimStatus = Literal["granted", "accepted", "busy"]
+from uniware.ledger_table import CLAIM_ROW, INSERT_ROW, SETTLE_ROW, ledger_table, metadata
+from uniware.ledger_writes import (
+    LOOKUP_CHUNK,
+    chunks,
+    new_row,
+    outcome_params,
+    rows_for_update,
+    settle_in,
+)
+from uniware.owners import OWNER_SPACE, this_owner
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_SYNCHRONOUS = "NORMAL"
-LOOKUP_CHUNK = 500
 LEASE_SECONDS = 60.0
 CLAIM_ATTEMPTS = 10  # a batch of claims that meets another run's insert or a lock cycle
 DEADLOCK_SQLSTATE = "40P01"  # PostgreSQL broke a lock cycle (a lease renewal met a claim)
-
-metadata = sa.MetaData()
-
-
-def keyed_table(name: str, *items: sa.schema.SchemaItem) -> sa.Table:
-    """A ledger table in ``metadata``: keyed by destination first, then ``items`` in order."""
-    key = sa.Column("destination", sa.String(512), primary_key=True)
-    return sa.Table(name, metadata, key, *items)
-
-
-def outcome_columns() -> list[sa.Column[Any]]:
-    """New columns for what came of a request: state, message, attempts, HTTP status, run, times."""
-    return [
-        sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("message", sa.Text, nullable=False, default=""),
-        sa.Column("attempts", sa.Integer, nullable=False, default=0),
-        sa.Column("http_status", sa.Integer, nullable=True),
-        sa.Column("run_id", sa.String(255), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    ]
-
-
-ledger_table = keyed_table(
-    "uniload_ledger",
-    sa.Column("order_id", sa.String(255), primary_key=True),
-    sa.Column("payload_hash", sa.String(64), nullable=False),
-    *outcome_columns(),
-    sa.Column("owner", sa.String(255), nullable=True),
-    sa.Column("owner_space", sa.String(255), nullable=True),
-    sa.Column("claim_token", sa.String(64), nullable=True),
-    sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("claims", sa.Integer, nullable=False, server_default=sa.text("1")),
-    sa.Column("first_claimed_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Index("ix_uniload_ledger_state", "destination", "state"),
-)
-
-
-_THIS_ROW = (
-    ledger_table.c.destination == sa.bindparam("key"),
-    ledger_table.c.order_id == sa.bindparam("oid"),
-)
-_NOW = sa.bindparam("now", type_=sa.DateTime(timezone=True))
-_SELECT_ROWS = (
-    sa.select(ledger_table)
-    .where(
-        ledger_table.c.destination == sa.bindparam("key"),
-        ledger_table.c.order_id.in_(sa.bindparam("oids", expanding=True)),
-    )
-    .order_by(ledger_table.c.order_id)
-    .with_for_update()
-)
-_INSERT_ROW = sa.insert(ledger_table)
-_LEASE = sa.bindparam("lease", type_=sa.DateTime(timezone=True))
-_CLAIM_ROW = (
-    sa.update(ledger_table)
-    .where(*_THIS_ROW)
-    .values(
-        state="sending",
-        payload_hash=sa.bindparam("new_hash"),
-        run_id=sa.bindparam("new_run"),
-        owner=sa.bindparam("new_owner"),
-        owner_space=sa.bindparam("space"),
-        claim_token=sa.bindparam("token"),
-        lease_until=_LEASE,
-        claims=ledger_table.c.claims + 1,
-        first_claimed_at=sa.func.coalesce(ledger_table.c.first_claimed_at, _NOW),
-        updated_at=_NOW,
-    )
-)
-_SETTLE_ROW = (
-    sa.update(ledger_table)
-    .where(*_THIS_ROW)
-    .values(
-        lease_until=None,
-        state=sa.bindparam("new_state"),
-        message=sa.bindparam("new_message"),
-        http_status=sa.bindparam("new_status", type_=sa.Integer),
-        attempts=ledger_table.c.attempts + sa.bindparam("tries", type_=sa.Integer),
-        payload_hash=sa.func.coalesce(
-            sa.bindparam("kept", type_=sa.String), ledger_table.c.payload_hash
-        ),
-        updated_at=_NOW,
-    )
-)
-_ENTRY_FIELDS = tuple(column.name for column in ledger_table.columns)
-_SETTLE_HELD = _SETTLE_ROW.where(ledger_table.c.claim_token == sa.bindparam("token"))
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    """One order at one destination, as the ledger knows it."""
-
-    destination: str
-    order_id: str
-    payload_hash: str
-    state: LedgerState
-    message: str
-    attempts: int
-    http_status: int | None
-    run_id: str
-    created_at: datetime
-    updated_at: datetime
-    owner: str | None = None
-    owner_space: str | None = None
-    claim_token: str | None = None
-    lease_until: datetime | None = None
-    claims: int = 1
-    first_claimed_at: datetime | None = None
-
-    def lease_live(self, now: datetime) -> bool:
-        """True while a run holds this order: lease not run out, owner not known to be gone."""
-        if self.state != "sending" or self.lease_until is None or self.lease_until <= now:
-            return False
-        return not owner_gone(self.owner, self.owner_space)
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """The answer to a claim: ``granted`` (with its token), or why not and who holds the order.
-
-    ``prior`` is the entry as it was before (None: no run of this tool ever claimed the order
-    at this destination); for ``accepted`` and ``busy`` it is the entry as it is.
-    """
-
-    status: ClaimStatus
-    token: str | None
-    prior: LedgerEntry | None
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimWanted:
-    """One claim to make (see ``Ledger.claim``)."""
-
-    destination: Destination
-    order_id: str
-    payload_hash: str
-    run_id: str
-    owner: str
-
-
-@dataclass(frozen=True, slots=True)
-class Settled:
-    """One outcome to write while ``token`` holds the claim (see ``Ledger.settle``)."""
-
-    destination: Destination
-    order_id: str
-    token: str
-    state: LedgerState
-    message: str
-    attempts: int
-    http_status: int | None
-    payload_hash: str | None = None
-
-
-def row_key(order: ClaimWanted | Settled) -> tuple[str, str]:
-    """The order in which a transaction locks ledger rows: (destination key, order id)."""
-    return (order.destination.key, order.order_id)
-
-
-def settle_in(conn: Connection, settled: Settled) -> bool:
-    """``Ledger.settle`` inside an open transaction: True if the claim still held."""
-    return settle_many_in(conn, [settled])[0]
-
-
-def settle_many_in(conn: Connection, settled: Sequence[Settled]) -> list[bool]:
-    """Outcomes (in lock order) written by one statement while their claims hold; for each,
-    whether its claim still held."""
-    params = [{**_outcome(s), "kept": s.payload_hash, "token": s.token} for s in settled]
-    if conn.execute(_SETTLE_HELD, params).rowcount == len(params):
-        return [True] * len(params)
-    # some claim was taken over: its row holds another run's token, which the update left alone
-    found = _rows_for_update(conn, [row_key(s) for s in settled])
-    return [
-        (entry := found.get(row_key(s))) is not None and entry.claim_token == s.token
-        for s in settled
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerCount:
-    """How many orders one destination holds in one state."""
-
-    destination: str
-    state: LedgerState
-    orders: int
-
-
-def hash_payload(payload: Mapping[str, Any]) -> str:
-    """sha256 of the payload's canonical JSON (sorted keys, no spaces, UTF-8)."""
-    text = json.dumps(
-        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class Ledger:
@@ -296,7 +115,7 @@ class Ledger:
         with self._engine.connect() as conn, conn.begin() as transaction:
             now = datetime.now(UTC)
             probe = LedgerEntry("(probe)", "(probe)", "", "sending", "", 0, None, "probe", now, now)
-            conn.execute(_INSERT_ROW, asdict(probe))
+            conn.execute(INSERT_ROW, asdict(probe))
             transaction.rollback()
         self.check_in_place()
 
@@ -323,7 +142,7 @@ class Ledger:
     def accepted_hashes(self, destination: Destination, order_ids: Iterable[str]) -> dict[str, str]:
         """Payload hash of each of ``order_ids`` already accepted at ``destination``."""
         found: dict[str, str] = {}
-        for chunk in _chunks(list(dict.fromkeys(order_ids)), LOOKUP_CHUNK):
+        for chunk in chunks(list(dict.fromkeys(order_ids)), LOOKUP_CHUNK):
             query = sa.select(ledger_table.c.order_id, ledger_table.c.payload_hash).where(
                 ledger_table.c.destination == destination.key,
                 ledger_table.c.state == "accepted",
@@ -400,7 +219,7 @@ class Ledger:
             turn = sorted(range(len(wanted)), key=keys.__getitem__)
             done = {k: self._claims_in(conn, [wanted[k]], lease)[0] for k in turn}
             return [done[k] for k in range(len(wanted))]
-        found = _rows_for_update(conn, keys)
+        found = rows_for_update(conn, keys)
         now = datetime.now(UTC)
         claims: list[Claim] = []
         fresh: list[dict[str, Any]] = []
@@ -416,9 +235,9 @@ class Ledger:
                 (fresh if prior is None else again).append(claim)
                 claims.append(Claim("granted", claim["token"], prior))
         if fresh:
-            conn.execute(_INSERT_ROW, [_new_row(claim) for claim in fresh])
+            conn.execute(INSERT_ROW, [new_row(claim) for claim in fresh])
         for claim in again:
-            conn.execute(_CLAIM_ROW, claim)
+            conn.execute(CLAIM_ROW, claim)
         return claims
 
     def _claim_params(self, wanted: ClaimWanted, lease: bool, now: datetime) -> dict[str, Any]:
@@ -502,9 +321,9 @@ class Ledger:
         Runs use ``settle``, which writes only while their claim holds.
         """
         said = Settled(destination, order_id, "", state, message, attempts, http_status)
-        outcome = _outcome(said)
+        outcome = outcome_params(said)
         with self._engine.begin() as conn:
-            conn.execute(_SETTLE_ROW, {**outcome, "kept": payload_hash})
+            conn.execute(SETTLE_ROW, {**outcome, "kept": payload_hash})
 
     def get(self, destination: Destination | None, order_id: str) -> list[LedgerEntry]:
         """The entries of ``order_id`` at ``destination`` (or at every destination if None)."""
@@ -513,7 +332,7 @@ class Ledger:
             query = query.where(ledger_table.c.destination == destination.key)
         with self._engine.begin() as conn:
             rows = conn.execute(query.order_by(ledger_table.c.destination)).all()
-        return [_to_entry(row) for row in rows]
+        return [to_entry(row) for row in rows]
 
     def pending(self) -> list[LedgerEntry]:
         """Every order left ``sending`` (in flight now, or in doubt after a crash), oldest first."""
@@ -524,7 +343,7 @@ class Ledger:
         )
         with self._engine.begin() as conn:
             rows = conn.execute(query).all()
-        return [_to_entry(row) for row in rows]
+        return [to_entry(row) for row in rows]
 
     def summary(self) -> list[LedgerCount]:
         """Order counts per destination and state."""
@@ -540,21 +359,6 @@ def _location(engine: Engine) -> str:
     if engine.dialect.name == "sqlite" and engine.url.database:
         return engine.url.database
     return engine.url.render_as_string(hide_password=True)
-
-
-def _rows_for_update(
-    conn: Connection, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], LedgerEntry]:
-    """The rows of these (destination key, order id) pairs that exist, locked, in key order."""
-    found: dict[tuple[str, str], LedgerEntry] = {}
-    by_destination: dict[str, list[str]] = {}
-    for destination, order_id in sorted(keys):
-        by_destination.setdefault(destination, []).append(order_id)
-    for destination, order_ids in by_destination.items():
-        for chunk in _chunks(order_ids, LOOKUP_CHUNK):
-            rows = conn.execute(_SELECT_ROWS, {"key": destination, "oids": list(chunk)})
-            found.update(((row.destination, row.order_id), _to_entry(row)) for row in rows)
-    return found
 
 
 def _file_id(engine: Engine) -> tuple[int, int] | None:
@@ -589,43 +393,6 @@ def _begin_immediate(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _new_row(claim: Mapping[str, Any]) -> dict[str, Any]:
-    """All columns of a fresh ``sending`` row for a claim's parameters."""
-    now = claim["now"]
-    fresh = LedgerEntry(
-        claim["key"],
-        claim["oid"],
-        claim["new_hash"],
-        "sending",
-        "",
-        0,
-        None,
-        claim["new_run"],
-        now,
-        now,
-        owner=claim["new_owner"],
-        owner_space=claim["space"],
-        claim_token=claim["token"],
-        lease_until=claim["lease"],
-        claims=1,
-        first_claimed_at=now,
-    )
-    return {name: getattr(fresh, name) for name in _ENTRY_FIELDS}  # asdict deep-copies: slow
-
-
-def _outcome(settled: Settled) -> dict[str, Any]:
-    """Parameters of ``_SETTLE_ROW`` but ``kept`` (and of ``_SETTLE_HELD`` but the token)."""
-    return {
-        "key": settled.destination.key,
-        "oid": settled.order_id,
-        "new_state": settled.state,
-        "new_message": settled.message,
-        "new_status": settled.http_status,
-        "tries": settled.attempts,
-        "now": datetime.now(UTC),
-    }
-
-
 def _backfill(conn: Connection) -> None:
     """Rows of a ledger from before claim history: first claimed when created."""
     column = ledger_table.c.first_claimed_at
@@ -634,23 +401,3 @@ def _backfill(conn: Connection) -> None:
         .where(column.is_(None))
         .values(first_claimed_at=ledger_table.c.created_at)
     )
-
-
-def _to_entry(row: Row[Any]) -> LedgerEntry:
-    """A ledger row as data (SQLite hands back naive datetimes: they are UTC)."""
-    data = dict(row._mapping)
-    for name in ("created_at", "updated_at", "lease_until", "first_claimed_at"):
-        if data[name] is not None:
-            data[name] = _as_utc(data[name])
-    return LedgerEntry(**data)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    """``moment`` with its zone, UTC when the database dropped it."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    """``items`` in consecutive slices of at most ``size``."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

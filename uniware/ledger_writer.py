@@ -18,7 +18,9 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from uniware.ledger import Claim, ClaimWanted, Ledger, Settled, row_key, settle_many_in
+from uniware.ledger import Ledger
+from uniware.ledger_entries import Claim, ClaimWanted, Settled, row_key
+from uniware.ledger_writes import settle_many_in
 from uniware.lifecycle_ledger import remember_many_in
 
 Written = Callable[[bool | BaseException], None]  # claim still held, or the ledger's error

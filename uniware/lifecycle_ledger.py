@@ -25,13 +25,9 @@ from sqlalchemy.exc import IntegrityError
 
 from schemas.changes import Change, PostedItem, PostedOrder
 from uniware.config import Destination
-from uniware.ledger import (
-    LOOKUP_CHUNK,
-    Ledger,
-    _chunks,
-    keyed_table,
-    outcome_columns,
-)
+from uniware.ledger import Ledger
+from uniware.ledger_table import keyed_table, outcome_columns
+from uniware.ledger_writes import LOOKUP_CHUNK, chunks
 
 ChangeState = Literal["sending", "accepted", "failed"]
 
@@ -157,7 +153,7 @@ def posted_orders(
     """The remembered items of each of ``order_ids`` accepted at ``destination``."""
     found: dict[str, list[Any]] = {}
     engine = _engine(ledger)
-    for chunk in _chunks(list(dict.fromkeys(order_ids)), LOOKUP_CHUNK):
+    for chunk in chunks(list(dict.fromkeys(order_ids)), LOOKUP_CHUNK):
         query = (
             sa.select(items_table)
             .where(items_table.c.destination == destination.key)
@@ -194,7 +190,7 @@ def change_states(
     """State and message of every change recorded for ``order_ids``, by change key."""
     found: dict[str, tuple[ChangeState, str]] = {}
     engine = _engine(ledger)
-    for chunk in _chunks(list(dict.fromkeys(order_ids)), LOOKUP_CHUNK):
+    for chunk in chunks(list(dict.fromkeys(order_ids)), LOOKUP_CHUNK):
         query = sa.select(
             changes_table.c.change_key, changes_table.c.state, changes_table.c.message
         ).where(changes_table.c.destination == destination.key, changes_table.c.order_id.in_(chunk))

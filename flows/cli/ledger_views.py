@@ -11,7 +11,8 @@ from typing import Any
 from flows.cli.commands import EXIT_OK, fail
 from flows.config import Settings
 from flows.exceptions import UniloadError
-from uniware.ledger import Ledger, LedgerEntry
+from uniware.ledger import Ledger
+from uniware.ledger_entries import LedgerEntry
 from uniware.owners import owner_gone
 
 

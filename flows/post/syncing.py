@@ -30,7 +30,8 @@ from uniware.changes import send_changes
 from uniware.config import Destination, UniwareConfig
 from uniware.delivery import Delivery
 from uniware.exceptions import UniwareError
-from uniware.ledger import Ledger, hash_payload
+from uniware.ledger import Ledger
+from uniware.ledger_entries import hash_payload
 from uniware.lifecycle_ledger import change_states, posted_orders
 from uniware.sending import Sending
 

@@ -32,7 +32,8 @@ def test_the_posting_parts_measure_each_part_and_the_free_ledger_writes_nothing(
 
     from bench.posting_parts import free_ledger, posting_parts
     from uniware.config import Destination
-    from uniware.ledger import ClaimWanted, Ledger
+    from uniware.ledger import Ledger
+    from uniware.ledger_entries import ClaimWanted
     from uniware.ledger_writer import LedgerWriter
 
     shares = posting_parts(tmp_path, concurrency=4, orders=12, rounds=1)

@@ -14,8 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.old_ledgers import write_v1_ledger
 from uniware.config import Destination
-from uniware.ledger import ClaimWanted, Ledger, Settled, settle_many_in
+from uniware.ledger import Ledger
+from uniware.ledger_entries import ClaimWanted, Settled
 from uniware.ledger_schema import SCHEMA_VERSION, schema_version
+from uniware.ledger_writes import settle_many_in
 
 SHOP = Destination(base_url="http://127.0.0.1:8765", merchant_id="demo-seller")
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,8 @@ import pytest
 
 from tests.uniware.crash_child import CONCURRENCY
 from uniware.config import Destination, demo_credentials
-from uniware.ledger import Ledger, LedgerCount
+from uniware.ledger import Ledger
+from uniware.ledger_entries import LedgerCount
 from uniware.sandbox import Faults, SandboxProcess
 
 ORDERS = int(os.environ.get("UNILOAD_CRASH_ORDERS", "300"))

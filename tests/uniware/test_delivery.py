@@ -26,7 +26,8 @@ from uniware.client import UniwareClient
 from uniware.config import Credentials, demo_credentials
 from uniware.delivery import Delivery
 from uniware.exceptions import CredentialsRefused, UniwareUnreachable
-from uniware.ledger import Ledger, LedgerCount, hash_payload
+from uniware.ledger import Ledger
+from uniware.ledger_entries import LedgerCount, hash_payload
 from uniware.retry import RetryPolicy
 from uniware.sandbox import Faults, SandboxServer, running_sandbox
 

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from tests.uniware.deliveries import MOCK_URL, deliver_to_mock, destination, failure, order
-from uniware.ledger import Ledger, hash_payload
+from uniware.ledger import Ledger
+from uniware.ledger_entries import hash_payload
 
 CREATED = httpx.Response(200, json={"status": "success", "message": "created", "data": None})
 HOLD_SECONDS = 0.4

@@ -10,7 +10,8 @@ import pytest
 
 from tests.uniware import make_order
 from uniware.config import Destination
-from uniware.ledger import Ledger, LedgerCount, hash_payload
+from uniware.ledger import Ledger
+from uniware.ledger_entries import LedgerCount, hash_payload
 
 SHOP = Destination(base_url="http://127.0.0.1:8765", merchant_id="demo-seller")
 OTHER_SHOP = Destination(base_url="https://genericproxy.unicommerce.com", merchant_id="other")
