@@ -315,14 +315,20 @@ def _rate_worker(
     )
 
 
-def measure_run_overhead(tmp: Path) -> float:
-    """A whole `uniload run --dry-run` of a one-order export: start-up, Prefect, report."""
+def measure_run_overhead(tmp: Path, *, api_url: str | None = None) -> float:
+    """A whole `uniload run --dry-run` of a one-order export: start-up, Prefect, report.
+
+    Against the Prefect server at ``api_url`` (as a worker or an operator with a server runs
+    it); without one, the run starts Prefect's temporary server itself. Best of two."""
     from bench.exports import write_oker_export
 
     export = tmp / "one-order.csv"
     day = (datetime(2026, 11, 1), datetime(2026, 11, 2))  # one order: keep its date in the past
     write_oker_export(export, rows=1, seed=7, window=day)
     exe = Path(sys.executable).with_name("uniload")
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    if api_url is not None:
+        env.update(PREFECT_API_URL=api_url, PREFECT_HOME=str(tmp / "prefect-client"))
     best = float("inf")
     for n in range(2):
         start = time.perf_counter()
@@ -330,6 +336,7 @@ def measure_run_overhead(tmp: Path) -> float:
             [str(exe), "run", str(export), "--dry-run", "--report-dir", str(tmp / f"r{n}")],
             capture_output=True,
             text=True,
+            env=env,
         )
         best = min(best, time.perf_counter() - start)
         if done.returncode != 0:
