@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import httpx
 import pytest
+from prefect.client.schemas.objects import State
 from prefect.logging.handlers import PrefectConsoleHandler
 
 from flows import settings
@@ -112,6 +113,13 @@ def held(sandbox_url: str, what: str) -> dict[str, Any]:
     """One of the sandbox's inspection answers (orders, requests, stats)."""
     answer: dict[str, Any] = httpx.get(f"{sandbox_url}/_sandbox/{what}", timeout=10).json()
     return answer
+
+
+def run_summary(state: State[Any]) -> dict[str, Any]:
+    """The summary an `upload_orders` run returned (its flow may also end in a State)."""
+    summary = state.result()
+    assert isinstance(summary, dict), summary
+    return summary
 
 
 def prefect_artifacts() -> list[object]:

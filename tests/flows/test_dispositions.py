@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from flows.upload import upload_orders
+from tests.flows.runs import run_summary
 from tests.flows.sandboxes import point_at
 from uniware.config import demo_credentials
 from uniware.sandbox import SandboxServer, running_sandbox
@@ -26,7 +28,7 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox
         yield server
 
 
-def _run(tmp_path: Path, *paths: Path, **params: object) -> dict:
+def _run(tmp_path: Path, *paths: Path, **params: object) -> dict[str, Any]:
     state = upload_orders(
         paths=[str(p) for p in paths],
         report_dir=str(tmp_path / "reports"),
@@ -35,10 +37,10 @@ def _run(tmp_path: Path, *paths: Path, **params: object) -> dict:
         **params,
     )
     assert not state.is_failed(), state.message
-    return state.result()
+    return run_summary(state)
 
 
-def _accounted(summary: dict) -> None:
+def _accounted(summary: dict[str, Any]) -> None:
     parts = ("rows_accepted", "rows_ready", "rows_failed", "rows_skipped")
     assert summary["rows_read"] == sum(summary[p] for p in parts)
 
@@ -52,7 +54,7 @@ def test_shopify_statuses_are_posted_as_the_export_says(
     held = httpx.get(f"{sandbox.base_url}/_sandbox/orders").json()["ids"]
     assert sorted(held) == ["#92001", "#92002", "#92003", "#92006", "#92008", "#92010", "#92011"]
 
-    def payload(order_id: str) -> dict:
+    def payload(order_id: str) -> dict[str, Any]:
         url = f"{sandbox.base_url}/_sandbox/orders/{order_id.replace('#', '%23')}"
         return dict(httpx.get(url).json()["payload"])
 
@@ -152,7 +154,7 @@ def test_a_streamed_run_skips_and_lists_the_same_rows(tmp_path: Path) -> None:
     assert streamed["orders_skipped_by_reason"] == whole["orders_skipped_by_reason"]
     assert streamed["files"][0]["rows_skipped"] == 4
 
-    def listed(summary: dict) -> list[tuple[str, str, str]]:
+    def listed(summary: dict[str, Any]) -> list[tuple[str, str, str]]:
         with (Path(summary["report"]) / "skipped.csv").open(encoding="utf-8-sig") as f:
             return [(r["Name"], r["skip_row"], r["skip_reason"]) for r in csv.DictReader(f)]
 

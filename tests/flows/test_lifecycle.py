@@ -20,6 +20,7 @@ import pytest
 
 from flows.cli.main import main
 from flows.upload import upload_orders
+from tests.flows.runs import run_summary
 from tests.flows.sandboxes import point_at
 from uniware.config import demo_credentials
 from uniware.sandbox import SandboxProcess
@@ -62,8 +63,7 @@ def _run(tmp_path: Path, export: Path) -> dict[str, Any]:
         return_state=True,
     )
     assert not state.is_failed(), state.message
-    result: dict[str, Any] = state.result()
-    return result
+    return run_summary(state)
 
 
 def _requests(sandbox: SandboxProcess, **query: str) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from flows.upload import upload_orders
-from tests.flows.runs import prefect_artifacts
+from tests.flows.runs import prefect_artifacts, run_summary
 from tests.flows.sandboxes import point_at
 from tests.transforms.toy import FIXTURE_PROFILES, row, write_export
 from uniware.config import Credentials
@@ -42,7 +42,7 @@ def test_the_security_key_is_never_in_logs_reports_artifacts_or_ledger(
         ledger=str(tmp_path / "ledger.db"),
         return_state=True,
     )
-    summary = state.result()
+    summary = run_summary(state)
     assert summary["orders_accepted"] == 1  # the key did work on the wire
     seen = [caplog.text, *capsys.readouterr()]
     seen += [

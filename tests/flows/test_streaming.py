@@ -19,6 +19,7 @@ from flows.exceptions import ConfigError
 from flows.report.writer import ReportWriter
 from flows.settings import OKER_FACILITY_MAP
 from flows.upload import upload_orders
+from tests.flows.runs import run_summary
 from tests.flows.sandboxes import point_at
 from transforms import tally
 from uniware.config import demo_credentials
@@ -71,8 +72,7 @@ def _run(export: Path, folder: Path, **params: Any) -> dict[str, Any]:
         **params,
     )
     assert not state.is_failed(), state.message
-    summary: dict[str, Any] = state.result()
-    return summary
+    return run_summary(state)
 
 
 def _failures(summary: dict[str, Any]) -> bytes:

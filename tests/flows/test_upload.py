@@ -6,11 +6,13 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from flows.upload import upload_orders
+from tests.flows.runs import run_summary
 from tests.flows.sandboxes import point_at
 from tests.transforms.toy import FIXTURE_PROFILES, row, write_export
 from uniware.config import demo_credentials
@@ -33,7 +35,7 @@ def env(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UNILOAD_PROFILES_DIR", str(FIXTURE_PROFILES))
 
 
-def _run(tmp_path: Path, export: Path, **params: object) -> dict:
+def _run(tmp_path: Path, export: Path, **params: object) -> dict[str, Any]:
     state = upload_orders(
         paths=[str(export)],
         facility_map=str(tmp_path / "map.json"),
@@ -43,7 +45,7 @@ def _run(tmp_path: Path, export: Path, **params: object) -> dict:
         **params,
     )
     assert not state.is_failed(), state.message
-    return state.result()
+    return run_summary(state)
 
 
 @pytest.mark.slow

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import pandera.errors
 import pytest
 
 from schemas.lines import OrderLine, text_length, text_matches
+
+if TYPE_CHECKING:
+    from pandas._typing import ScalarOrNA
 
 # One failure: (column, check name, row index); None for a whole-column failure.
 Failure = tuple[str, str, int | None]
@@ -63,7 +68,7 @@ def failures(frame: pd.DataFrame) -> set[Failure]:
     }
 
 
-def with_cell(column: str, value: object) -> pd.DataFrame:
+def with_cell(column: str, value: ScalarOrNA) -> pd.DataFrame:
     """The good lines with ``value`` in ``column`` of the second line (row index 1)."""
     frame = good_lines()
     frame.loc[1, column] = value
@@ -75,7 +80,7 @@ def test_good_lines_pass_unchanged() -> None:
     pd.testing.assert_frame_equal(OrderLine.validate(frame, lazy=True), good_lines())
 
 
-BAD_VALUES: list[tuple[str, object, str]] = [
+BAD_VALUES: list[tuple[str, ScalarOrNA, str]] = [
     ("order_id", "", "text_length"),
     ("order_id", "O" * 201, "text_length"),
     ("order_id", None, "not_nullable"),
@@ -117,12 +122,12 @@ BAD_VALUES: list[tuple[str, object, str]] = [
     ("column", "value", "check"), BAD_VALUES, ids=[f"{c}-{k}" for c, _, k in BAD_VALUES]
 )
 def test_each_bad_value_fails_its_check_on_its_row_only(
-    column: str, value: object, check: str
+    column: str, value: ScalarOrNA, check: str
 ) -> None:
     assert failures(with_cell(column, value)) == {(column, check, 1)}
 
 
-EDGE_VALUES: list[tuple[str, object]] = [
+EDGE_VALUES: list[tuple[str, ScalarOrNA]] = [
     ("order_id", "é" * 200),  # lengths count characters, not bytes
     ("order_item_id", "I" * 45),
     ("payment_type", None),
@@ -138,7 +143,7 @@ EDGE_VALUES: list[tuple[str, object]] = [
 
 
 @pytest.mark.parametrize(("column", "value"), EDGE_VALUES, ids=[c for c, _ in EDGE_VALUES])
-def test_values_at_the_edge_pass(column: str, value: object) -> None:
+def test_values_at_the_edge_pass(column: str, value: ScalarOrNA) -> None:
     assert failures(with_cell(column, value)) == set()
 
 

@@ -16,14 +16,14 @@ from transforms.conflicts import orders_with_two_values
 from transforms.errors import RowError
 from transforms.lines import FAILED, ROW, to_lines
 from transforms.orders import check_orders, fail_whole_orders, mark_failed
-from transforms.payloads import build_payloads
+from transforms.payloads import Payloads, build_payloads
 
 FACILITIES = {"OKR-BLR-01": "BLR_FC1"}
 
 
 def _run(
     raw: pd.DataFrame, facility_map: dict[str, str] | None = FACILITIES
-) -> tuple[list, list[RowError]]:
+) -> tuple[Payloads, list[RowError]]:
     result = to_lines(raw, toy_profile(), file="x.csv", now=NOW)
     lines, errors = result.frame, list(result.errors)
     group = check_orders(lines, labels={"x.csv": result.columns}, facility_map=facility_map)
@@ -114,7 +114,9 @@ cells = st.fixed_dictionaries(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(cells, min_size=1, max_size=12))
-def test_every_row_lands_in_exactly_one_payload_or_the_failure_report(rows: list[dict]) -> None:
+def test_every_row_lands_in_exactly_one_payload_or_the_failure_report(
+    rows: list[dict[str, str]],
+) -> None:
     raw = export(*(row(r.pop("order"), r.pop("item"), **r) for r in rows))
     payloads, errors = _run(raw)
     in_payloads = [(p["id"], i["orderItemId"]) for p in payloads for i in p["orderItems"]]

@@ -7,7 +7,7 @@ send it while the build that checks every payload (`check_all=True`) rejects it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ from transforms.screen import suspect_orders
 
 from .toy import NOW, export, row, toy_profile
 
+if TYPE_CHECKING:
+    from pandas._typing import ScalarOrNA
+
 
 def _lines(n_first_order: int = 2) -> pd.DataFrame:
     """Valid canonical lines: order O1 with `n_first_order` items, then O2 with one."""
@@ -32,7 +35,7 @@ def _lines(n_first_order: int = 2) -> pd.DataFrame:
     return result.frame
 
 
-def _set(lines: pd.DataFrame, column: str, value: object, rows: Any = 0) -> None:
+def _set(lines: pd.DataFrame, column: str, value: ScalarOrNA, rows: Any = 0) -> None:
     if isinstance(value, str | int) and FIELDS[column] == "text":
         lines[column] = lines[column].astype("object")
     lines.loc[rows, column] = value
@@ -44,7 +47,7 @@ def _both(lines: pd.DataFrame) -> tuple[Built, Built]:
     return screened, checked
 
 
-ONE_CELL = [
+ONE_CELL: list[tuple[str, ScalarOrNA]] = [
     ("order_item_id", "I" * (contract.MAX_ID_LENGTH + 1)),
     ("product_id", "P" * (contract.MAX_ID_LENGTH + 1)),
     ("variant_id", None),
@@ -86,7 +89,7 @@ IDS = [f"{column}={value!r}"[:30] for column, value in ONE_CELL]
 
 
 @pytest.mark.parametrize(("column", "value"), ONE_CELL, ids=IDS)
-def test_a_broken_rule_is_caught_by_the_screen(column: str, value: object) -> None:
+def test_a_broken_rule_is_caught_by_the_screen(column: str, value: ScalarOrNA) -> None:
     lines = _lines()
     _set(lines, column, value)
     screened, checked = _both(lines)

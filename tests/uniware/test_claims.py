@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -22,8 +23,18 @@ from uniware.ledger_writes import settle_many_in
 SHOP = Destination(base_url="http://127.0.0.1:8765", merchant_id="demo-seller")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OPENERS = 3
-OUTCOME = {"message": "Order created", "attempts": 1, "http_status": 200}
 ROUNDS = 5
+
+
+class Outcome(TypedDict):
+    """The outcome keywords of `Ledger.settle`."""
+
+    message: str
+    attempts: int
+    http_status: int | None
+
+
+OUTCOME: Outcome = {"message": "Order created", "attempts": 1, "http_status": 200}
 
 
 def dead_pid() -> int:
@@ -52,7 +63,7 @@ def test_only_the_current_owner_writes_the_outcome(ledger_url: str) -> None:
         assert second.status == "granted"
         assert second.prior is not None
         assert second.prior.run_id == "run-A"
-        outcome = {"message": "Order created", "attempts": 1, "http_status": 200}
+        outcome: Outcome = {"message": "Order created", "attempts": 1, "http_status": 200}
         assert first.token is not None
         assert second.token is not None
         late = ledger.settle(SHOP, "OKR-1", token=first.token, state="failed", **outcome)
@@ -162,7 +173,7 @@ def test_an_accepted_order_is_never_claimed(ledger_url: str) -> None:
     with Ledger.open(ledger_url) as ledger:
         first = ledger.claim(SHOP, "OKR-1", payload_hash="h1", run_id="run-A")
         assert first.token is not None
-        outcome = {"message": "ok", "attempts": 1, "http_status": 200}
+        outcome: Outcome = {"message": "ok", "attempts": 1, "http_status": 200}
         ledger.settle(SHOP, "OKR-1", token=first.token, state="accepted", **outcome)
         again = ledger.claim(SHOP, "OKR-1", payload_hash="h1", run_id="run-B")
     assert again.status == "accepted"

@@ -11,7 +11,7 @@ import pytest
 
 from tests.uniware.deliveries import MOCK_URL, deliver_to_mock, destination, failure, order
 from uniware.ledger import Ledger
-from uniware.ledger_entries import hash_payload
+from uniware.ledger_entries import LedgerState, hash_payload
 
 CREATED = httpx.Response(200, json={"status": "success", "message": "created", "data": None})
 HOLD_SECONDS = 0.4
@@ -28,17 +28,25 @@ def ledger(ledger_path: Path) -> Iterator[Ledger]:
         yield opened
 
 
-def held_then_settled(ledger_path: Path, state: str, message: str) -> threading.Timer:
+def held_then_settled(ledger_path: Path, state: LedgerState, message: str) -> threading.Timer:
     """Run ``run-A`` (this live process) holds ORD-1 now and settles it a moment later."""
     other = Ledger.open(str(ledger_path))
     claim = other.claim(
         destination(MOCK_URL), "ORD-1", payload_hash=hash_payload(order(1)), run_id="run-A"
     )
-    assert claim.token is not None
+    token = claim.token
+    assert token is not None
 
     def settle() -> None:
-        outcome = {"message": message, "attempts": 1, "http_status": 200}
-        other.settle(destination(MOCK_URL), "ORD-1", token=claim.token, state=state, **outcome)
+        other.settle(
+            destination(MOCK_URL),
+            "ORD-1",
+            token=token,
+            state=state,
+            message=message,
+            attempts=1,
+            http_status=200,
+        )
         other.close()
 
     timer = threading.Timer(HOLD_SECONDS, settle)

@@ -37,7 +37,7 @@ def test_the_demo_runs_uniload_run_as_a_child_and_leaves_its_own_environment(
         launched.append((list(command), dict(kwargs["env"]), dict(os.environ)))
         return real_popen(command, **kwargs)
 
-    monkeypatch.setattr(demo.subprocess, "Popen", popen)
+    monkeypatch.setattr("flows.cli.demo.subprocess.Popen", popen)
     before = dict(os.environ)
     code = demo.demo(argparse.Namespace(command="demo"))
     out = capsys.readouterr().out

@@ -40,8 +40,15 @@ def test_pending_lists_orders_of_a_dead_run_and_of_a_live_one(
         ledger.claim(SHOP, "OKR-2", payload_hash="h2", run_id="this-run")
         done = ledger.claim(SHOP, "OKR-3", payload_hash="h3", run_id="this-run")
         assert done.token is not None
-        outcome = {"message": "ok", "attempts": 1, "http_status": 200}
-        ledger.settle(SHOP, "OKR-3", token=done.token, state="accepted", **outcome)
+        ledger.settle(
+            SHOP,
+            "OKR-3",
+            token=done.token,
+            state="accepted",
+            message="ok",
+            attempts=1,
+            http_status=200,
+        )
     assert main(["ledger", "--ledger", str(path), "pending"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     by_id = {line["order_id"]: line for line in lines}

@@ -76,6 +76,7 @@ def _inbox_with_two_exports(tmp_path: Path) -> Path:
 @pytest.mark.usefixtures("prefect_harness")
 def test_max_files_leaves_the_rest_of_the_inbox_to_other_runs(tmp_path: Path) -> None:
     from flows.upload import upload_orders
+    from tests.flows.runs import run_summary
 
     inbox = _inbox_with_two_exports(tmp_path)
     state = upload_orders(
@@ -83,7 +84,7 @@ def test_max_files_leaves_the_rest_of_the_inbox_to_other_runs(tmp_path: Path) ->
         return_state=True,
     )  # fmt: skip
     assert state.is_completed()
-    assert len(state.result()["files"]) == 1
+    assert len(run_summary(state)["files"]) == 1
     assert len(list((inbox / "archive").iterdir())) == 1
     assert len(ready_files(inbox, settle_seconds=0)) == 1, "the other file waits for its run"
 
@@ -93,6 +94,7 @@ def test_fan_out_outside_a_deployment_runs_alone_and_says_so(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from flows.upload import upload_orders
+    from tests.flows.runs import run_summary
 
     inbox = _inbox_with_two_exports(tmp_path)
     state = upload_orders(
@@ -100,7 +102,7 @@ def test_fan_out_outside_a_deployment_runs_alone_and_says_so(
         return_state=True,
     )  # fmt: skip
     assert state.is_completed()
-    assert len(state.result()["files"]) == 2
+    assert len(run_summary(state)["files"]) == 2
     assert ready_files(inbox, settle_seconds=0) == []
     assert "fan-out 2 ignored: only a deployment run can start runs of itself" in caplog.text
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.upload import upload_orders
-from tests.flows.runs import OKER_MAP, SAMPLE_ORDERS, held, oker_export, read_csv
+from tests.flows.runs import OKER_MAP, SAMPLE_ORDERS, held, oker_export, read_csv, run_summary
 from uniware.sandbox import SandboxServer
 
 SETTLED = time.time() - 600  # older than the inbox's settle time: the file is complete
@@ -46,7 +46,7 @@ def test_an_inbox_run_posts_reports_and_files_away_each_settled_file(
 
     assert state.is_completed(), state.message
     assert state.name == "Completed with failures"
-    summary = state.result()
+    summary = run_summary(state)
     assert (summary["rows_read"], summary["rows_accepted"], summary["rows_failed"]) == (7, 5, 2)
     assert sorted(held(oker_server.base_url, "orders")["ids"]) == SAMPLE_ORDERS[:2]
     failed = read_csv(Path(summary["report"]) / "failures.csv")

@@ -129,11 +129,12 @@ def test_releasing_a_claim_never_overwrites_a_newer_file(tmp_path: Path) -> None
 @pytest.mark.usefixtures("prefect_harness")
 def test_an_empty_inbox_run_completes_saying_nothing_to_do(tmp_path: Path) -> None:
     from flows.upload import upload_orders
+    from tests.flows.runs import run_summary
 
     state = upload_orders(inbox=str(tmp_path / "inbox"), return_state=True)
     assert state.is_completed()
     assert state.message == f"nothing to do: no settled export files in {tmp_path / 'inbox'}"
-    assert state.result()["rows_read"] == 0
+    assert run_summary(state)["rows_read"] == 0
 
 
 @pytest.mark.usefixtures("prefect_harness")

@@ -28,8 +28,8 @@ def main(url: str, limit: str, first: int, count: int, ledger: str, starts_path:
     starts: list[float] = []
     acquire = BatchPacer.acquire
 
-    async def recorded(pacer: BatchPacer) -> None:
-        await acquire(pacer)
+    async def recorded(self: BatchPacer) -> None:
+        await acquire(self)
         starts.append(time.time())
 
     BatchPacer.acquire = recorded  # type: ignore[method-assign]

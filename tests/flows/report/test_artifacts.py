@@ -121,7 +121,7 @@ def test_a_reports_url_that_is_no_web_address_is_named_not_linked() -> None:
     assert "UNILOAD_REPORTS_URL='reports-host:8787' is not an http(s) address" in link.description
 
 
-class SigningMemoryFS(MemoryFileSystem):
+class SigningMemoryFS(MemoryFileSystem):  # type: ignore[misc]  # fsspec has no type hints
     """An in-memory store that signs URLs the way S3 does (a query string with an expiry)."""
 
     protocol = ("signingmem",)
