@@ -116,3 +116,12 @@ def test_offsets_are_found_as_the_pattern_finds_them(cells: list[str]) -> None:
     text = _s(*cells)
     expected = text.str.contains(parse._OFFSET, regex=True).astype(bool)
     pd.testing.assert_series_equal(parse._has_offset(text), expected)
+
+
+@given(st.lists(st.one_of(st.text(alphabet="ab", max_size=2), st.none(), st.just(float("nan")))))
+def test_all_distinct_only_when_no_pair_of_values_repeats(values: list[object]) -> None:
+    column = pd.Series(values, dtype="object")
+    repeats = pd.DataFrame({"order": 0, "item": column}).duplicated(keep=False).any()
+    if normalize.all_distinct(column.to_numpy()):
+        assert not repeats
+        assert all(isinstance(v, str) for v in values)
