@@ -148,10 +148,16 @@ def _spread_mask(changed: pd.Series, codes: npt.NDArray[np.intp], column: pd.Ser
 def strip_column(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     """`strip_spaces` for a whole export column: most cells need nothing, so one vectorised look
     at every cell's first and last character finds the few to strip (no hashing of every cell)."""
+    stripped = strip_text(column)
+    return per_unique(column, strip_spaces) if stripped is None else stripped
+
+
+def strip_text(column: pd.Series) -> tuple[pd.Series, pd.Series] | None:
+    """`strip_column` of a column whose cells are all text (None for any other)."""
     values = column.to_numpy(dtype=object)
     ends = _end_characters(values)
     if ends is None:
-        return per_unique(column, strip_spaces)
+        return None
     changed = _SPACE[ends[0]] | _SPACE[ends[1]]
     fixed = values.copy()
     if changed.any():
