@@ -29,13 +29,20 @@ def doubtful_columns(
 ) -> list[str]:
     """The schema's columns, in its order, that might fail on `frame`: all but those that
     certainly pass. `text_columns` reach pandera as `str` (object cells: text or None)."""
-    if schema.checks or schema.index is not None or schema.strict or schema.unique:
+    if not _plain_frame(schema):
         return list(schema.columns)
     return [
         name
         for name, column in schema.columns.items()
         if not (name in frame and _passes(column, frame[name], text=name in text_columns))
     ]
+
+
+def _plain_frame(schema: DataFrameSchema) -> bool:
+    """A schema that checks nothing beyond its columns, and changes nothing it validates."""
+    frame_wide = (schema.checks, schema.parsers, schema.unique, schema.strict, schema.ordered)
+    changes = (schema.coerce, schema.add_missing_columns, schema.drop_invalid_rows)
+    return schema.index is None and not any(frame_wide) and not any(changes)
 
 
 def _passes(column: Column, series: pd.Series, *, text: bool) -> bool:

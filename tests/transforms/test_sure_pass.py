@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -68,6 +69,18 @@ def test_valid_lines_leave_no_column_in_doubt() -> None:
 def test_a_missing_column_is_left_to_pandera() -> None:
     frame = _lines().frame.drop(columns=["sku"])
     assert doubtful_columns(SCHEMA, frame, TEXT) == ["sku"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"checks": [pa.Check(lambda frame: len(frame) > 5)]}, {"strict": True}, {"coerce": True}],
+    ids=["frame-check", "strict", "coerce"],
+)
+def test_a_schema_that_does_more_than_check_columns_is_left_to_pandera(
+    options: dict[str, Any],
+) -> None:
+    schema = pa.DataFrameSchema(SCHEMA.columns, **options)
+    assert doubtful_columns(schema, _lines().frame, TEXT) == list(SCHEMA.columns)
 
 
 spoils = st.lists(
