@@ -142,3 +142,12 @@ def test_dates_are_parsed_alike_however_their_cells_are_stripped(cells: list[str
         text.astype("str"), formats=["%Y-%m-%d %H:%M"], source_zone="Asia/Kolkata"
     )
     pd.testing.assert_series_equal(parsed, expected)
+
+
+@given(st.lists(st.text(alphabet=" \t\x0b\x01\x1f\x00!ab~", max_size=5), max_size=12))
+def test_stripping_ascii_cells_at_once_matches_stripping_each_value(cells: list[str]) -> None:
+    column = pd.Series(cells, dtype="object")
+    fixed, changed = normalize.strip_column(column)
+    expected, expected_changed = normalize.per_unique(column, normalize.strip_spaces)
+    pd.testing.assert_series_equal(fixed, expected)
+    pd.testing.assert_series_equal(changed, expected_changed)
