@@ -20,7 +20,7 @@ from schemas.lines import FIELDS, OrderLine
 from transforms import rules
 from transforms.exceptions import SchemaMismatch
 from transforms.lines import Lines, to_lines
-from transforms.sure_pass import doubtful_columns
+from transforms.sure_pass import _lengths, doubtful_columns
 
 from .toy import NOW, export, row, toy_profile
 
@@ -113,3 +113,8 @@ def test_pandera_reports_the_same_with_and_without_the_look(
     failing = {c["field"] for c in cases if not c["code"].startswith(("date.", "sla."))}
     doubtful = {lines.columns.label(n) for n in doubtful_columns(SCHEMA, frame, TEXT)}
     assert failing <= doubtful
+
+
+@given(st.lists(st.text(alphabet="ab \x00é", max_size=6), max_size=8))
+def test_lengths_are_the_lengths_of_the_cells(cells: list[str]) -> None:
+    assert _lengths(cells).tolist() == [len(cell) for cell in cells]
