@@ -81,7 +81,8 @@ def decide(
     if policy.fulfilled == "post":
         fulfilled = np.zeros_like(fulfilled)
     skip = (all_cancelled | fulfilled) & (codes >= 0)
-    out[DISPOSITION] = np.where(skip, SKIP, POST)
+    # two shared texts: numpy's fixed-width text would become 100,000 new `str` objects
+    out[DISPOSITION] = pd.Series(_CHOICES[skip.astype(np.intp)], index=out.index, dtype="str")
     reasons = np.full(len(lines), "", dtype=object)
     if skip.any():  # worded once per skipped order, from its first line
         rows = np.flatnonzero(skip)
@@ -99,6 +100,9 @@ def decide(
         reasons[rows] = by_code[codes[rows]]
     out[SKIP_REASON] = reasons
     return out
+
+
+_CHOICES: Final = np.array([POST, SKIP], dtype=object)  # by `skip` as 0 or 1
 
 
 def _text(lines: pd.DataFrame, name: str) -> pd.Series:
