@@ -166,7 +166,7 @@ def _given(column: pd.Series | list[Any], *, blank_too: bool) -> tuple[list[Any]
         return column, np.array([v is not None for v in column], dtype=bool)
     dtype = column.dtype
     if dtype == "float64":  # money: rounded to paise once
-        return column.round(2).tolist(), column.notna().to_numpy(dtype=bool)
+        return _amounts(column), column.notna().to_numpy(dtype=bool)
     if dtype == "Int64":
         given = column.notna().to_numpy(dtype=bool)
         return column.to_numpy(dtype="int64", na_value=0).tolist(), given
@@ -182,6 +182,20 @@ def _given(column: pd.Series | list[Any], *, blank_too: bool) -> tuple[list[Any]
     if blank_too:
         given &= values != ""
     return values.tolist(), given
+
+
+def _amounts(column: pd.Series) -> list[float]:
+    """The column rounded to paise as Python floats, one float object per distinct amount.
+
+    A payload holds several amounts per item, and making (and later freeing) a float for each
+    costs more than sharing the few distinct ones. Amounts are told apart by their bits, so
+    -0.0 stays -0.0 (a hash table would make it 0.0) and missing ones stay NaN.
+    """
+    rounded = column.round(2).to_numpy(dtype="float64")
+    codes, bits = pd.factorize(rounded.view(np.int64))
+    shared = np.array(bits.view(np.float64).tolist(), dtype=object)
+    amounts: list[float] = shared[codes].tolist()
+    return amounts
 
 
 def _flags(column: pd.Series) -> list[bool]:

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from schemas.profile import Disposition
@@ -54,35 +55,41 @@ def decide(
 ) -> pd.DataFrame:
     """`order_status`, `item_status`, `disposition`, `skip_reason` per line (same index).
 
-    See the module doc; `lines` is not changed.
+    See the module doc; `lines` is not changed. The statuses are compared as numpy arrays of
+    text (a `str` Series compares several times slower); they leave as `_text` made them.
     """
     out = pd.DataFrame(index=lines.index)
-    order_status = _text(lines, "order_status")
-    fulfilment = _text(lines, "fulfillment_status")
-    marked = _text(lines, "cancelled_at") != ""
+    order_status = _cells(lines, "order_status")
+    fulfilment = _cells(lines, "fulfillment_status")
+    marked = _cells(lines, "cancelled_at") != ""
     cancelled_here = marked | (order_status == "CANCELLED") | (fulfilment == "CANCELLED")
-    codes, _ = pd.factorize(_text(lines, "order_id").replace("", None))
-    whole_cancel = _all_in_order(codes, cancelled_here.to_numpy())
-    items = _item_status(lines, order_status, fulfilment, whole_cancel)
-    out["item_status"] = items
-    contract_status = order_status.mask(order_status.isin(list(FULFILLED)), "CREATED")
-    out["order_status"] = contract_status.mask(whole_cancel, "CANCELLED")
+    ids = _cells(lines, "order_id").copy()
+    ids[ids == ""] = None
+    codes, _ = pd.factorize(ids)
+    whole_cancel = _all_in_order(codes, cancelled_here)
+    done = _fulfilled(order_status)
+    items = _item_status(lines, np.where(done, order_status, ""), fulfilment, whole_cancel)
+    out["item_status"] = _as_text_of(lines, "item_status", items)
+    contract_status = np.where(done, "CREATED", order_status)
+    contract_status = np.where(whole_cancel, "CANCELLED", contract_status)
+    out["order_status"] = _as_text_of(lines, "order_status", contract_status)
     stuck = np.zeros(len(out), bool) if blocked is None else blocked.to_numpy(dtype=bool)
-    stuck = stuck | (order_status == "").to_numpy()
-    open_ = _any_in_order(codes, (items == "CREATED").to_numpy() | stuck)
-    all_cancelled = _all_in_order(codes, (items == "CANCELLED").to_numpy()) & ~open_
+    stuck = stuck | (order_status == "")
+    open_ = _any_in_order(codes, (items == "CREATED") | stuck)
+    all_cancelled = _all_in_order(codes, items == "CANCELLED") & ~open_
     fulfilled = ~open_ & ~all_cancelled
     if policy.fulfilled == "post":
         fulfilled = np.zeros_like(fulfilled)
     skip = (all_cancelled | fulfilled) & (codes >= 0)
-    out[DISPOSITION] = np.where(skip, SKIP, POST)
+    # two shared texts: numpy's fixed-width text would become 100,000 new `str` objects
+    out[DISPOSITION] = pd.Series(_CHOICES[skip.astype(np.intp)], index=out.index, dtype="str")
     reasons = np.full(len(lines), "", dtype=object)
     if skip.any():  # worded once per skipped order, from its first line
         rows = np.flatnonzero(skip)
         first = rows[~pd.Series(codes[rows]).duplicated().to_numpy()]
         why = _reasons(
             lines.iloc[first],
-            marked.iloc[first],
+            pd.Series(marked[first], index=lines.index[first]),
             whole_cancel[first],
             fulfilled[first],
             marketplace,
@@ -95,21 +102,51 @@ def decide(
     return out
 
 
+_CHOICES: Final = np.array([POST, SKIP], dtype=object)  # by `skip` as 0 or 1
+
+
 def _text(lines: pd.DataFrame, name: str) -> pd.Series:
     if name not in lines:
         return pd.Series("", index=lines.index, dtype="object")
     return lines[name].fillna("").astype("str")
 
 
+def _cells(lines: pd.DataFrame, name: str) -> npt.NDArray[np.object_]:
+    """`_text` of the column as a numpy array of `str`."""
+    if name in lines:
+        values = lines[name].to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=False) == "string":
+            return values
+    cells: npt.NDArray[np.object_] = _text(lines, name).to_numpy(dtype=object)
+    return cells
+
+
+def _as_text_of(lines: pd.DataFrame, name: str, cells: np.ndarray) -> pd.Series:
+    """Cells worked out from column `name`, in the dtype `_text` gives that column."""
+    dtype = "str" if name in lines else "object"
+    return pd.Series(cells, index=lines.index, dtype=dtype)
+
+
+def _fulfilled(status: np.ndarray) -> npt.NDArray[np.bool_]:
+    """True where a status is one of FULFILLED."""
+    found: npt.NDArray[np.bool_] = np.zeros(len(status), dtype=bool)
+    for value in FULFILLED:
+        found |= status == value
+    return found
+
+
 def _item_status(
-    lines: pd.DataFrame, order_status: pd.Series, fulfilment: pd.Series, whole_cancel: np.ndarray
-) -> pd.Series:
-    """Each line's Uniware item status: its own fact, else the order's fulfilment, else open."""
-    given = _text(lines, "item_status")
-    from_order = order_status.where(order_status.isin(list(FULFILLED)), "")
-    from_order = from_order.mask(from_order == "", fulfilment.where(fulfilment.isin(FULFILLED), ""))
-    status = given.mask(given == "", from_order).replace("", "CREATED")
-    return status.mask(whole_cancel, "CANCELLED")
+    lines: pd.DataFrame, from_order: np.ndarray, fulfilment: np.ndarray, whole_cancel: np.ndarray
+) -> npt.NDArray[np.object_]:
+    """Each line's Uniware item status: its own fact, else the order's fulfilment (its
+    fulfilled status, `from_order`, or "" when none), else open."""
+    given = _cells(lines, "item_status")
+    fulfilled = np.where(_fulfilled(fulfilment), fulfilment, "")
+    from_order = np.where(from_order == "", fulfilled, from_order)
+    status = np.where(given == "", from_order, given)
+    status = np.where(status == "", "CREATED", status)
+    out: npt.NDArray[np.object_] = np.where(whole_cancel, "CANCELLED", status)
+    return out
 
 
 def _all_in_order(codes: np.ndarray, flags: np.ndarray) -> np.ndarray:

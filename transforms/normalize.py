@@ -108,6 +108,14 @@ def distinct(column: pd.Series) -> tuple[npt.NDArray[np.intp], pd.Series]:
     return codes, pd.Series(uniques, dtype="object")
 
 
+def all_distinct(values: npt.NDArray[np.object_]) -> bool:
+    """True when every value is text and no two are alike: then no pair holding one of them
+    repeats either, without hashing the pairs (a set of the texts is several times faster)."""
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        return False
+    return len(set(values.tolist())) == len(values)
+
+
 def per_unique(column: pd.Series, fixer: Fixer) -> tuple[pd.Series, pd.Series]:
     """Apply a fixer once per distinct value: exports repeat states, cities and dates a lot."""
     codes, uniques = distinct(column)
@@ -140,11 +148,24 @@ def _spread_mask(changed: pd.Series, codes: npt.NDArray[np.intp], column: pd.Ser
 def strip_column(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     """`strip_spaces` for a whole export column: most cells need nothing, so one vectorised look
     at every cell's first and last character finds the few to strip (no hashing of every cell)."""
+    stripped = strip_text(column)
+    return per_unique(column, strip_spaces) if stripped is None else stripped
+
+
+def strip_text(column: pd.Series) -> tuple[pd.Series, pd.Series] | None:
+    """`strip_column` of a column whose cells are all text (None for any other)."""
     values = column.to_numpy(dtype=object)
-    ends = _end_characters(values)
-    if ends is None:
-        return per_unique(column, strip_spaces)
-    changed = _SPACE[ends[0]] | _SPACE[ends[1]]
+    cells = values.tolist()
+    joined = _joined(cells)
+    if joined is None:
+        return None
+    if cells and joined.isascii() and _ascii_unspaced(joined, len(cells)):
+        changed = np.zeros(len(cells), dtype=bool)  # most columns: nothing to strip
+    else:
+        shape = _shape_of(joined, len(cells))
+        if shape is None:
+            return None
+        changed = _SPACE[shape.first] | _SPACE[shape.last]
     fixed = values.copy()
     if changed.any():
         fixed[changed] = [value.strip() for value in fixed[changed]]
@@ -154,13 +175,24 @@ def strip_column(column: pd.Series) -> tuple[pd.Series, pd.Series]:
     )
 
 
-def _end_characters(
-    values: npt.NDArray[np.object_],
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]] | None:
-    """Each cell's first and last character as an index into `_SPACE` (NUL for an empty cell).
-    None if a cell is not text or holds a NUL itself."""
-    shape = text_shape(values.tolist())
-    return None if shape is None else (shape.first, shape.last)
+def _joined(cells: list[str]) -> str | None:
+    """The cells joined by NUL, with a NUL before the first and after the last; None if a
+    cell is not text."""
+    try:
+        return "\0" + "\0".join(cells) + "\0"
+    except TypeError:
+        return None
+
+
+def _ascii_unspaced(joined: str, count: int) -> bool:
+    """True when no cell of ASCII text `joined` (`count` cells) begins or ends with a character
+    up to space, which every ASCII white space is; False also if a cell holds a NUL."""
+    codes = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    cut = codes == 0
+    if np.count_nonzero(cut) != count + 1:
+        return False
+    low = (codes <= ord(" ")) & ~cut
+    return not ((cut[:-1] & low[1:]).any() or (low[:-1] & cut[1:]).any())
 
 
 class TextShape(NamedTuple):
@@ -179,13 +211,15 @@ class TextShape(NamedTuple):
 def text_shape(cells: list[str]) -> TextShape | None:
     """Lengths and end characters of text cells, read off all of them joined by NUL (no
     Python call per cell). None if a cell is not text or holds a NUL itself."""
-    if not cells:  # "\0\0" would read as one empty cell
+    joined = _joined(cells)
+    return None if joined is None else _shape_of(joined, len(cells))
+
+
+def _shape_of(joined: str, count: int) -> TextShape | None:
+    """`text_shape` of the `count` cells `joined` (see `_joined`)."""
+    if not count:  # "\0\0" would read as one empty cell
         nothing = np.zeros(0, dtype=np.intp)
         return TextShape(nothing, nothing, nothing)
-    try:
-        joined = "\0" + "\0".join(cells) + "\0"
-    except TypeError:
-        return None
     wide = not joined.isascii()
     try:
         encoded = joined.encode("utf-32-le" if wide else "ascii")
@@ -193,7 +227,7 @@ def text_shape(cells: list[str]) -> TextShape | None:
         return None
     codes = np.frombuffer(encoded, dtype=np.uint32 if wide else np.uint8)
     cuts = np.flatnonzero(codes == 0)
-    if len(cuts) != len(cells) + 1:
+    if len(cuts) != count + 1:
         return None
     first, last = codes[cuts[:-1] + 1], codes[cuts[1:] - 1]
     top = len(_SPACE) - 1

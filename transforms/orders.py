@@ -22,6 +22,7 @@ import pandas as pd
 
 from schemas import contract
 from schemas.lines import ORDER_FIELDS
+from transforms import normalize
 from transforms.columns import ColumnMap
 from transforms.conflicts import conflicts
 from transforms.conflicts import label as _label
@@ -64,7 +65,10 @@ def _read_here(lines: pd.DataFrame, mapped: set[str]) -> list[str]:
 def _repeated_items(
     ok: pd.DataFrame, codes: np.ndarray, labels: Mapping[str, ColumnMap]
 ) -> list[RowError]:
-    pairs = pd.DataFrame({"order": codes, "item": ok["order_item_id"].to_numpy()})
+    ids = ok["order_item_id"].to_numpy()
+    if normalize.all_distinct(ids):  # item ids unique in the whole file (most exports)
+        return []
+    pairs = pd.DataFrame({"order": codes, "item": ids})
     repeated = ok[pairs.duplicated(keep=False).to_numpy()]
     errors = []
     for (order_id, item_id), rows in repeated.groupby(["order_id", "order_item_id"], sort=False):

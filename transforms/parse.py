@@ -20,6 +20,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from transforms import normalize
+
 ISO8601: Final = "ISO8601"
 _OFFSET: Final = r"(?:Z|[+-]\d{2}:?\d{2})$"
 _OFFSET_AT_END: Final = re.compile(_OFFSET)
@@ -39,7 +41,8 @@ MAX_AMOUNT: Final = 1e9
 def parse_datetimes(text: pd.Series, *, formats: Sequence[str], source_zone: str) -> pd.Series:
     """Parse with each format in turn; values without an offset are in `source_zone`. UTC out."""
     out = pd.Series(pd.NaT, index=text.index, dtype=_UTC)
-    text = text.str.strip()
+    stripped = normalize.strip_text(text) if text.dtype == object else None
+    text = text.str.strip() if stripped is None else stripped[0]  # most need no stripping
     todo = text != ""
     for fmt in formats:
         if not todo.any():
@@ -84,11 +87,41 @@ def _has_offset(text: pd.Series) -> pd.Series:
     """`text.str.contains(_OFFSET)`, twice as fast: an offset ends the text (or precedes a last
     newline), so it starts at most 7 characters from the end and each search starts there."""
     search = _OFFSET_AT_END.search
+    cells = text.tolist()
+    maybe = _offset_marks(cells)
+    if maybe is None:
+        try:
+            found = [search(value, len(value) - 7) is not None for value in cells]
+        except TypeError:  # a missing cell: pandas knows what that means
+            return text.str.contains(_OFFSET, regex=True)
+        return pd.Series(found, index=text.index, dtype=bool)
+    at = np.flatnonzero(maybe).tolist()  # only cells with a Z, + or - near the end
+    hits = [search(cells[i], len(cells[i]) - 7) is not None for i in at]
+    has = np.zeros(len(cells), dtype=bool)
+    has[at] = hits
+    return pd.Series(has, index=text.index, dtype=bool)
+
+
+def _offset_marks(cells: list[str]) -> np.ndarray | None:
+    """True for each text cell with a `Z`, `+` or `-` among its last 7 characters, where
+    every offset begins; read off all cells joined by NUL. None if a cell is not text or
+    holds a NUL itself."""
     try:
-        found = [search(value, len(value) - 7) is not None for value in text.tolist()]
-    except TypeError:  # a missing cell: pandas knows what that means
-        return text.str.contains(_OFFSET, regex=True)
-    return pd.Series(found, index=text.index, dtype=bool)
+        joined = "\0" + "\0".join(cells) + "\0"
+        wide = not joined.isascii()
+        codes = np.frombuffer(
+            joined.encode("utf-32-le" if wide else "ascii"), dtype=np.uint32 if wide else np.uint8
+        )
+    except (TypeError, UnicodeEncodeError):
+        return None
+    cuts = np.flatnonzero(codes == 0)
+    if len(cuts) != len(cells) + 1:
+        return None
+    marks = np.cumsum((codes == ord("Z")) | (codes == ord("+")) | (codes == ord("-")))
+    ends = cuts[1:]
+    starts = np.maximum(ends - 7, cuts[:-1] + 1)
+    found: np.ndarray = marks[ends - 1] - marks[starts - 1] > 0
+    return found
 
 
 def parse_numbers(text: pd.Series) -> pd.Series:

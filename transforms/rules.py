@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -10,11 +11,13 @@ from typing import Final
 import numpy as np
 import pandas as pd
 import pandera.errors
+from pandera.api.pandas.container import DataFrameSchema
 
 from schemas.lines import FIELDS, OrderLine
 from transforms.columns import ColumnMap
 from transforms.errors import ErrorTable, RowError, concat, error_table, factorize_together
 from transforms.exceptions import SchemaMismatch
+from transforms.sure_pass import doubtful_columns
 
 EARLIEST: Final = pd.Timestamp("2000-01-01", tz="UTC")
 FUTURE_TOLERANCE: Final = timedelta(days=1)
@@ -45,9 +48,12 @@ def check_lines(
 def _schema_errors(
     typed: pd.DataFrame, text: pd.DataFrame, columns: ColumnMap, file: str
 ) -> ErrorTable:
+    doubtful = doubtful_columns(_SCHEMA, typed, _TEXT_COLUMNS)
+    if not doubtful:
+        return ErrorTable()
     try:
         # inplace: no copy of the lines (coerce is off: the schema changes nothing)
-        _SCHEMA.validate(_as_checked(typed), lazy=True, inplace=True)
+        _schema_of(tuple(doubtful)).validate(_as_checked(typed, doubtful), lazy=True, inplace=True)
     except pandera.errors.SchemaErrors as err:
         cases = err.failure_cases
     else:
@@ -88,16 +94,24 @@ def _schema_errors(
     return ErrorTable(frame.astype({c: object for c in frame.columns if c != "row"}))
 
 
-def _as_checked(typed: pd.DataFrame) -> pd.DataFrame:
-    """The lines as the schema sees them: text columns in pandas' `str` dtype.
+@functools.cache
+def _schema_of(names: tuple[str, ...]) -> DataFrameSchema:
+    """The schema of these of its columns (all: the schema itself)."""
+    return _SCHEMA if len(names) == len(_SCHEMA.columns) else _SCHEMA.select_columns(list(names))
+
+
+def _as_checked(typed: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """The lines' columns `names` as the schema sees them: text in pandas' `str` dtype.
 
     Pandera checks an object column against `str` with a Python call per cell; a `str` column
     passes with one dtype comparison. The canonical frame keeps its object columns, which later
     stages rely on, so only this view is converted, once every cell is known to be text or
     missing: `astype("str")` would quietly turn anything else into text.
     """
-    view = typed[[name for name in typed.columns if name in _SCHEMA.columns]]
+    view = typed[[name for name in typed.columns if name in names]]
     for name in _TEXT_COLUMNS:
+        if name not in names:
+            continue
         column = typed[name]
         if column.dtype != object:
             continue

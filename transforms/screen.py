@@ -66,9 +66,9 @@ def suspect_orders(
 
 
 def _order_fields(heads: pd.DataFrame) -> Mask:
-    bad = _texts(heads["order_id"].astype("str"), required=True, sent_if_given=False)
-    for name in ("display_order_number", "additional_info"):
-        bad |= _texts(heads[name], required=False)
+    bad = _texts(heads["order_id"].astype("str"), required=True, sent_if_given=False, ids=True)
+    bad |= _texts(heads["display_order_number"], required=False, ids=True)
+    bad |= _texts(heads["additional_info"], required=False)
     bad |= heads["order_date"].isna().to_numpy() | heads["sla"].isna().to_numpy()
     bad |= _choice(heads["order_status"], contract.ORDER_STATUSES, required=True)
     bad |= _per_unique(heads["payment_type"], _sent_if_given(_is_in(contract.PAYMENT_TYPES)))
@@ -84,7 +84,10 @@ def _order_fields(heads: pd.DataFrame) -> Mask:
 def _item_fields(items: pd.DataFrame, send_facility: bool) -> Mask:
     bad = np.zeros(len(items), dtype=bool)
     for name, required, longest in _ITEM_TEXTS:
-        bad |= _texts(items[name], required=required, max_length=longest, sent_if_given=False)
+        ids = name == "order_item_id"
+        bad |= _texts(
+            items[name], required=required, max_length=longest, sent_if_given=False, ids=ids
+        )
     bad |= _choice(items["item_status"], contract.ITEM_STATUSES, required=True)
     bad |= _per_unique(items["shipping_method"], _sent_if_given(_is_in(contract.SHIPPING_METHODS)))
     quantity = items["quantity"]
@@ -101,7 +104,10 @@ def _item_fields(items: pd.DataFrame, send_facility: bool) -> Mask:
 
 
 def _repeated_item_ids(items: pd.DataFrame, order_of_item: np.ndarray) -> Mask:
-    pairs = pd.DataFrame({"order": order_of_item, "item": items["order_item_id"].to_numpy()})
+    ids = items["order_item_id"].to_numpy()
+    if normalize.all_distinct(ids):  # item ids unique in the whole file (most exports)
+        return np.zeros(len(items), dtype=bool)
+    pairs = pd.DataFrame({"order": order_of_item, "item": ids})
     return pairs.duplicated(keep=False).to_numpy()
 
 
@@ -132,13 +138,29 @@ def _per_unique(values: pd.Series, ok: Ok, texts: TextRule | None = None) -> Mas
 
 
 def _texts(
-    values: pd.Series, *, required: bool, max_length: int | None = None, sent_if_given: bool = True
+    values: pd.Series,
+    *,
+    required: bool,
+    max_length: int | None = None,
+    sent_if_given: bool = True,
+    ids: bool = False,
 ) -> Mask:
-    """Cells breaking `_text_ok` (as the builder sends them when `sent_if_given`)."""
+    """Cells breaking `_text_ok` (as the builder sends them when `sent_if_given`).
+
+    `ids`: the values nearly all differ, so cells all of type `str` are measured as they are,
+    without hashing them to find the distinct ones (which costs more than the measuring).
+    """
+    rule = TextRule(required, max_length)
+    if ids:
+        cells = values.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(cells, skipna=False) == "string":
+            good = _texts_ok(cells.tolist(), rule)
+            if good is not None:
+                return ~good
     ok = _text_ok(required=required, max_length=max_length)
     if sent_if_given:
         ok = _sent_if_given(ok, required=required)
-    return _per_unique(values, ok, TextRule(required, max_length))
+    return _per_unique(values, ok, rule)
 
 
 class TextRule(NamedTuple):

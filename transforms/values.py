@@ -37,7 +37,9 @@ def apply_defaults(text: pd.DataFrame, profile: Profile) -> pd.DataFrame:
         defaults.setdefault("ship_country", fixed.iloc[0])
         defaults.setdefault("bill_country", fixed.iloc[0])
     for name, value in defaults.items():
-        text[name] = text[name].mask(empty_cells(text[name]), _as_text(value))
+        blank = empty_cells(text[name])
+        if blank.any():  # most columns have no blank: leave them as they are
+            text[name] = text[name].mask(blank, _as_text(value))
     return text
 
 
@@ -46,10 +48,12 @@ def derive_fields(text: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     for name, rule in profile.derive.items():
         if name == "billing":
             text = _billing_from_shipping(text)
+        elif not (blank := empty_cells(text[name])).any():
+            continue
         elif "{" in rule:
-            text[name] = text[name].mask(empty_cells(text[name]), _from_template(text, rule))
+            text[name] = text[name].mask(blank, _from_template(text, rule))
         else:
-            text[name] = text[name].mask(empty_cells(text[name]), text[rule])
+            text[name] = text[name].mask(blank, text[rule])
     return text
 
 
@@ -72,8 +76,9 @@ def _billing_from_shipping(text: pd.DataFrame) -> pd.DataFrame:
         empty_cells(text["bill_name"]) & empty_cells(text["bill_address1"]),
         text.index,
     )
-    for bill, ship in zip(BILL_FIELDS, SHIP_FIELDS, strict=True):
-        text[bill] = text[bill].mask(no_billing, text[ship])
+    if no_billing.any():  # else every row has its own billing address
+        for bill, ship in zip(BILL_FIELDS, SHIP_FIELDS, strict=True):
+            text[bill] = text[bill].mask(no_billing, text[ship])
     text[BILLING_COPIED] = no_billing
     return text
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from schemas import contract
 from tests.transforms.toy import NOW, export, row, toy_profile
+from transforms.assemble import _amounts
 from transforms.conflicts import orders_with_two_values
 from transforms.errors import RowError
 from transforms.lines import FAILED, ROW, to_lines
@@ -181,3 +182,15 @@ def test_orders_whose_rows_repeat_one_value_or_blank_agree(column: pd.Series) ->
     assert orders_with_two_values(codes, column).tolist() == []
     column.iloc[1] = column.iloc[4]  # order 0 now holds two values
     assert orders_with_two_values(codes, column).tolist() == [0]
+
+
+@given(
+    st.lists(
+        st.floats(-1e12, 1e12) | st.sampled_from([-0.0, 0.0, -0.001, float("nan"), float("inf")])
+    )
+)
+def test_shared_amounts_are_the_rounded_amounts_bit_for_bit(amounts: list[float]) -> None:
+    column = pd.Series(amounts, dtype="float64")
+    shared = _amounts(column)
+    assert [repr(a) for a in shared] == [repr(a) for a in column.round(2).tolist()]
+    assert all(type(a) is float for a in shared)

@@ -116,3 +116,38 @@ def test_offsets_are_found_as_the_pattern_finds_them(cells: list[str]) -> None:
     text = _s(*cells)
     expected = text.str.contains(parse._OFFSET, regex=True).astype(bool)
     pd.testing.assert_series_equal(parse._has_offset(text), expected)
+
+
+@given(st.lists(st.one_of(st.text(alphabet="ab", max_size=2), st.none(), st.just(float("nan")))))
+def test_all_distinct_only_when_no_pair_of_values_repeats(values: list[object]) -> None:
+    column = pd.Series(values, dtype="object")
+    repeats = pd.DataFrame({"order": 0, "item": column}).duplicated(keep=False).any()
+    if normalize.all_distinct(column.to_numpy()):
+        assert not repeats
+        assert all(isinstance(v, str) for v in values)
+
+
+@given(st.lists(st.text(alphabet="Z+-05:3 \n\x00é😀a1", max_size=12), max_size=12))
+def test_offsets_are_found_as_the_pattern_finds_them_in_any_text(cells: list[str]) -> None:
+    text = _s(*cells)
+    expected = text.str.contains(parse._OFFSET, regex=True).astype(bool)
+    pd.testing.assert_series_equal(parse._has_offset(text), expected)
+
+
+@given(st.lists(_CELL, max_size=12))
+def test_dates_are_parsed_alike_however_their_cells_are_stripped(cells: list[str]) -> None:
+    text = _s(*(c + "2026-11-20 14:05" + c for c in cells))
+    parsed = parse.parse_datetimes(text, formats=["%Y-%m-%d %H:%M"], source_zone="Asia/Kolkata")
+    expected = parse.parse_datetimes(
+        text.astype("str"), formats=["%Y-%m-%d %H:%M"], source_zone="Asia/Kolkata"
+    )
+    pd.testing.assert_series_equal(parsed, expected)
+
+
+@given(st.lists(st.text(alphabet=" \t\x0b\x01\x1f\x00!ab~", max_size=5), max_size=12))
+def test_stripping_ascii_cells_at_once_matches_stripping_each_value(cells: list[str]) -> None:
+    column = pd.Series(cells, dtype="object")
+    fixed, changed = normalize.strip_column(column)
+    expected, expected_changed = normalize.per_unique(column, normalize.strip_spaces)
+    pd.testing.assert_series_equal(fixed, expected)
+    pd.testing.assert_series_equal(changed, expected_changed)
