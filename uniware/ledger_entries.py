@@ -111,10 +111,10 @@ def to_entry(row: Row[Any]) -> LedgerEntry:
     data = dict(row._mapping)
     for name in ("created_at", "updated_at", "lease_until", "first_claimed_at"):
         if data[name] is not None:
-            data[name] = as_utc(data[name])
+            data[name] = _as_utc(data[name])
     return LedgerEntry(**data)
 
 
-def as_utc(moment: datetime) -> datetime:
+def _as_utc(moment: datetime) -> datetime:
     """``moment`` with its zone, UTC when the database dropped it."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

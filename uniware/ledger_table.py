@@ -43,11 +43,11 @@ ledger_table = keyed_table(
 )
 
 
-THIS_ROW = (
+_THIS_ROW = (
     ledger_table.c.destination == sa.bindparam("key"),
     ledger_table.c.order_id == sa.bindparam("oid"),
 )
-NOW = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+_NOW = sa.bindparam("now", type_=sa.DateTime(timezone=True))
 SELECT_ROWS = (
     sa.select(ledger_table)
     .where(
@@ -58,10 +58,10 @@ SELECT_ROWS = (
     .with_for_update()
 )
 INSERT_ROW = sa.insert(ledger_table)
-LEASE = sa.bindparam("lease", type_=sa.DateTime(timezone=True))
+_LEASE = sa.bindparam("lease", type_=sa.DateTime(timezone=True))
 CLAIM_ROW = (
     sa.update(ledger_table)
-    .where(*THIS_ROW)
+    .where(*_THIS_ROW)
     .values(
         state="sending",
         payload_hash=sa.bindparam("new_hash"),
@@ -69,15 +69,15 @@ CLAIM_ROW = (
         owner=sa.bindparam("new_owner"),
         owner_space=sa.bindparam("space"),
         claim_token=sa.bindparam("token"),
-        lease_until=LEASE,
+        lease_until=_LEASE,
         claims=ledger_table.c.claims + 1,
-        first_claimed_at=sa.func.coalesce(ledger_table.c.first_claimed_at, NOW),
-        updated_at=NOW,
+        first_claimed_at=sa.func.coalesce(ledger_table.c.first_claimed_at, _NOW),
+        updated_at=_NOW,
     )
 )
 SETTLE_ROW = (
     sa.update(ledger_table)
-    .where(*THIS_ROW)
+    .where(*_THIS_ROW)
     .values(
         lease_until=None,
         state=sa.bindparam("new_state"),
@@ -87,7 +87,7 @@ SETTLE_ROW = (
         payload_hash=sa.func.coalesce(
             sa.bindparam("kept", type_=sa.String), ledger_table.c.payload_hash
         ),
-        updated_at=NOW,
+        updated_at=_NOW,
     )
 )
 ENTRY_FIELDS = tuple(column.name for column in ledger_table.columns)
