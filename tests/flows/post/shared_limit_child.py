@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from flows.config import RunOptions
 from flows.post.posting import post_payloads
@@ -23,16 +25,22 @@ from uniware.config import UniwareConfig, demo_credentials
 CONCURRENCY = 8
 
 
-def main(url: str, limit: str, first: int, count: int, ledger: str, starts_path: str) -> None:
-    """Post ``count`` orders under ``limit``; record when each request was let go."""
-    starts: list[float] = []
+def record_starts(starts: list[float]) -> Callable[[BatchPacer], Coroutine[Any, Any, None]]:
+    """A replacement for ``BatchPacer.acquire`` that appends when each start was let go
+    (``time.time()``: one clock for every process of the host) to ``starts``."""
     acquire = BatchPacer.acquire
 
     async def recorded(self: BatchPacer) -> None:
         await acquire(self)
         starts.append(time.time())
 
-    BatchPacer.acquire = recorded  # type: ignore[method-assign]
+    return recorded
+
+
+def main(url: str, limit: str, first: int, count: int, ledger: str, starts_path: str) -> None:
+    """Post ``count`` orders under ``limit``; record when each request was let go."""
+    starts: list[float] = []
+    BatchPacer.acquire = record_starts(starts)  # type: ignore[method-assign,assignment]
     orders = [
         make_order(f"SHARED-{n}", orderItems=[make_item(orderItemId=f"SHARED-{n}-1")])
         for n in range(first, first + count)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,19 +140,14 @@ def test_a_run_ending_mid_batch_gives_back_its_slots_to_the_next_run(
     (1 s + guard) after the first's last request, not when the first's batch would have run out."""
     from flows.config import RunOptions
     from flows.post.posting import post_payloads
+    from tests.flows.post.shared_limit_child import record_starts
     from tests.uniware import make_item, make_order
     from uniware.batch_pacer import BatchPacer
     from uniware.config import UniwareConfig, demo_credentials
 
     create_limit(prefect_api, "uniware-posts-back", limit=40, decay=10)
     starts: list[float] = []
-    acquire = BatchPacer.acquire
-
-    async def recorded(pacer: BatchPacer) -> None:
-        await acquire(pacer)
-        starts.append(time.monotonic())
-
-    monkeypatch.setattr(BatchPacer, "acquire", recorded)
+    monkeypatch.setattr(BatchPacer, "acquire", record_starts(starts))
     with SandboxProcess() as sandbox:
         config = UniwareConfig(base_url=sandbox.base_url, credentials=demo_credentials())
         for run in ("first", "second"):
