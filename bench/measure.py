@@ -219,8 +219,9 @@ def measure_posting(
 
 
 SHARED_WORKER_SCRIPT = """
-import json, sys, time
+import json, sys
 from bench.measure import _payload
+from tests.flows.post.shared_limit_child import record_starts
 from flows.config import RunOptions
 from flows.post.posting import post_payloads
 from uniware.batch_pacer import BatchPacer
@@ -229,11 +230,8 @@ base_url, limit, first, count, ledger = sys.argv[1:6]
 config = UniwareConfig(base_url=base_url, credentials=demo_credentials())
 options = RunOptions(rate=None, concurrency=8, shared_limit=limit, ledger=ledger)
 payloads = [_payload(int(first) + n) for n in range(int(count))]
-starts, acquire = [], BatchPacer.acquire
-async def recorded(pacer):  # when the throttle lets each request go, on one clock for both
-    await acquire(pacer)
-    starts.append(time.time())
-BatchPacer.acquire = recorded
+starts = []  # when the throttle lets each request go, on one clock for both
+BatchPacer.acquire = record_starts(starts)
 print("ready", flush=True)
 sys.stdin.readline()  # both workers start posting together
 done = post_payloads(payloads, config=config, options=options, run_id="bench-" + first)
