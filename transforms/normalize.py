@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -215,11 +215,15 @@ def text_shape(cells: list[str]) -> TextShape | None:
     return None if joined is None else _shape_of(joined, len(cells))
 
 
-def _shape_of(joined: str, count: int) -> TextShape | None:
-    """`text_shape` of the `count` cells `joined` (see `_joined`)."""
-    if not count:  # "\0\0" would read as one empty cell
-        nothing = np.zeros(0, dtype=np.intp)
-        return TextShape(nothing, nothing, nothing)
+def joined_codes(cells: list[str]) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]] | None:
+    """The code points of the cells joined by NUL (see `_joined`) and where the NULs are: cell
+    k lies between cuts k and k + 1. None if a cell is not text or holds a NUL itself."""
+    joined = _joined(cells)
+    return None if joined is None else _code_points(joined, len(cells))
+
+
+def _code_points(joined: str, count: int) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]] | None:
+    """`joined_codes` of the `count` cells `joined`."""
     wide = not joined.isascii()
     try:
         encoded = joined.encode("utf-32-le" if wide else "ascii")
@@ -227,8 +231,18 @@ def _shape_of(joined: str, count: int) -> TextShape | None:
         return None
     codes = np.frombuffer(encoded, dtype=np.uint32 if wide else np.uint8)
     cuts = np.flatnonzero(codes == 0)
-    if len(cuts) != count + 1:
+    return (codes, cuts) if len(cuts) == count + 1 else None
+
+
+def _shape_of(joined: str, count: int) -> TextShape | None:
+    """`text_shape` of the `count` cells `joined` (see `_joined`)."""
+    if not count:  # "\0\0" would read as one empty cell
+        nothing = np.zeros(0, dtype=np.intp)
+        return TextShape(nothing, nothing, nothing)
+    found = _code_points(joined, count)
+    if found is None:
         return None
+    codes, cuts = found
     first, last = codes[cuts[:-1] + 1], codes[cuts[1:] - 1]
     top = len(_SPACE) - 1
     return TextShape(

@@ -106,17 +106,10 @@ def _offset_marks(cells: list[str]) -> np.ndarray | None:
     """True for each text cell with a `Z`, `+` or `-` among its last 7 characters, where
     every offset begins; read off all cells joined by NUL. None if a cell is not text or
     holds a NUL itself."""
-    try:
-        joined = "\0" + "\0".join(cells) + "\0"
-        wide = not joined.isascii()
-        codes = np.frombuffer(
-            joined.encode("utf-32-le" if wide else "ascii"), dtype=np.uint32 if wide else np.uint8
-        )
-    except (TypeError, UnicodeEncodeError):
+    joined = normalize.joined_codes(cells)
+    if joined is None:
         return None
-    cuts = np.flatnonzero(codes == 0)
-    if len(cuts) != len(cells) + 1:
-        return None
+    codes, cuts = joined
     marks = np.cumsum((codes == ord("Z")) | (codes == ord("+")) | (codes == ord("-")))
     ends = cuts[1:]
     starts = np.maximum(ends - 7, cuts[:-1] + 1)

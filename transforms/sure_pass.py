@@ -20,6 +20,8 @@ from pandera.api.pandas.components import Column
 from pandera.api.pandas.container import DataFrameSchema
 from pandera.engines.pandas_engine import Engine
 
+from transforms import normalize
+
 # A text column as the rules hand it to pandera: `astype("str")` of text and None cells.
 _AS_TEXT: Final = pd.Series([""], dtype=object).astype("str")
 
@@ -132,13 +134,11 @@ def _check_passes(name: str | None, statistics: dict[str, Any], cells: Any) -> b
 
 
 def _lengths(cells: list[str]) -> np.ndarray:
-    """Each cell's length: of ASCII cells read off all of them joined by NUL."""
-    joined = "\0".join(cells)
-    if cells and joined.isascii():
-        cuts = np.flatnonzero(np.frombuffer(joined.encode("ascii"), dtype=np.uint8) == 0)
-        if len(cuts) == len(cells) - 1:  # else a cell holds a NUL itself
-            return np.diff(cuts, prepend=-1, append=len(joined)) - 1
-    return np.fromiter(map(len, cells), np.int64, len(cells))
+    """Each cell's length, read off all of them joined by NUL (`normalize.joined_codes`)."""
+    joined = normalize.joined_codes(cells)
+    if joined is None:  # a cell holds a NUL or a lone surrogate
+        return np.fromiter(map(len, cells), np.int64, len(cells))
+    return np.diff(joined[1]) - 1
 
 
 _BOUNDS: Final = {
