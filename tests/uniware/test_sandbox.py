@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -234,6 +236,24 @@ def test_requests_log_and_reset(sandbox: SandboxServer) -> None:
         "duplicate_ids_received": [],
         "answer_lost_ids": [],
     }
+
+
+@pytest.mark.parametrize("faults", [Faults(), Faults(pdrop=1.0), Faults(p5xx=1.0, seed=1)])
+def test_a_request_is_logged_before_its_answer_leaves(
+    faults: Faults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running_sandbox(faults=faults) as server:
+        log_request = server.store.log_request
+
+        def slow_log(record: Any) -> None:
+            time.sleep(0.3)  # a busy disk: the answer must still wait for the log
+            log_request(record)
+
+        monkeypatch.setattr(server.store, "log_request", slow_log)
+        with contextlib.suppress(httpx.RemoteProtocolError, httpx.ReadError):
+            post_all(server.base_url, make_order("OKR-11"))
+        logged = [r.order_id for r in server.store.requests()]
+    assert logged == ["OKR-11"]
 
 
 def test_order_ids_with_slashes_can_be_inspected(sandbox: SandboxServer) -> None:

@@ -12,7 +12,8 @@ import hmac
 import json
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -47,6 +48,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     server: SandboxServer
     answer_due = 0.0  # monotonic time before which an order or change request gets no answer
     arrived = 0.0  # monotonic time the current request's first line was read
+    answer: Callable[[], None] | None = None  # the decided answer (or drop), not yet sent
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: the request log lives in the store."""
@@ -55,6 +57,21 @@ class SandboxHandler(BaseHTTPRequestHandler):
         """Note when the request arrived (its first line was just read), then parse it."""
         self.arrived = time.monotonic()
         return super().parse_request()
+
+    def handle_one_request(self) -> None:
+        """Serve one request; its answer leaves only after the request log holds it.
+
+        A client that has its answer may read the log at once (the tests do), so the
+        handlers decide the answer (``_send_bytes``, ``_drop``), log, and only then is it sent.
+        """
+        try:
+            super().handle_one_request()
+        finally:
+            answer, self.answer = self.answer, None
+            if answer is not None:
+                answer()
+                with contextlib.suppress(OSError, ValueError):
+                    self.wfile.flush()
 
     def do_POST(self) -> None:
         """Order requests and the reset endpoint."""
@@ -222,8 +239,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         faults = dice.faults
         fault = dice.draw()
         if fault == "hang":
-            self.server.stopping.wait(faults.hang_seconds)
-            self._drop()
+            self._drop(after=faults.hang_seconds)
             return DROPPED_STATUS, "hang"
         if fault == "drop":
             self._drop()
@@ -249,10 +265,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if left > 0:
             self.server.stopping.wait(left)
 
-    def _drop(self) -> None:
-        """Close the connection without sending a byte."""
-        self._await_due()
+    def _drop(self, after: float = 0.0) -> None:
+        """Close the connection without sending a byte (``after`` seconds of silence)."""
         self.close_connection = True
+        self.answer = partial(self._shut, after)
+
+    def _shut(self, after: float) -> None:
+        if after > 0:
+            self.server.stopping.wait(after)
+        self._await_due()
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
@@ -273,6 +294,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _send_bytes(
         self, status: int, data: bytes, content_type: str, headers: dict[str, str]
     ) -> None:
+        self.answer = partial(self._write, status, data, content_type, headers)
+
+    def _write(self, status: int, data: bytes, content_type: str, headers: dict[str, str]) -> None:
         self._await_due()
         try:
             self.send_response(status)
