@@ -47,11 +47,11 @@ def free_ledger() -> Iterator[None]:
         written(True)
 
     kept = LedgerWriter.claim, LedgerWriter.settle
-    LedgerWriter.claim, LedgerWriter.settle = claim, settle  # type: ignore[method-assign]
+    LedgerWriter.claim, LedgerWriter.settle = claim, settle  # type: ignore[method-assign]  # the free ledger, put back below
     try:
         yield
     finally:
-        LedgerWriter.claim, LedgerWriter.settle = kept  # type: ignore[method-assign]
+        LedgerWriter.claim, LedgerWriter.settle = kept  # type: ignore[method-assign]  # put back
 
 
 def posting_parts(

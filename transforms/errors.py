@@ -55,7 +55,7 @@ class ErrorTable(Sequence[RowError]):
     """Failures as one table (columns `COLUMNS`); reads as a sequence of `RowError` views."""
 
     __slots__ = ("frame",)
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as == compares contents
 
     def __init__(self, frame: pd.DataFrame | None = None) -> None:
         if frame is None:

@@ -113,7 +113,7 @@ class Payloads(Sequence[dict[str, Any]]):
             return list(self) == list(other)
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # unhashable, as == compares contents
 
     def __repr__(self) -> str:
         return f"Payloads({len(self)} orders)"

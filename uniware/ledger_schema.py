@@ -118,7 +118,7 @@ def _add_missing_columns(conn: Connection, table: sa.Table) -> None:
         name = preparer.quote(column.name)
         ddl = f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {name} {kind}"
         if column.server_default is not None:
-            default = column.server_default.arg  # type: ignore[attr-defined]
+            default = column.server_default.arg  # type: ignore[attr-defined]  # DefaultClause.arg is untyped
             ddl += f" DEFAULT {default.text if hasattr(default, 'text') else default}"
             ddl += "" if column.nullable else " NOT NULL"
         conn.execute(sa.text(ddl))

@@ -168,7 +168,7 @@ class ReportHTTPServer(ThreadingHTTPServer):
     def handle_error(self, request: object, client_address: object) -> None:
         """A browser that hangs up mid-download is no error worth a traceback."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
+            super().handle_error(request, client_address)  # type: ignore[arg-type]  # socketserver's types, as given
 
 
 @dataclass

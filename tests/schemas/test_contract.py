@@ -222,7 +222,7 @@ def test_order_level_charges_without_item_charges_are_fine() -> None:
 
 
 def test_a_payload_that_is_not_an_object_is_one_violation() -> None:
-    assert check_order([make_order()]) == [  # type: ignore[arg-type]
+    assert check_order([make_order()]) == [  # type: ignore[arg-type]  # not an object, on purpose
         Violation("", "INVALID_FORMAT", "the order must be a JSON object, got a list")
     ]
 

@@ -27,7 +27,7 @@ def lines(*rows: tuple[str, str, str, str, str]) -> pd.DataFrame:
 
 
 def run(frame: pd.DataFrame, fulfilled: str = "skip") -> pd.DataFrame:
-    policy = Disposition(marketplace="Shop", fulfilled=fulfilled)  # type: ignore[arg-type]
+    policy = Disposition(marketplace="Shop", fulfilled=fulfilled)  # type: ignore[arg-type]  # the policy's text as a profile spells it
     return decide(frame, policy, marketplace="Shop", labels=LABELS)
 
 

@@ -10,7 +10,7 @@ from transforms.lines import to_lines
 
 
 def _errors(raw: object) -> set[tuple[int, str]]:
-    result = to_lines(raw, toy_profile(), file="x.csv", now=NOW)  # type: ignore[arg-type]
+    result = to_lines(raw, toy_profile(), file="x.csv", now=NOW)  # type: ignore[arg-type]  # raw frames of any shape, on purpose
     return {(e.row, e.field) for e in result.errors}
 
 

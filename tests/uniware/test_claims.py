@@ -141,7 +141,7 @@ def test_one_order_twice_in_a_batch_is_granted_once(ledger_url: str) -> None:
 def test_a_claim_the_database_always_refuses_is_raised_not_retried_forever(
     ledger_url: str,
 ) -> None:
-    refused = ClaimWanted(SHOP, "OKR-1", "h1", None, "a:1")  # type: ignore[arg-type]
+    refused = ClaimWanted(SHOP, "OKR-1", "h1", None, "a:1")  # type: ignore[arg-type]  # a claim the table refuses, on purpose
     with Ledger.open(ledger_url) as ledger, pytest.raises(IntegrityError):
         ledger.claim_many([refused])  # run_id is NOT NULL: no race, no retry makes it fit
 

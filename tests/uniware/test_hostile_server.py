@@ -31,7 +31,7 @@ QUICK = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05, total_timeout=3
 def test_an_unreadable_answer_is_unknown_so_a_later_duplicate_is_ours(
     ledger: Ledger, unreadable: object
 ) -> None:
-    with hostile_server(unreadable, DUPLICATE) as server:  # type: ignore[arg-type]
+    with hostile_server(unreadable, DUPLICATE) as server:  # type: ignore[arg-type]  # an answer or a callable that cuts it
         [delivery] = deliver(server.base_url, [order(1)], ledger, retry=QUICK)
     assert delivery.outcome == "accepted", delivery
     assert "answer was lost" in delivery.message

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from prefect.client.schemas.responses import DeploymentResponse
+from prefect.client.schemas.schedules import CronSchedule
 
 from flows.nightly.deployment import nightly_deployment
 from flows.nightly.inbox import (
@@ -71,14 +73,15 @@ def test_the_nightly_deployment_exists_with_its_cron_schedule(tmp_path: Path) ->
     deployment = nightly_deployment(inbox=str(tmp_path), cron="0 2 * * *", timezone="Asia/Kolkata")
     deployment_id = deployment.apply()
 
-    async def read() -> object:
+    async def read() -> DeploymentResponse:
         async with get_client() as client:
             return await client.read_deployment(deployment_id)
 
     stored = asyncio.run(read())
-    assert stored.name == "nightly"  # type: ignore[attr-defined]
-    assert stored.parameters["inbox"] == str(tmp_path)  # type: ignore[attr-defined]
-    (schedule,) = stored.schedules  # type: ignore[attr-defined]
+    assert stored.name == "nightly"
+    assert stored.parameters["inbox"] == str(tmp_path)
+    (schedule,) = stored.schedules
+    assert isinstance(schedule.schedule, CronSchedule)
     assert schedule.schedule.cron == "0 2 * * *"
     assert schedule.schedule.timezone == "Asia/Kolkata"
 

@@ -40,7 +40,7 @@ def record_starts(starts: list[float]) -> Callable[[BatchPacer], Coroutine[Any, 
 def main(url: str, limit: str, first: int, count: int, ledger: str, starts_path: str) -> None:
     """Post ``count`` orders under ``limit``; record when each request was let go."""
     starts: list[float] = []
-    BatchPacer.acquire = record_starts(starts)  # type: ignore[method-assign,assignment]
+    BatchPacer.acquire = record_starts(starts)  # type: ignore[method-assign,assignment]  # recording wrapper
     orders = [
         make_order(f"SHARED-{n}", orderItems=[make_item(orderItemId=f"SHARED-{n}-1")])
         for n in range(first, first + count)

@@ -55,7 +55,7 @@ REFUSED: list[tuple[corpus.Writer, str]] = [
 def refusal(path: Path, **options: object) -> str:
     """The message of the UnreadableExport that reading ``path`` raises."""
     with pytest.raises(UnreadableExport) as caught:
-        read_export(path, **options)  # type: ignore[arg-type]
+        read_export(path, **options)  # type: ignore[arg-type]  # each case's own options
     return str(caught.value)
 
 
@@ -242,7 +242,7 @@ def test_permission_denied_is_refused_even_for_root(
     def open_unless_private(self: Path, *args: object, **kwargs: object) -> object:
         if self == path:
             raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+        return real_open(self, *args, **kwargs)  # type: ignore[call-overload]  # Path.open's overloads, passed through
 
     monkeypatch.setattr(Path, "open", open_unless_private)
     assert_actionable(refusal(path), path, "permission denied")
