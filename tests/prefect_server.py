@@ -19,6 +19,7 @@ import httpx
 PREFECT = Path(sys.executable).with_name("prefect")
 STARTUP_SECONDS = 180.0  # a first start migrates a new database
 STOP_SECONDS = 15.0
+LINGER_SECONDS = 5.0  # a background process's grace after Ctrl-C
 
 
 def free_port() -> int:
@@ -130,7 +131,9 @@ def background(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A long-running process (serve, a worker) in its own group, output to `log`.
 
-    Stopped at exit as Ctrl-C would (SIGINT to the group), then killed if it lingers.
+    Stopped at exit as Ctrl-C would (SIGINT to the group), then killed if it lingers past
+    LINGER_SECONDS: a worker that has run flows sometimes waits 30 s and more before it
+    exits on Ctrl-C late in the suite, and every test has its runs finished by then.
     """
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -141,7 +144,7 @@ def background(
         finally:
             _signal_group(process.pid, signal.SIGINT)
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=LINGER_SECONDS)
             except subprocess.TimeoutExpired:
                 _signal_group(process.pid, signal.SIGKILL)
                 process.wait()
