@@ -43,6 +43,8 @@ POST: Final = "post"
 SKIP: Final = "skip"
 FULFILLED: Final = frozenset({"DISPATCHED", "DELIVERED"})
 SKIPPED_CSV: Final = "skipped.csv"  # the report folder's list of skipped rows
+_STATUSES: Final = ("order_status", "fulfillment_status", "item_status")
+_WORDED: Final = (*_STATUSES, *(f"{SOURCE}{name}" for name in _STATUSES))  # what `_reasons` reads
 
 
 def decide(
@@ -87,8 +89,9 @@ def decide(
     if skip.any():  # worded once per skipped order, from its first line
         rows = np.flatnonzero(skip)
         first = rows[~pd.Series(codes[rows]).duplicated().to_numpy()]
+        worded = lines[[name for name in _WORDED if name in lines]]  # not all ~60 columns
         why = _reasons(
-            lines.iloc[first],
+            worded.iloc[first],
             pd.Series(marked[first], index=lines.index[first]),
             whole_cancel[first],
             fulfilled[first],
