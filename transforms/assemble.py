@@ -165,13 +165,14 @@ def _given(column: pd.Series | list[Any], *, blank_too: bool) -> tuple[list[Any]
     if isinstance(column, list):
         return column, np.array([v is not None for v in column], dtype=bool)
     dtype = column.dtype
-    if dtype == "float64":  # money: rounded to paise once
-        return _amounts(column), column.notna().to_numpy(dtype=bool)
-    if dtype == "Int64":
+    if dtype in ("float64", "Int64", "boolean"):
         given = column.notna().to_numpy(dtype=bool)
-        return column.to_numpy(dtype="int64", na_value=0).tolist(), given
-    if dtype == "boolean":
-        given = column.notna().to_numpy(dtype=bool)
+        if not given.any():  # a field the export lacks: no value to read
+            return [], given
+        if dtype == "float64":  # money: rounded to paise once
+            return _amounts(column), given
+        if dtype == "Int64":
+            return column.to_numpy(dtype="int64", na_value=0).tolist(), given
         return column.to_numpy(dtype=bool, na_value=False).tolist(), given
     # text: numpy compares an object array with "" faster than `Series.ne`
     values = column.to_numpy(dtype=object)
@@ -179,6 +180,8 @@ def _given(column: pd.Series | list[Any], *, blank_too: bool) -> tuple[list[Any]
         given = np.ones(len(values), dtype=bool)
     else:
         given = ~pd.isna(values)
+    if not given.any():
+        return [], given
     if blank_too:
         given &= values != ""
     return values.tolist(), given
