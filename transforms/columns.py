@@ -71,10 +71,11 @@ def resolve_columns(headers: Sequence[str], profile: Profile) -> ColumnMap:
 def lift_text(raw: pd.DataFrame, profile: Profile, columns: ColumnMap) -> pd.DataFrame:
     """A frame with one text column per canonical field ("" where the export has none)."""
     out = pd.DataFrame(index=raw.index)
+    blank = pd.Series("", index=raw.index)  # made once: each field the export lacks shares it
     for field in FIELDS:
         headers = columns.sources.get(field)
         if not headers:
-            out[field] = ""
+            out[field] = blank
             continue
         spec = profile.columns[field]
         if isinstance(spec, Joined) and len(headers) > 1:
