@@ -11,12 +11,11 @@ from pathlib import Path
 from bench.exports import write_oker_export
 from bench.invalid import measure_invalid
 from bench.measure import (
-    measure_dry_run,
     measure_help,
     measure_naive,
     measure_posting,
     measure_rate,
-    measure_read,
+    measure_read_and_dry_run,
     measure_run_overhead,
     measure_streaming,
     measure_validate_small,
@@ -58,8 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="uniload-bench-") as tmp:
         export = Path(tmp) / "orders.csv"
         write_oker_export(export, rows=args.rows, seed=7)
-        read = measure_read(export)
-        dry = measure_dry_run(export)
+        read, dry = measure_read_and_dry_run(export)
         naive = measure_naive(export, rows=args.naive_rows or min(args.rows, 100_000))
         stream = measure_streaming(export, chunk_rows=args.chunk_rows)
         post = measure_posting(

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from bench import measure
 from bench.exports import write_oker_export
-from bench.measure import measure_dry_run, measure_posting, measure_read
+from bench.measure import (
+    measure_dry_run,
+    measure_posting,
+    measure_read,
+    measure_read_and_dry_run,
+)
 
 
 def test_the_dry_run_and_read_measures_run_on_a_small_export(tmp_path: Path) -> None:
@@ -16,6 +24,22 @@ def test_the_dry_run_and_read_measures_run_on_a_small_export(tmp_path: Path) -> 
     assert dry["orders"] == facts.orders - facts.skipped_orders
     assert {"read", "validate", "payloads"} <= set(dry["stages"])
     assert measure_read(export)["seconds"] > 0
+
+
+def test_the_read_and_the_dry_run_are_each_the_best_of_their_rounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seconds = iter([0.5, 2.0, 0.3, 2.6, 0.7, 1.9])  # read, dry, read, dry, read, dry
+    monkeypatch.setattr(measure, "measure_read", lambda path: {"seconds": next(seconds)})
+    rss = iter([300, 320, 310])
+    monkeypatch.setattr(
+        measure,
+        "measure_dry_run",
+        lambda path: {"seconds": next(seconds), "peak_rss_mb": next(rss), "stages": {}},
+    )
+    read, dry = measure_read_and_dry_run(tmp_path / "orders.csv", rounds=3)
+    assert read == {"seconds": 0.3}
+    assert dry == {"seconds": 1.9, "peak_rss_mb": 320, "stages": {}}
 
 
 def test_the_posting_measure_posts_through_the_runs_own_client(tmp_path: Path) -> None:
