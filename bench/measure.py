@@ -77,14 +77,7 @@ print(json.dumps({"seconds": round(seconds, 3), "peak_rss_mb": round(rss),
 
 def measure_streaming(path: Path, *, chunk_rows: int) -> dict[str, Any]:
     """A streaming dry run (the whole flow, Prefect included) in a fresh process: its peak RSS."""
-    out = subprocess.run(
-        [sys.executable, "-c", STREAM_SCRIPT, str(path), str(chunk_rows)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return _fresh_process(STREAM_SCRIPT, str(path), str(chunk_rows))
 
 
 READ_SCRIPT = """
@@ -99,13 +92,13 @@ print(json.dumps({"seconds": time.perf_counter() - start}))
 def measure_read(path: Path) -> dict[str, float]:
     """A bare `pd.read_csv` of the file, all text, in a fresh process: the floor any pipeline
     stands on (measured as the dry run is, pandas imported before the clock starts)."""
-    result = _fresh_process(READ_SCRIPT, path)
+    result = _fresh_process(READ_SCRIPT, str(path))
     return {"seconds": round(result["seconds"], 3)}
 
 
 def measure_dry_run(path: Path) -> dict[str, Any]:
     """Read -> payloads in a fresh process (so its peak RSS is its own)."""
-    result = _fresh_process(DRY_RUN_SCRIPT, path)
+    result = _fresh_process(DRY_RUN_SCRIPT, str(path))
     result["seconds"] = round(result["seconds"], 3)
     return result
 
@@ -125,9 +118,10 @@ def measure_read_and_dry_run(
     return min(reads, key=lambda r: r["seconds"]), dry
 
 
-def _fresh_process(script: str, path: Path) -> dict[str, Any]:
+def _fresh_process(script: str, *args: str) -> dict[str, Any]:
+    """Run a measuring script in a new interpreter; the JSON its last line prints."""
     out = subprocess.run(
-        [sys.executable, "-c", script, str(path)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", script, *args], check=True, capture_output=True, text=True
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
